@@ -1,0 +1,37 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORK ?= work
+
+.PHONY: demo test lint standalone bench lock clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)  ## seed the demo systems and run every system's DAG through Airflow
+	$(BIN)/quancheng demo run --dir $(WORK)
+
+test: $(STAMP)  ## the whole test suite
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check include dags plugins tests benchmarks
+	$(BIN)/mypy
+
+standalone: $(STAMP)  ## optional: Airflow's web UI over the demo's AIRFLOW_HOME
+	$(BIN)/quancheng demo standalone --dir $(WORK)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+lock:  ## re-resolve requirements.in into the pinned requirements.txt
+	$(BIN)/uv pip compile --python-version 3.11 requirements.in -o requirements.txt --no-header
+
+clean:
+	rm -rf $(VENV) $(WORK)

@@ -1,0 +1,207 @@
+"""Typed models of the catalog: one class per catalog file, one instance per row.
+
+Every model is frozen; fixed choices are ``Literal`` types so a typo in the catalog fails
+at load time with the file and line (see :mod:`quancheng.catalog.loader`).
+Multi-valued cells are written ``a|b|c`` in the CSV files and arrive here as tuples.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SystemKind = Literal["postgresql", "mariadb", "sqlite", "csv", "excel", "http"]
+ExtractMode = Literal["incremental", "snapshot"]
+DataType = Literal["string", "integer", "decimal", "date", "datetime", "boolean"]
+Status = Literal["standard", "candidate", "retired"]
+PiClass = Literal["none", "personal", "sensitive"]
+ShareType = Literal["unconditional", "conditional", "none"]
+NativeType = Literal["text", "integer", "decimal", "date", "datetime", "boolean"]
+IdentifierKind = Literal[
+    "uscc", "ric", "org_code", "reg_no", "project_code", "construction_permit", "planning_permit", "license_no",
+]
+# How a source field becomes a canonical value (see quancheng.normalize for each rule):
+#   copy        cast to the element's type, nothing else
+#   text        trim, unify spaces (incl. U+3000), placeholders -> null
+#   date        any Chinese/ISO date spelling -> ISO date
+#   quantity    number in the field's unit -> the element's unit (万元->元, 亩->m², ...)
+#   code        department code -> canonical code via the field's crosswalk, or code list normalisation
+#   identifier  identifier compacted and checked as the element's identifier_kind
+#   split       packed cell (e.g. "地上/地下") -> part ``part`` (0-based) split on the field's packed_sep
+#   date_range  "2019-03-01至2020-03-01" -> start (part 0) or end (part 1); "365天" -> duration (part 2)
+#   concat      several fields joined in ``part`` order into one element
+Transform = Literal["copy", "text", "date", "quantity", "code", "identifier", "split", "date_range", "concat"]
+MaterialKind = Literal["issued", "identity", "applicant"]
+CrossRuleKind = Literal["sum_equals", "before", "duration_days"]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    line: int = Field(default=0, exclude=True, description="line in the catalog file, for error messages")
+
+
+class Stage(_Row):
+    """One of the four consolidated approval stages (立项用地规划许可 ... 竣工验收)."""
+
+    stage_id: str
+    order: int
+    name_zh: str
+    name_en: str
+
+
+class System(_Row):
+    """A departmental business system the exchange reads from."""
+
+    system_id: str
+    name_zh: str
+    name_en: str
+    department_zh: str
+    department_en: str
+    holds: str = ""
+    stages: tuple[str, ...]
+    kind: SystemKind
+    conn_id: str
+    schedule: str = "@daily"
+    extract_mode: ExtractMode
+    freshness_hours: int = 36
+    quarantine_threshold: float = 0.05
+    reference_id: str = ""  # row id in shared/reference/departments.csv
+
+
+class SourceForm(_Row):
+    """A form as one system stores it: one native table, file or API endpoint."""
+
+    form_id: str
+    system_id: str
+    name_zh: str
+    name_en: str
+    table: str
+    stage_id: str
+    primary_key: tuple[str, ...]
+    updated_column: str = ""  # empty: no change timestamp, extracted as a snapshot
+
+
+class SourceField(_Row):
+    """A column of a source form, exactly as the system names and types it."""
+
+    form_id: str
+    column: str
+    label_zh: str
+    native_type: NativeType
+    unit: str = ""
+    code_list: str = ""  # crosswalk id when the system uses its own codes, else the canonical code list
+    packed_sep: str = ""  # separator for packed cells (split transforms)
+    excluded_reason: str = ""  # set when the field maps to no element
+
+
+class Mapping(_Row):
+    """How one source field feeds one canonical element."""
+
+    form_id: str
+    column: str
+    element_id: str
+    transform: Transform
+    part: int = 0
+
+
+class Element(_Row):
+    """A canonical data element (GB/T 19488.1 attributes plus sharing and privacy)."""
+
+    element_id: str
+    key: str  # canonical column name in shared datasets
+    name_zh: str
+    name_en: str
+    definition: str
+    object_class: str
+    property: str
+    representation_term: str
+    data_type: DataType
+    format: str = ""
+    max_length: int | None = None
+    unit: str = ""
+    code_list: str = ""
+    code_list_version: str = ""
+    identifier_kind: IdentifierKind | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    version: str = "V1.0"
+    status: Status = "standard"
+    pi_class: PiClass = "none"
+    share_type: ShareType = "unconditional"
+    synonyms: tuple[str, ...] = ()
+    required_in: tuple[str, ...] = ()  # stage ids where the element is required
+    authority_system: str = ""  # wins conflicts in stage-form consolidation
+
+
+class CodeList(_Row):
+    """A versioned code list; its codes live in ``codes/<code_list_id>.csv``."""
+
+    code_list_id: str
+    name_zh: str
+    name_en: str
+    version: str
+    standard: str = ""
+    source: str = ""
+
+
+class Code(_Row):
+    """One code of a code list, effective-dated (GB/T 2260 codes change over time)."""
+
+    code_list_id: str
+    code: str
+    name_zh: str
+    parent: str = ""
+    valid_from: str = ""
+    valid_to: str = ""
+    successor: str = ""
+
+
+class Crosswalk(_Row):
+    """A department's own code mapped to the canonical code list."""
+
+    crosswalk_id: str
+    system_id: str
+    code_list_id: str
+    native_value: str
+    code: str
+
+
+class Unit(_Row):
+    """A unit spelling and its exact factor to the canonical unit of its dimension."""
+
+    unit: str
+    dimension: str
+    canonical: str
+    factor_num: int
+    factor_den: int = 1
+
+
+class Material(_Row):
+    """An application material as one source form asks for it (the 511 before consolidation)."""
+
+    material_id: str
+    material_key: str  # the same document asked by several forms shares one key
+    name_zh: str
+    kind: MaterialKind
+    form_id: str
+    issuer_system: str = ""
+    elements: tuple[str, ...] = ()  # element ids the document carries
+
+
+class CrossRule(_Row):
+    """A rule between elements of one record (地上 + 地下 = 总建筑面积, start before end, ...)."""
+
+    rule_id: str
+    kind: CrossRuleKind
+    elements: tuple[str, ...]
+    tolerance: float = 0.0
+    message_zh: str = ""
+
+
+class Grant(_Row):
+    """A department granted conditional (有条件共享) elements of a system's datasets."""
+
+    department_en: str
+    system_id: str
+    elements: tuple[str, ...] = ()  # empty: every conditional element of the system

@@ -1,0 +1,138 @@
+"""The one source interface: extract a window of a form into bounded Arrow record batches.
+
+Every kind of departmental system (SQL database, file drop, HTTP API) subclasses :class:`Source`
+and registers itself by name with :func:`register`. The pipeline only ever calls
+:meth:`Source.extract`, which first compares the live schema with the catalog (drift fails the
+task and publishes nothing), then yields record batches of at most ``chunk_rows`` rows whose
+columns are the catalog's native column names, as strings or native types.
+
+Connections are URIs, resolved from an Airflow connection or ``AIRFLOW_CONN_<CONN_ID>``; they
+never appear in errors or logs (see :func:`redact`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Literal
+
+import pyarrow as pa
+
+from quancheng.catalog import Catalog
+from quancheng.catalog.models import SourceForm, System
+from quancheng.errors import QuanchengError, SchemaDriftError, SourceError
+
+DriftPolicy = Literal["fail", "allow_new"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The slice of source data one run reads: Airflow's data interval, ``[start, end)``.
+
+    ``start=None`` reads from the beginning (first run, or a snapshot system).
+    """
+
+    start: datetime | None
+    end: datetime
+
+
+def connection_uri(conn_id: str) -> str:
+    """The URI of a connection from the environment (the same variable Airflow reads)."""
+    var = "AIRFLOW_CONN_" + conn_id.upper()
+    uri = os.environ.get(var)
+    if not uri:
+        raise QuanchengError(f"connection {conn_id!r} is not configured: set {var} or add an Airflow connection")
+    return uri
+
+
+_SECRET = re.compile(r"(?P<scheme>[a-z0-9+]+://)(?P<user>[^:/@]*)(:(?P<pw>[^@/]*))?@")
+
+
+def redact(text: str) -> str:
+    """Remove passwords from any URI in ``text`` (``user:secret@`` -> ``user:***@``)."""
+    return _SECRET.sub(lambda m: f"{m['scheme']}{m['user']}{':***' if m['pw'] is not None else ''}@", text)
+
+
+class Source(ABC):
+    """A departmental system of one kind, bound to its catalog entry and connection URI."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, system: System, catalog: Catalog, uri: str, *, drift: DriftPolicy = "fail"):
+        self.system = system
+        self.catalog = catalog
+        self.uri = uri
+        self.drift = drift
+
+    # --- what each kind implements ---
+    @abstractmethod
+    def live_columns(self, form: SourceForm) -> list[str]:
+        """The column names the live source has for ``form`` (raises SourceUnavailable if down)."""
+
+    @abstractmethod
+    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        """Yield the rows of ``form`` changed within ``window`` (all rows for a snapshot form)."""
+
+    # --- shared behaviour ---
+    def check_schema(self, form: SourceForm) -> list[str]:
+        """Compare live columns with the catalog; raise SchemaDriftError, or return new columns let through."""
+        expected = [f.column for f in self.catalog.fields_of(form.form_id)]
+        live = self.live_columns(form)
+        missing = [c for c in expected if c not in live]
+        added = [c for c in live if c not in expected]
+        if missing or (added and self.drift == "fail"):
+            parts = []
+            if missing:
+                parts.append(f"columns missing from the source: {missing}")
+            if added:
+                parts.append(f"columns not in the catalog: {added}")
+            raise SchemaDriftError(self.system.system_id, form.table,
+                                   "schema drift, nothing published: " + "; ".join(parts)
+                                   + " (update the catalog's fields.csv, or allow new columns with drift='allow_new')")
+        return added
+
+    def extract(self, form: SourceForm, window: Window, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Check the schema, then yield the window's rows in batches of at most ``chunk_rows``."""
+        self.check_schema(form)
+        yield from self.read(form, window, chunk_rows)
+
+
+SOURCE_KINDS: dict[str, type[Source]] = {}
+
+
+def register(cls: type[Source]) -> type[Source]:
+    """Class decorator: make a Source kind available by its ``kind`` name."""
+    SOURCE_KINDS[cls.kind] = cls
+    return cls
+
+
+def source_class(kind: str) -> type[Source]:
+    """The Source class for ``kind``; an unknown kind fails listing the known ones."""
+    _load_builtin_kinds()
+    try:
+        return SOURCE_KINDS[kind]
+    except KeyError:
+        raise SourceError("?", None, f"unknown source kind {kind!r}; known kinds: {sorted(SOURCE_KINDS)}") from None
+
+
+def open_source(system: System, catalog: Catalog, uri: str | None = None, *,
+                drift: DriftPolicy = "fail") -> Source:
+    """Bind a system to its source kind and connection (from the environment when ``uri`` is None)."""
+    cls = source_class(system.kind)
+    return cls(system, catalog, uri or connection_uri(system.conn_id), drift=drift)
+
+
+def _load_builtin_kinds() -> None:
+    # Importing the modules registers their classes; done lazily to keep imports light.
+    import importlib
+
+    for mod in ("quancheng.sources.sql", "quancheng.sources.files", "quancheng.sources.http"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
