@@ -49,6 +49,27 @@ def connection_uri(conn_id: str) -> str:
     return uri
 
 
+def canonical_uri(uri: str) -> str:
+    """Undo what Airflow's ``Connection.get_uri()`` does to paths and schemes.
+
+    Airflow percent-encodes the path (``sqlite:///%2Ftmp%2Fa.db``) and names PostgreSQL ``postgres://``;
+    sources always receive ``sqlite:////tmp/a.db``, ``file:///tmp/drop`` and ``postgresql://...``.
+    """
+    from urllib.parse import unquote
+
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return uri
+    scheme = {"postgres": "postgresql", "mariadb": "mysql"}.get(scheme, scheme)
+    if scheme in ("sqlite", "file"):
+        rest = unquote(rest)
+        if not rest.startswith("/"):
+            rest = "/" + rest
+        if scheme == "sqlite" and not rest.startswith("//"):
+            rest = "/" + rest
+    return f"{scheme}://{rest}"
+
+
 _SECRET = re.compile(r"(?P<scheme>[a-z0-9+]+://)(?P<user>[^:/@]*)(:(?P<pw>[^@/]*))?@")
 
 
@@ -123,7 +144,7 @@ def open_source(system: System, catalog: Catalog, uri: str | None = None, *,
                 drift: DriftPolicy = "fail") -> Source:
     """Bind a system to its source kind and connection (from the environment when ``uri`` is None)."""
     cls = source_class(system.kind)
-    return cls(system, catalog, uri or connection_uri(system.conn_id), drift=drift)
+    return cls(system, catalog, canonical_uri(uri or connection_uri(system.conn_id)), drift=drift)
 
 
 def _load_builtin_kinds() -> None:

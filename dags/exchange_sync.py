@@ -1,0 +1,99 @@
+"""One sync DAG per departmental system in the catalog: ``sync__<system_id>``.
+
+extract -> normalize -> validate -> publish, each task one call into ``quancheng.steps``; tasks pass
+storage paths and counts (never frames), and ``publish`` emits one Asset event per shared dataset
+with the batch's row counts and content hash. Parse time is reading the catalog's systems and forms,
+nothing more: no pandas, pyarrow or Great Expectations import here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from quancheng.catalog.light import load_systems_and_forms
+
+OWNER = "data-exchange"
+START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
+
+
+def asset_for(dataset_id: str) -> Asset:
+    return Asset(name=dataset_id, uri=f"quancheng://shared/{dataset_id}", group="quancheng")
+
+
+def _on_failure(context: dict[str, Any]) -> None:
+    from quancheng.steps import record_failure
+
+    dag_id = context["dag"].dag_id
+    record_failure(dag_id.removeprefix("sync__"), context.get("data_interval_start"),
+                   context["data_interval_end"], str(context.get("exception")))
+
+
+def build_sync_dag(system: Any, forms: list[Any]) -> Any:
+    """The DAG of one system, from its catalog entry."""
+    datasets = [f"{system.system_id}.{f.form_id}" for f in forms] + [f"quarantine.{system.system_id}"]
+    outlets = [asset_for(d) for d in datasets]
+    conn_id = system.conn_id
+    sid = system.system_id
+
+    @dag(
+        dag_id=f"sync__{sid}",
+        schedule=CronDataIntervalTimetable(system.schedule if system.schedule != "@daily" else "0 0 * * *",
+                                           timezone="Asia/Shanghai"),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["quancheng", "sync", system.kind, system.department_en],
+        default_args={"owner": OWNER, "retries": 2, "retry_delay": timedelta(seconds=30),
+                      "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10),
+                      "on_failure_callback": _on_failure},
+        params={"full_refresh": False},
+        doc_md=(f"### {system.name_zh} ({system.name_en})\n\n"
+                f"Department: {system.department_zh} / {system.department_en}. Kind: `{system.kind}`, "
+                f"connection `{conn_id}`, mode `{system.extract_mode}`.\n\n"
+                f"Publishes: {', '.join(f'`{d}`' for d in datasets)}."),
+    )
+    def sync() -> None:
+        @task
+        def extract(data_interval_start: Any = None, data_interval_end: Any = None,
+                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+            from airflow.sdk import Connection
+
+            from quancheng.steps import extract_step
+
+            uri = Connection.get(conn_id).get_uri()
+            return extract_step(sid, data_interval_start, data_interval_end, uri=uri,
+                                full_refresh=bool((params or {}).get("full_refresh")))
+
+        @task
+        def normalize(ref: dict[str, Any]) -> dict[str, Any]:
+            from quancheng.steps import normalize_step
+
+            return normalize_step(ref)
+
+        @task
+        def validate(ref: dict[str, Any]) -> dict[str, Any]:
+            from quancheng.steps import validate_step
+
+            return validate_step(ref)
+
+        @task(outlets=outlets)
+        def publish(ref: dict[str, Any], outlet_events: Any = None) -> dict[str, Any]:
+            from quancheng.steps import publish_step
+
+            ref = publish_step(ref)
+            for ds, out in ref["published"].items():
+                outlet_events[asset_for(ds)].extra = {**out, "batch_id": ref["batch_id"]}
+            return ref
+
+        publish(validate(normalize(extract())))
+
+    return sync()
+
+
+for _system, _forms in load_systems_and_forms():
+    globals()[f"sync__{_system.system_id}"] = build_sync_dag(_system, _forms)

@@ -1,0 +1,24 @@
+"""Just the systems and their forms, for DAG parsing: two small CSV files, no other catalog work."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from quancheng.catalog.loader import catalog_dir, read_rows
+from quancheng.catalog.models import SourceForm, System
+from quancheng.errors import CatalogError, CatalogProblem
+
+
+def load_systems_and_forms(path: str | os.PathLike[str] | None = None) -> list[tuple[System, list[SourceForm]]]:
+    """Every system with its forms, in catalog order; raises CatalogError on a bad row."""
+    root: Path = catalog_dir(path)
+    problems: list[CatalogProblem] = []
+    systems = read_rows(root / "systems.csv", System, "systems.csv", problems)
+    forms = read_rows(root / "forms.csv", SourceForm, "forms.csv", problems)
+    if problems:
+        raise CatalogError(problems)
+    by_system: dict[str, list[SourceForm]] = {}
+    for f in forms:
+        by_system.setdefault(f.system_id, []).append(f)
+    return [(s, by_system.get(s.system_id, [])) for s in systems]

@@ -1,0 +1,121 @@
+"""``quancheng demo``: seed the demo world, change it, run it through Airflow, open the UI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+DIR_OPTION = click.option("--dir", "home", type=click.Path(file_okay=False, path_type=Path), default="work",
+                          show_default=True, help="Demo folder: world, Airflow home, staging and shared data.")
+
+
+@click.group()
+def demo() -> None:
+    """Seed, change and run the demo world of departmental systems."""
+
+
+@demo.command()
+@DIR_OPTION
+@click.option("--scale", default=200, show_default=True, help="About how many rows each form gets.")
+@click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
+              help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same world.")
+@click.option("--reseed", is_flag=True, help="Seed again even if the folder already has a world.")
+@click.option("--only", multiple=True, metavar="SYSTEM_ID", help="Run only these systems (repeatable).")
+def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tuple[str, ...]) -> int:
+    """Seed the systems, run every sync DAG through Airflow, and print what each published.
+
+    Exits non-zero if any DAG failed.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from quancheng.demo.report import print_summary
+    from quancheng.demo.run import run_demo
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        seeding = progress.add_task("seeding systems", total=None)
+        running = progress.add_task("starting Airflow", total=None)
+
+        def on_seed(label: str, done: int, total: int) -> None:
+            progress.update(seeding, description=f"seeding {label}", completed=done, total=total)
+
+        def on_event(e: dict[str, Any]) -> None:
+            ev = e.get("event")
+            if ev == "imported":
+                progress.update(running, description=f"Airflow imported ({e['seconds']} s)")
+            elif ev == "parsed":
+                progress.update(running, total=len(e["dags"]), completed=0, description="running DAGs")
+            elif ev == "start":
+                progress.update(running, description=f"running {e['dag_id']}")
+            elif ev == "end":
+                progress.update(running, completed=e["index"])
+                if e["state"] != "success":
+                    console.print(f"[red]✗ {e['dag_id']}: {e['state']}[/red]")
+
+        result = run_demo(home, scale=scale, engines=engines, seed=seed, reseed=reseed,
+                          dag_ids=[f"sync__{s}" for s in only] or None, on_event=on_event, on_seed=on_seed)
+        progress.update(seeding, description="seeded", completed=1, total=1)
+    print_summary(home.resolve(), result)
+    return 1 if result.failed else 0
+
+
+@demo.command()
+@DIR_OPTION
+@click.option("--scale", default=200, show_default=True, help="About how many rows each form gets.")
+@click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
+              help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same world.")
+def seed(home: Path, scale: int, engines: str, seed: int) -> None:
+    """Generate every system's native tables (with dirt and its manifest) into DIR/world."""
+    from rich.progress import Progress
+
+    from quancheng.catalog import load_catalog
+    from quancheng.demo.seed import seed_world
+
+    with Progress() as progress:
+        task = progress.add_task("seeding", total=None)
+
+        def on_seed(label: str, done: int, total: int) -> None:
+            progress.update(task, description=f"seeding {label}", completed=done, total=total)
+
+        seed_world(load_catalog(), home / "world", scale=scale, engines=engines, seed=seed,  # type: ignore[arg-type]
+                   progress=on_seed)
+    click.echo(f"world written to {home / 'world'}")
+
+
+@demo.command()
+@DIR_OPTION
+@click.option("--seed", default=8, show_default=True, help="Random seed for the changes.")
+@click.option("--fraction", default=0.05, show_default=True, help="Share of rows inserted, updated or deleted.")
+def advance(home: Path, seed: int, fraction: float) -> None:
+    """Apply inserts, updates and deletes to the sources, as a day of work would."""
+    import json
+
+    from quancheng.demo.advance import advance_world
+
+    click.echo(json.dumps(advance_world(home / "world", seed=seed, fraction=fraction), ensure_ascii=False, indent=2))
+
+
+@demo.command()
+@DIR_OPTION
+@click.option("--port", default=8080, show_default=True, help="Port of Airflow's API server and UI.")
+def standalone(home: Path, port: int) -> None:
+    """Start `airflow standalone` (scheduler, API server, UI) over the demo folder."""
+    from quancheng.demo.run import _world_dict, airflow_env, served_world
+    from quancheng.demo.world import load_world
+
+    home = home.resolve()
+    world = _world_dict(load_world(home / "world"))
+    with served_world(home / "world", world) as uris:
+        env = airflow_env(home, world, uris)
+        env["AIRFLOW__API__PORT"] = str(port)
+        click.echo(f"Airflow UI on http://127.0.0.1:{port} (login shown in the log below); Ctrl-C stops it")
+        bin_dir = Path(sys.executable).parent
+        subprocess.run([str(bin_dir / "airflow"), "standalone"], env=env, check=False)

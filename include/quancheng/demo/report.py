@@ -1,0 +1,38 @@
+"""The demo's closing table: per system rows extracted, published and quarantined, and where data went."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_summary(home: Path, result: Any) -> None:
+    """Print one row per system from its latest run record, then where the shared datasets are."""
+    from quancheng.publish.store import SharedStore
+    from quancheng.runs import latest_runs
+
+    store = SharedStore(home)
+    console = Console()
+    table = Table(title="Quancheng Exchange demo: one row per departmental system")
+    for col, just in [("system", "left"), ("DAG", "left"), ("extracted", "right"), ("published", "right"),
+                      ("quarantined", "right"), ("deleted", "right"), ("seconds", "right")]:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    totals = [0, 0, 0, 0]
+    for r in latest_runs(store):
+        state = result.states.get(f"sync__{r['system_id']}", r["status"])
+        colour = "green" if state == "success" else "red"
+        nums = [r["extracted"], r["published"], r["quarantined"], r["deleted"]]
+        totals = [a + b for a, b in zip(totals, nums, strict=True)]
+        table.add_row(r["system_id"], f"[{colour}]{state}[/{colour}]", *map(str, nums),
+                      str(result.seconds.get(f"sync__{r['system_id']}", "")))
+    table.add_row("[b]total[/b]", "", *[f"[b]{n}[/b]" for n in totals], str(result.seconds.get("total", "")))
+    console.print(table)
+    datasets = store.datasets()
+    console.print(f"{len(datasets)} shared datasets: Parquet under {store.parquet_root}, "
+                  f"SQL in {store.sql_url} (list them: quancheng datasets --dir {home})")
+    if result.failed:
+        console.print(f"[red]{len(result.failed)} DAG(s) failed: {', '.join(result.failed)}; "
+                      f"Airflow log: {home / 'airflow' / 'demo.log'}[/red]")

@@ -1,0 +1,250 @@
+"""One system's sync as four steps: extract -> normalize -> validate -> publish.
+
+Each step reads and writes Parquet files in the batch's staging folder and returns a small,
+JSON-serializable dict (paths and counts) for the next one: that is what travels through XCom.
+The batch id is derived from the system and the window, so a rerun of the same interval writes
+the same staging folder and publishes the same content.
+
+Layout under ``home`` (``$QUANCHENG_HOME``):
+  staging/<system>/<batch>/{raw,deleted,normalized,issues,valid,quarantine}/<form>.parquet
+  state/<system>/snapshots/<form>.parquet   last published snapshot (snapshot-mode forms)
+  shared/...                                the shared store (see quancheng.publish.store)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from quancheng.catalog import Catalog
+from quancheng.catalog.models import SourceForm
+from quancheng.errors import QuanchengError
+from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
+from quancheng.normalize.types import ROW
+from quancheng.publish.store import KEY, SharedStore, merge_by_key
+from quancheng.runs import record_run
+from quancheng.sources import Window, open_source
+from quancheng.sources.snapshot import diff_snapshots
+from quancheng.validate import validate_form
+
+Ref = dict[str, Any]
+
+
+def default_home() -> Path:
+    """Where batches, state and shared datasets live: ``$QUANCHENG_HOME``, else ``./work``."""
+    return Path(os.environ.get("QUANCHENG_HOME", "work")).resolve()
+
+
+def batch_id_for(system_id: str, window: Window) -> str:
+    start = window.start.strftime("%Y%m%dT%H%M%S") if window.start else "origin"
+    return f"{system_id}__{start}__{window.end.strftime('%Y%m%dT%H%M%S')}"
+
+
+def dataset_id(form: SourceForm) -> str:
+    """The shared dataset a form publishes to."""
+    return f"{form.system_id}.{form.form_id}"
+
+
+def quarantine_dataset_id(system_id: str) -> str:
+    return f"quarantine.{system_id}"
+
+
+def _paths(ref: Ref, stage: str, form_id: str) -> Path:
+    p = Path(ref["dir"]) / stage
+    p.mkdir(parents=True, exist_ok=True)
+    return p / f"{form_id}.parquet"
+
+
+def _source_key(table: pa.Table, pk: tuple[str, ...]) -> pa.Array:
+    parts = [pc.fill_null(pc.cast(table[c], pa.string()), "") for c in pk]
+    key = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
+    return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+
+
+def _with_provenance(table: pa.Table, form: SourceForm, batch_id: str, extracted_at: datetime) -> pa.Table:
+    n = table.num_rows
+    prov = {
+        ROW: pa.array(range(n), pa.int64()),
+        "_source_system": pa.array([form.system_id] * n, pa.string()),
+        "_source_table": pa.array([form.table] * n, pa.string()),
+        KEY: _source_key(table, form.primary_key),
+        "_batch_id": pa.array([batch_id] * n, pa.string()),
+        "_extracted_at": pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC")),
+    }
+    out = table
+    for i, (name, arr) in enumerate(prov.items()):
+        out = out.add_column(i, name, arr)
+    return out
+
+
+def _read_all(batches: Any, form: SourceForm) -> pa.Table:
+    chunks = list(batches)
+    if not chunks:
+        return pa.table({c: pa.array([], pa.string()) for c in form.primary_key})
+    schema = chunks[0].schema
+    return pa.Table.from_batches([b if b.schema == schema else b.cast(schema) for b in chunks])
+
+
+def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
+            uri: str | None = None, chunk_rows: int = 100_000) -> Ref:
+    """Read the window of every form of ``system_id`` into the batch's staging folder."""
+    home = home or default_home()
+    system = catalog.system.get(system_id)
+    if system is None:
+        raise QuanchengError(f"system {system_id!r} is not in the catalog; known: {sorted(catalog.system)}")
+    batch_id = batch_id_for(system_id, window)
+    bdir = home / "staging" / system_id / batch_id
+    shutil.rmtree(bdir, ignore_errors=True)  # a rerun starts the batch afresh
+    ref: Ref = {"system_id": system_id, "batch_id": batch_id, "dir": str(bdir), "home": str(home),
+                "window": {"start": window.start.isoformat() if window.start else None,
+                           "end": window.end.isoformat()},
+                "started_at": datetime.now(UTC).isoformat(), "forms": {}}
+    source = open_source(system, catalog, uri)
+    for form in catalog.forms_of(system_id):
+        data = _read_all(source.extract(form, window, chunk_rows), form)
+        deleted = pa.array([], pa.string())
+        if not form.updated_column:
+            pq.write_table(data, _paths(ref, "snapshot_next", form.form_id))
+            prev_path = home / "state" / system_id / "snapshots" / f"{form.form_id}.parquet"
+            previous = pq.read_table(prev_path) if prev_path.exists() else None
+            ins, upd, deleted = diff_snapshots(previous, data, list(form.primary_key))
+            data = pa.concat_tables([ins, upd])
+        raw = _with_provenance(data, form, batch_id, window.end)
+        pq.write_table(raw, _paths(ref, "raw", form.form_id))
+        pq.write_table(pa.table({KEY: deleted}), _paths(ref, "deleted", form.form_id))
+        ref["forms"][form.form_id] = {"extracted": raw.num_rows, "deleted": len(deleted)}
+    return ref
+
+
+def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
+    """Map every form's raw batch to canonical columns; record the issues met."""
+    for form_id in ref["forms"]:
+        form = catalog.form[form_id]
+        raw = pq.read_table(_paths(ref, "raw", form_id))
+        norm = normalize_form(raw, form, catalog)
+        if norm.table.num_rows != raw.num_rows:
+            raise AssertionError(f"normalize changed the row count of {form_id}: {raw.num_rows} -> {norm.table.num_rows}")
+        pq.write_table(norm.table, _paths(ref, "normalized", form_id))
+        pq.write_table(norm.issues, _paths(ref, "issues", form_id))
+        ref["forms"][form_id]["issues"] = norm.issues.num_rows
+    return ref
+
+
+def validate(ref: Ref, *, catalog: Catalog) -> Ref:
+    """Split every form's batch into valid and quarantined rows; extracted = valid + quarantined."""
+    for form_id, counts in ref["forms"].items():
+        form = catalog.form[form_id]
+        raw = pq.read_table(_paths(ref, "raw", form_id))
+        table = pq.read_table(_paths(ref, "normalized", form_id))
+        issues = pq.read_table(_paths(ref, "issues", form_id)).cast(ISSUE_SCHEMA)
+        result = validate_form(NormalizedBatch(table, issues), raw, form, catalog)
+        nv, nq = result.valid.num_rows, result.quarantine.num_rows
+        if nv + nq != counts["extracted"]:
+            raise AssertionError(f"{form_id}: extracted {counts['extracted']} != valid {nv} + quarantined {nq}")
+        pq.write_table(result.valid, _paths(ref, "valid", form_id))
+        pq.write_table(result.quarantine, _paths(ref, "quarantine", form_id))
+        reasons: Counter[str] = Counter()
+        for r in result.quarantine["reasons"].to_pylist():
+            for reason in json.loads(r):
+                reasons[reason["rule"]] += 1
+        counts.update(valid=nv, quarantined=nq, reasons=dict(reasons))
+    return ref
+
+
+def column_meta(catalog: Catalog, form: SourceForm) -> dict[str, dict[str, str]]:
+    """Chinese and English names and definitions of a form's canonical columns, from the registry."""
+    return {e.key: {"element_id": e.element_id, "name_zh": e.name_zh, "name_en": e.name_en,
+                    "definition": e.definition, "unit": e.unit, "share_type": e.share_type}
+            for e in catalog.elements_of(form.form_id)}
+
+
+def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> Ref:
+    """Merge valid rows into each form's shared dataset, refresh the system's quarantine, record the run."""
+    home = Path(ref["home"])
+    store = store or SharedStore(home)
+    system_id = ref["system_id"]
+    outputs: dict[str, dict[str, Any]] = {}
+    q_tables: list[pa.Table] = []
+    replaced_q: list[pa.Array] = []
+    for form_id, counts in ref["forms"].items():
+        form = catalog.form[form_id]
+        valid = pq.read_table(_paths(ref, "valid", form_id)).drop_columns([ROW])
+        deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks()
+        ds = dataset_id(form)
+        merged = merge_by_key(store.read(ds), valid, deleted)
+        pub = store.publish(ds, merged, kind="system", batch_id=ref["batch_id"],
+                            column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds))
+        outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
+        q = pq.read_table(_paths(ref, "quarantine", form_id))
+        q_tables.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
+        raw_keys = pq.read_table(_paths(ref, "raw", form_id), columns=[KEY])[KEY].combine_chunks()
+        replaced_q.append(pc.binary_join_element_wise(pa.array([form.table] * len(raw_keys), pa.string()),
+                                                      raw_keys.cast(pa.string()), "|"))
+        replaced_q.append(pc.binary_join_element_wise(pa.array([form.table] * len(deleted), pa.string()),
+                                                      deleted, "|"))
+    qid = quarantine_dataset_id(system_id)
+    new_q = pa.concat_tables(q_tables, promote_options="permissive") if q_tables else None
+    current_q = store.read(qid)
+    qkey = "_quarantine_key"
+    if new_q is not None:
+        new_q = new_q.append_column(qkey, pc.binary_join_element_wise(new_q["_source_table"], new_q[KEY], "|"))
+        removed = pa.concat_arrays([a.cast(pa.string()) for a in replaced_q]) if replaced_q else pa.array([], pa.string())
+        kept = current_q.filter(pc.invert(pc.is_in(current_q[qkey], value_set=removed))) if current_q is not None else None
+        merged_q = pa.concat_tables([kept, new_q], promote_options="permissive") if kept is not None else new_q
+        pub = store.publish(qid, merged_q, kind="quarantine", batch_id=ref["batch_id"], sort_by=[qkey])
+        outputs[qid] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
+    _advance_snapshots(ref, home)
+    ref["published"] = outputs
+    ref["finished_at"] = datetime.now(UTC).isoformat()
+    record_run(store, ref, status="success")
+    return ref
+
+
+def _audit_unique_keys(ds: str) -> Any:
+    def audit(table: pa.Table) -> None:
+        n = table.num_rows
+        if n and pc.count_distinct(table[KEY]).as_py() != n:
+            raise QuanchengError(f"dataset {ds}: duplicate source keys in the new version; previous version kept")
+    return audit
+
+
+def _advance_snapshots(ref: Ref, home: Path) -> None:
+    """Snapshot state moves forward only once the batch is published."""
+    nxt = Path(ref["dir"]) / "snapshot_next"
+    if not nxt.exists():
+        return
+    state = home / "state" / ref["system_id"] / "snapshots"
+    state.mkdir(parents=True, exist_ok=True)
+    for f in nxt.glob("*.parquet"):
+        os.replace(f, state / f.name)
+
+
+def run_system(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
+               uri: str | None = None) -> Ref:
+    """All four steps in one process (the CLI's ``quancheng run``)."""
+    t0 = time.perf_counter()
+    ref = extract(system_id, window, catalog=catalog, home=home, uri=uri)
+    ref = normalize(ref, catalog=catalog)
+    ref = validate(ref, catalog=catalog)
+    ref = publish(ref, catalog=catalog)
+    ref["seconds"] = round(time.perf_counter() - t0, 3)
+    return ref
+
+
+def totals(ref: Ref) -> dict[str, int]:
+    """Rows extracted, published (valid), quarantined and deleted over all forms of a batch."""
+    out = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
+    for c in ref["forms"].values():
+        for k in out:
+            out[k] += int(c.get(k, 0))
+    return out

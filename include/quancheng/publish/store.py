@@ -1,0 +1,242 @@
+"""The shared store: versioned Parquet datasets plus their SQL tables, swapped atomically.
+
+Write, audit, publish: a new dataset version is written beside the current one, checked, and only
+then made current:
+- Parquet: each version is a folder ``parquet/.versions/<dataset>/<hash>/``; the dataset's public path
+  ``parquet/<dataset>`` is a symlink replaced with ``os.replace`` (atomic), so readers see the old
+  version or the new one, never half a batch.
+- SQL: the version is bulk-loaded (ADBC) into a side table, then swapped in with DROP + RENAME inside
+  one transaction.
+Content is sorted by its key and hashed, so re-publishing the same data is a no-op with the same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials", "conflicts"]
+
+REGISTRY_TABLE = "_exchange_datasets"
+KEY = "_source_key"
+
+
+def content_hash(table: pa.Table) -> str:
+    """A hash of a table's content (schema and values), independent of chunking and file encoding."""
+    h = hashlib.sha256()
+    h.update(str(table.schema.remove_metadata()).encode())
+    sink = pa.BufferOutputStream()
+    t = table.replace_schema_metadata(None).combine_chunks()
+    with pa.ipc.new_stream(sink, t.schema) as w:
+        w.write_table(t)
+    h.update(sink.getvalue().to_pybytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one publish left current."""
+
+    dataset_id: str
+    kind: DatasetKind
+    rows: int
+    content_hash: str
+    parquet_path: str
+    sql_table: str
+    changed: bool
+
+
+class SharedStore:
+    """Shared datasets under ``<home>/shared`` and in the shared SQL database.
+
+    The SQL database is ``$QUANCHENG_SHARED_DB`` (an SQLAlchemy URL, e.g. ``postgresql://...``),
+    else SQLite at ``<home>/shared/exchange.db``.
+    """
+
+    def __init__(self, home: Path, sql_url: str | None = None):
+        self.home = Path(home)
+        self.root = self.home / "shared"
+        self.parquet_root = self.root / "parquet"
+        self.parquet_root.mkdir(parents=True, exist_ok=True)
+        self.sql_url = sql_url or os.environ.get("QUANCHENG_SHARED_DB") or f"sqlite:///{self.root / 'exchange.db'}"
+        self._engine: sa.Engine | None = None
+
+    # --- SQL plumbing ---
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = sa.create_engine(self.sql_url)
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.sql_url.split(":", 1)[0].split("+", 1)[0]
+
+    def _adbc(self) -> Any:
+        """An ADBC DB-API connection to the shared database (Arrow-native bulk load)."""
+        if self.dialect == "sqlite":
+            import adbc_driver_sqlite.dbapi as sq
+
+            return sq.connect(self.sql_url.removeprefix("sqlite:///"))
+        if self.dialect in ("postgresql", "postgres"):
+            import adbc_driver_postgresql.dbapi as pgd
+
+            return pgd.connect(self.sql_url.replace("postgresql+psycopg://", "postgresql://"))
+        raise NotImplementedError(f"bulk publish to {self.dialect!r} is not supported; use sqlite or postgresql")
+
+    # --- reading ---
+    def dataset_path(self, dataset_id: str) -> Path:
+        return self.parquet_root / dataset_id
+
+    def read(self, dataset_id: str) -> pa.Table | None:
+        """The current version of a dataset, or None if never published."""
+        p = self.dataset_path(dataset_id)
+        if not p.exists():
+            return None
+        return pq.read_table(p / "data.parquet")
+
+    # --- writing ---
+    def publish(self, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
+                sort_by: list[str] | None = None, column_meta: dict[str, dict[str, str]] | None = None,
+                audit: Any = None) -> Published:
+        """Make ``table`` the current content of ``dataset_id`` in Parquet and SQL, atomically.
+
+        ``audit(table)`` may raise to refuse the version; the previous one then stays current.
+        """
+        keys = sort_by or ([KEY] if KEY in table.column_names else [])
+        if keys and table.num_rows:
+            table = table.sort_by([(k, "ascending") for k in keys])
+        table = _with_metadata(table, dataset_id, kind, column_meta or {})
+        digest = content_hash(table)
+        if audit is not None:
+            audit(table)
+        current = self._registry_row(dataset_id)
+        link = self.dataset_path(dataset_id)
+        unchanged = (current is not None and current["content_hash"] == digest and link.exists())
+        sql_table = _sql_name(dataset_id)
+        if not unchanged:
+            version = self.parquet_root / ".versions" / dataset_id / digest
+            if not (version / "data.parquet").exists():
+                tmp = version.with_name(digest + ".tmp")
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir(parents=True)
+                pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
+                os.replace(tmp, version)
+            self._swap_sql(sql_table, table)
+            tmp_link = link.with_name(f".{dataset_id}.{digest}.lnk")
+            if tmp_link.is_symlink() or tmp_link.exists():
+                tmp_link.unlink()
+            os.symlink(os.path.relpath(version, link.parent), tmp_link)
+            os.replace(tmp_link, link)
+            self._gc(dataset_id, keep=digest)
+        self._register(dataset_id, kind, table.num_rows, digest, batch_id, sql_table)
+        return Published(dataset_id, kind, table.num_rows, digest, str(link), sql_table, not unchanged)
+
+    def _swap_sql(self, sql_table: str, table: pa.Table) -> None:
+        side = sql_table + "__next"
+        data = _sql_compatible(table, self.dialect)
+        conn = self._adbc()
+        try:
+            cur = conn.cursor()
+            cur.adbc_ingest(side, data, mode="replace")
+            q = _quote(sql_table)
+            cur.execute(f"DROP TABLE IF EXISTS {q}")
+            cur.execute(f"ALTER TABLE {_quote(side)} RENAME TO {q}")
+            conn.commit()
+        finally:
+            conn.close()
+
+    def _gc(self, dataset_id: str, keep: str) -> None:
+        base = self.parquet_root / ".versions" / dataset_id
+        for d in base.iterdir():
+            if d.name != keep:
+                shutil.rmtree(d, ignore_errors=True)
+
+    # --- registry of datasets ---
+    def _registry(self) -> sa.Table:
+        md = sa.MetaData()
+        t = sa.Table(
+            REGISTRY_TABLE, md,
+            sa.Column("dataset_id", sa.String(200), primary_key=True),
+            sa.Column("kind", sa.String(20), nullable=False),
+            sa.Column("parquet_path", sa.Text, nullable=False),
+            sa.Column("sql_table", sa.String(200), nullable=False),
+            sa.Column("rows", sa.BigInteger, nullable=False),
+            sa.Column("content_hash", sa.String(64), nullable=False),
+            sa.Column("last_batch", sa.String(200), nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        md.create_all(self.engine, checkfirst=True)
+        return t
+
+    def _registry_row(self, dataset_id: str) -> dict[str, Any] | None:
+        t = self._registry()
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(t).where(t.c.dataset_id == dataset_id)).mappings().first()
+        return dict(row) if row else None
+
+    def _register(self, dataset_id: str, kind: str, rows: int, digest: str, batch_id: str, sql_table: str) -> None:
+        t = self._registry()
+        values = {"kind": kind, "parquet_path": str(self.dataset_path(dataset_id)), "sql_table": sql_table,
+                  "rows": rows, "content_hash": digest, "last_batch": batch_id, "updated_at": datetime.now(UTC)}
+        with self.engine.begin() as c:
+            if c.execute(sa.select(t.c.dataset_id).where(t.c.dataset_id == dataset_id)).first():
+                c.execute(t.update().where(t.c.dataset_id == dataset_id).values(**values))
+            else:
+                c.execute(t.insert().values(dataset_id=dataset_id, **values))
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """Every published dataset with kind, locations, rows, content hash and last batch."""
+        t = self._registry()
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(t).order_by(t.c.dataset_id)).mappings().all()
+        return [{**dict(r), "updated_at": r["updated_at"].isoformat() if r["updated_at"] else None} for r in rows]
+
+
+def merge_by_key(current: pa.Table | None, upserts: pa.Table, removed_keys: pa.Array) -> pa.Table:
+    """``current`` without the rows whose key is upserted or removed, plus ``upserts``."""
+    if current is None or current.num_rows == 0:
+        return upserts
+    drop = pa.concat_arrays([upserts[KEY].combine_chunks().cast(pa.string()), removed_keys.cast(pa.string())])
+    kept = current.filter(pc.invert(pc.is_in(current[KEY], value_set=drop)))
+    return pa.concat_tables([kept, upserts], promote_options="permissive")
+
+
+def _with_metadata(table: pa.Table, dataset_id: str, kind: str, column_meta: dict[str, dict[str, str]]) -> pa.Table:
+    fields = []
+    for f in table.schema:
+        meta = column_meta.get(f.name)
+        fields.append(f.with_metadata({k: v.encode() for k, v in meta.items()}) if meta else f.remove_metadata())
+    schema = pa.schema(fields, metadata={"quancheng.dataset": dataset_id, "quancheng.kind": kind})
+    return table.cast(schema)
+
+
+def _sql_compatible(table: pa.Table, dialect: str) -> pa.Table:
+    """SQLite has no decimal type: exact decimals go in as text there, keeping every digit."""
+    if dialect != "sqlite":
+        return table
+    cols = [pc.cast(c, pa.string()) if pa.types.is_decimal(c.type) else c for c in table.columns]
+    return pa.table(cols, names=table.column_names)
+
+
+def _sql_name(dataset_id: str) -> str:
+    return dataset_id.replace(".", "__").replace("-", "_")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)

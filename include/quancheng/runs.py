@@ -1,0 +1,82 @@
+"""Run records: one row per batch attempt in the shared database's ``_exchange_runs`` table.
+
+Ops read them through ``quancheng status`` and the Exchange view: what ran, when, how many rows went
+where (quarantine counted per reason), what it published (content hashes) and why a run failed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from quancheng.publish.store import SharedStore
+
+RUNS_TABLE = "_exchange_runs"
+
+
+def runs_table(md: sa.MetaData | None = None) -> sa.Table:
+    md = md or sa.MetaData()
+    return sa.Table(
+        RUNS_TABLE, md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("system_id", sa.String(100), nullable=False, index=True),
+        sa.Column("batch_id", sa.String(200), nullable=False),
+        sa.Column("window_start", sa.String(40)),
+        sa.Column("window_end", sa.String(40), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("extracted", sa.BigInteger, nullable=False, default=0),
+        sa.Column("published", sa.BigInteger, nullable=False, default=0),
+        sa.Column("quarantined", sa.BigInteger, nullable=False, default=0),
+        sa.Column("deleted", sa.BigInteger, nullable=False, default=0),
+        sa.Column("reasons", sa.Text, nullable=False, default="{}"),
+        sa.Column("content_hashes", sa.Text, nullable=False, default="{}"),
+        sa.Column("gx", sa.Text),
+        sa.Column("error", sa.Text),
+        sa.Column("started_at", sa.DateTime(timezone=True)),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seconds", sa.Float),
+    )
+
+
+def _t(store: SharedStore) -> sa.Table:
+    t = runs_table()
+    t.metadata.create_all(store.engine, checkfirst=True)
+    return t
+
+
+def record_run(store: SharedStore, ref: dict[str, Any], *, status: str, error: str | None = None) -> None:
+    """Append the record of one batch attempt (counts summed over the system's forms)."""
+    from quancheng.pipeline import totals
+
+    tot = totals(ref) if ref.get("forms") else {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
+    reasons: dict[str, int] = {}
+    for c in ref.get("forms", {}).values():
+        for k, v in c.get("reasons", {}).items():
+            reasons[k] = reasons.get(k, 0) + v
+    started = datetime.fromisoformat(ref["started_at"]) if ref.get("started_at") else None
+    finished = datetime.now(UTC)
+    with store.engine.begin() as c:
+        c.execute(_t(store).insert().values(
+            system_id=ref["system_id"], batch_id=ref.get("batch_id", ""),
+            window_start=ref.get("window", {}).get("start"), window_end=ref.get("window", {}).get("end", ""),
+            status=status, extracted=tot["extracted"], published=tot["valid"], quarantined=tot["quarantined"],
+            deleted=tot["deleted"], reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True),
+            content_hashes=json.dumps({k: v["content_hash"] for k, v in ref.get("published", {}).items()},
+                                      sort_keys=True),
+            gx=json.dumps(ref["gx"], ensure_ascii=False) if ref.get("gx") else None, error=error,
+            started_at=started, finished_at=finished,
+            seconds=(finished - started).total_seconds() if started else None,
+        ))
+
+
+def latest_runs(store: SharedStore) -> list[dict[str, Any]]:
+    """The newest run record of every system."""
+    t = _t(store)
+    newest = sa.select(t.c.system_id, sa.func.max(t.c.id).label("id")).group_by(t.c.system_id).subquery()
+    with store.engine.connect() as c:
+        rows = c.execute(sa.select(t).join(newest, t.c.id == newest.c.id).order_by(t.c.system_id)).mappings().all()
+    return [dict(r) for r in rows]
