@@ -14,7 +14,6 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
-
 from quancheng.catalog.light import load_systems_and_forms
 
 OWNER = "data-exchange"
@@ -62,7 +61,6 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
         def extract(data_interval_start: Any = None, data_interval_end: Any = None,
                     params: dict[str, Any] | None = None) -> dict[str, Any]:
             from airflow.sdk import Connection
-
             from quancheng.steps import extract_step
 
             uri = Connection.get(conn_id).get_uri()

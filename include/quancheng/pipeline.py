@@ -117,7 +117,8 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
             pq.write_table(data, _paths(ref, "snapshot_next", form.form_id))
             prev_path = home / "state" / system_id / "snapshots" / f"{form.form_id}.parquet"
             previous = pq.read_table(prev_path) if prev_path.exists() else None
-            ins, upd, deleted = diff_snapshots(previous, data, list(form.primary_key))
+            ins, upd, gone = diff_snapshots(previous, data, list(form.primary_key))
+            deleted = _source_key(gone, form.primary_key) if gone.num_rows else deleted
             data = pa.concat_tables([ins, upd])
         raw = _with_provenance(data, form, batch_id, window.end)
         pq.write_table(raw, _paths(ref, "raw", form.form_id))
@@ -133,7 +134,8 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
         raw = pq.read_table(_paths(ref, "raw", form_id))
         norm = normalize_form(raw, form, catalog)
         if norm.table.num_rows != raw.num_rows:
-            raise AssertionError(f"normalize changed the row count of {form_id}: {raw.num_rows} -> {norm.table.num_rows}")
+            raise AssertionError(f"normalize changed the row count of {form_id}: "
+                                 f"{raw.num_rows} -> {norm.table.num_rows}")
         pq.write_table(norm.table, _paths(ref, "normalized", form_id))
         pq.write_table(norm.issues, _paths(ref, "issues", form_id))
         ref["forms"][form_id]["issues"] = norm.issues.num_rows
@@ -172,42 +174,50 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> 
     """Merge valid rows into each form's shared dataset, refresh the system's quarantine, record the run."""
     home = Path(ref["home"])
     store = store or SharedStore(home)
-    system_id = ref["system_id"]
     outputs: dict[str, dict[str, Any]] = {}
-    q_tables: list[pa.Table] = []
-    replaced_q: list[pa.Array] = []
-    for form_id, counts in ref["forms"].items():
+    new_q: list[pa.Table] = []
+    touched: list[pa.Array] = []  # quarantine keys this batch decides anew (extracted or deleted rows)
+    for form_id in ref["forms"]:
         form = catalog.form[form_id]
         valid = pq.read_table(_paths(ref, "valid", form_id)).drop_columns([ROW])
-        deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks()
+        deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
         ds = dataset_id(form)
         merged = merge_by_key(store.read(ds), valid, deleted)
         pub = store.publish(ds, merged, kind="system", batch_id=ref["batch_id"],
                             column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds))
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
         q = pq.read_table(_paths(ref, "quarantine", form_id))
-        q_tables.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
+        new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
         raw_keys = pq.read_table(_paths(ref, "raw", form_id), columns=[KEY])[KEY].combine_chunks()
-        replaced_q.append(pc.binary_join_element_wise(pa.array([form.table] * len(raw_keys), pa.string()),
-                                                      raw_keys.cast(pa.string()), "|"))
-        replaced_q.append(pc.binary_join_element_wise(pa.array([form.table] * len(deleted), pa.string()),
-                                                      deleted, "|"))
-    qid = quarantine_dataset_id(system_id)
-    new_q = pa.concat_tables(q_tables, promote_options="permissive") if q_tables else None
-    current_q = store.read(qid)
-    qkey = "_quarantine_key"
-    if new_q is not None:
-        new_q = new_q.append_column(qkey, pc.binary_join_element_wise(new_q["_source_table"], new_q[KEY], "|"))
-        removed = pa.concat_arrays([a.cast(pa.string()) for a in replaced_q]) if replaced_q else pa.array([], pa.string())
-        kept = current_q.filter(pc.invert(pc.is_in(current_q[qkey], value_set=removed))) if current_q is not None else None
-        merged_q = pa.concat_tables([kept, new_q], promote_options="permissive") if kept is not None else new_q
-        pub = store.publish(qid, merged_q, kind="quarantine", batch_id=ref["batch_id"], sort_by=[qkey])
+        touched += [_qkey(form.table, raw_keys), _qkey(form.table, deleted)]
+    if new_q:
+        qid = quarantine_dataset_id(ref["system_id"])
+        batch_q = pa.concat_tables(new_q, promote_options="permissive")
+        batch_q = batch_q.append_column(QKEY, _qkey_col(batch_q))
+        current = store.read(qid)
+        if current is not None:
+            current = current.filter(pc.invert(pc.is_in(current[QKEY], value_set=pa.concat_arrays(touched))))
+            batch_q = pa.concat_tables([current, batch_q], promote_options="permissive")
+        pub = store.publish(qid, batch_q, kind="quarantine", batch_id=ref["batch_id"], sort_by=[QKEY])
         outputs[qid] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
     _advance_snapshots(ref, home)
     ref["published"] = outputs
     ref["finished_at"] = datetime.now(UTC).isoformat()
     record_run(store, ref, status="success")
     return ref
+
+
+QKEY = "_quarantine_key"
+
+
+def _qkey(table_name: str, keys: pa.Array) -> pa.Array:
+    """Quarantine rows of a system are keyed by source table and source key."""
+    names = pa.array([table_name] * len(keys), pa.string())
+    return pc.binary_join_element_wise(names, keys.cast(pa.string()), "|")
+
+
+def _qkey_col(q: pa.Table) -> pa.Array:
+    return pc.binary_join_element_wise(q["_source_table"], q[KEY], "|")
 
 
 def _audit_unique_keys(ds: str) -> Any:

@@ -6,7 +6,6 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from quancheng.catalog.light import load_systems_and_forms
 
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]

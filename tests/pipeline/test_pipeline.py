@@ -12,7 +12,6 @@ from typing import ClassVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from quancheng import pipeline
 from quancheng.catalog.models import SourceForm
 from quancheng.publish.store import SharedStore
@@ -136,7 +135,8 @@ def test_snapshot_deletes_carry_through(slice_catalog, home, monkeypatch):  # ty
                 "建设单位": "山东某某建设有限公司", "建设单位统一社会信用代码": "913701007874076393",
                 "合同价格": "1200", "建筑面积": "1000", "地上地下面积": "800/200", "发证日期": "2020-01-02",
                 "结构类型": "A"}
-        return pa.Table.from_pylist([{**base, "施工许可证编号": f"3701022020010201{i:02d}"} for i in range(n)]).select(cols)
+        rows = [{**base, "施工许可证编号": f"3701022020010201{i:02d}"} for i in range(n)]
+        return pa.Table.from_pylist(rows).select(cols)
 
     MemorySource.tables = {"sgxk": permits(10)}
     pipeline.run_system("hcb_construction_permit", Window(None, T1), catalog=slice_catalog, home=home, uri="m://")

@@ -31,11 +31,10 @@ def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tup
 
     Exits non-zero if any DAG failed.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from quancheng.demo.report import print_summary
     from quancheng.demo.run import run_demo
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -74,10 +73,9 @@ def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tup
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same world.")
 def seed(home: Path, scale: int, engines: str, seed: int) -> None:
     """Generate every system's native tables (with dirt and its manifest) into DIR/world."""
-    from rich.progress import Progress
-
     from quancheng.catalog import load_catalog
     from quancheng.demo.seed import seed_world
+    from rich.progress import Progress
 
     with Progress() as progress:
         task = progress.add_task("seeding", total=None)
