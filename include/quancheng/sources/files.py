@@ -1,0 +1,243 @@
+"""File-drop sources: CSV and Excel exports a department drops into a folder.
+
+The drop protocol (``file:///abs/dropdir``):
+
+- each form's exports go to ``<dropdir>/<table>/<stamp>.csv`` (or ``.xlsx``), where ``<stamp>`` sorts by
+  time (``20250101T120000``); every export holds the whole table;
+- the exporter writes the data file first, then a completion marker ``<file>.done`` holding JSON
+  ``{"rows": n, "bytes": size, "encoding": "utf-8"}`` (``encoding`` is optional, CSV only);
+- the reader takes the newest export that has its marker and whose size still equals the marker's
+  ``bytes``; a file without its marker, or one that grew after the marker was written, is skipped;
+  if no complete export exists the source is unavailable (the task retries later).
+
+Every column is read as text (a CSV or Excel cell carries no type the pipeline may trust; the
+normalizer parses it). Empty cells are null; placeholders such as ``NA`` or ``/`` stay as text.
+Incremental forms keep the rows whose ``updated_column`` parses into the window; a row with no
+timestamp is read only by the first window (``start=None``), so nothing is silently left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import ClassVar, Literal
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from quancheng.catalog.models import SourceForm
+from quancheng.errors import SourceError, SourceUnavailable
+from quancheng.sources.base import Source, Window, register
+from quancheng.sources.types import conform, naive_utc, rechunk, text_schema
+
+DropFormat = Literal["csv", "xlsx"]
+MARKER = ".done"
+
+
+def drop_dir(uri: str) -> Path:
+    """``file:///abs/dropdir`` -> ``/abs/dropdir``."""
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        raise SourceError("?", None, f"a file drop needs a file:/// URI, got scheme {parts.scheme!r}")
+    return Path(unquote(parts.path))
+
+
+def marker_of(path: Path) -> Path:
+    return path.with_name(path.name + MARKER)
+
+
+def complete_exports(folder: Path, fmt: DropFormat) -> tuple[list[Path], list[Path]]:
+    """(complete exports newest first, incomplete ones) in ``folder``."""
+    complete: list[Path] = []
+    incomplete: list[Path] = []
+    for path in sorted(folder.glob(f"*.{fmt}"), reverse=True):
+        marker = marker_of(path)
+        if not marker.is_file():
+            incomplete.append(path)
+            continue
+        text = marker.read_text(encoding="utf-8").strip()
+        meta = json.loads(text) if text else {}
+        expected = meta.get("bytes")
+        if expected is not None and path.stat().st_size != int(expected):
+            incomplete.append(path)  # still growing, or cut short
+            continue
+        complete.append(path)
+    return complete, incomplete
+
+
+def write_drop(folder: Path, table: pa.Table, fmt: DropFormat, stamp: str, *, encoding: str = "utf-8") -> Path:
+    """Write one export of ``table`` with its completion marker (the exporter's side of the protocol)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stamp}.{fmt}"
+    text = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+    if fmt == "csv":
+        import pyarrow.csv as pcsv
+
+        if encoding.lower().replace("-", "") == "utf8":
+            pcsv.write_csv(text, path)
+        else:
+            sink = pa.BufferOutputStream()
+            pcsv.write_csv(text, sink)
+            path.write_bytes(sink.getvalue().to_pybytes().decode("utf-8").encode(encoding))
+    else:
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Sheet1")
+        ws.append(text.column_names)
+        for batch in text.to_batches(10_000):
+            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                ws.append(list(row))
+        wb.save(path)
+    meta = {"rows": table.num_rows, "bytes": path.stat().st_size}
+    if fmt == "csv":
+        meta["encoding"] = encoding
+    marker_of(path).write_text(json.dumps(meta), encoding="utf-8")
+    return path
+
+
+def _cell_text(value: object) -> str | None:
+    # Excel stores numbers as floats and dates as serials; render them as a clerk would read them
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)
+
+
+class FileDropSource(Source):
+    """A folder of full exports, one subfolder per table."""
+
+    kind: ClassVar[str] = "file"
+    fmt: ClassVar[DropFormat]
+
+    def _latest(self, form: SourceForm) -> Path:
+        folder = drop_dir(self.uri) / form.table
+        if not folder.is_dir():
+            raise SourceUnavailable(self.system.system_id, form.table, f"drop folder {folder} does not exist")
+        complete, incomplete = complete_exports(folder, self.fmt)
+        if not complete:
+            raise SourceUnavailable(
+                self.system.system_id, form.table,
+                f"no complete {self.fmt} export in {folder} ({len(incomplete)} file(s) without a {MARKER} "
+                "marker or still being written); retry later")
+        return complete[0]
+
+    def _encoding(self, path: Path) -> str:
+        text = marker_of(path).read_text(encoding="utf-8").strip()
+        return str(json.loads(text).get("encoding", "utf-8")) if text else "utf-8"
+
+    def live_columns(self, form: SourceForm) -> list[str]:
+        path = self._latest(form)
+        return list(self._header(path))
+
+    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        path = self._latest(form)
+        schema = text_schema(self.catalog, form)
+        for batch in rechunk(self._batches(path, chunk_rows), chunk_rows):
+            batch = conform(batch, schema, self.system.system_id, form.table)
+            if form.updated_column:
+                batch = self._in_window(batch, form, window)
+            if batch.num_rows:
+                yield batch
+
+    def _in_window(self, batch: pa.RecordBatch, form: SourceForm, window: Window) -> pa.RecordBatch:
+        raw = batch.column(form.updated_column)
+        try:
+            stamps = pc.cast(raw, pa.timestamp("us"))
+        except pa.ArrowInvalid as exc:
+            raise SourceError(self.system.system_id, form.table, f"update timestamp is not a date-time: {exc}",
+                              column=form.updated_column) from None
+        mask = pc.less(stamps, pa.scalar(naive_utc(window.end), pa.timestamp("us")))
+        if window.start is None:
+            mask = pc.or_kleene(mask, pc.is_null(stamps))
+        else:
+            mask = pc.and_kleene(mask, pc.greater_equal(stamps, pa.scalar(naive_utc(window.start),
+                                                                          pa.timestamp("us"))))
+        return batch.filter(pc.fill_null(mask, False))
+
+    # --- per format ---
+    def _header(self, path: Path) -> list[str]:
+        raise NotImplementedError
+
+    def _batches(self, path: Path, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+
+@register
+class CsvSource(FileDropSource):
+    """CSV exports (UTF-8 unless the marker names another encoding, e.g. GB18030)."""
+
+    kind = "csv"
+    fmt = "csv"
+
+    def _open(self, path: Path, header_only: bool = False) -> pa.RecordBatchReader:
+        import pyarrow.csv as pcsv
+
+        encoding = self._encoding(path)
+        read = pcsv.ReadOptions(encoding=encoding, block_size=1 << 20 if not header_only else 1 << 14)
+        with path.open("rb") as fh:
+            first = fh.readline().decode(encoding).lstrip("\ufeff")
+        import csv
+
+        names = next(csv.reader([first]), [])
+        convert = pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
+                                      strings_can_be_null=True, quoted_strings_can_be_null=False)
+        return pcsv.open_csv(path, read_options=read, convert_options=convert)
+
+    def _header(self, path: Path) -> list[str]:
+        return list(self._open(path, header_only=True).schema.names)
+
+    def _batches(self, path: Path, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self._open(path)
+
+
+@register
+class ExcelSource(FileDropSource):
+    """Excel (.xlsx) exports, first sheet, first row is the header."""
+
+    kind = "excel"
+    fmt = "xlsx"
+
+    def _rows(self, path: Path) -> Iterator[Sequence[object]]:
+        from python_calamine import CalamineWorkbook
+
+        try:
+            sheet = CalamineWorkbook.from_path(os.fspath(path)).get_sheet_by_index(0)
+        except Exception as exc:  # noqa: BLE001 -- calamine raises its own untyped errors for a broken file
+            raise SourceUnavailable(self.system.system_id, path.parent.name,
+                                    f"cannot open workbook {path.name}: {exc}") from None
+        yield from sheet.iter_rows()
+
+    def _header(self, path: Path) -> list[str]:
+        for row in self._rows(path):
+            return [str(c) for c in row if c not in (None, "")]
+        return []
+
+    def _batches(self, path: Path, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        rows = self._rows(path)
+        header = [str(c) for c in next(rows, [])]
+        width = len(header)
+        buffer: list[Sequence[object]] = []
+        for row in rows:
+            buffer.append(row)
+            if len(buffer) == chunk_rows:
+                yield self._batch(header, buffer, width)
+                buffer = []
+        if buffer:
+            yield self._batch(header, buffer, width)
+
+    @staticmethod
+    def _batch(header: list[str], rows: list[Sequence[object]], width: int) -> pa.RecordBatch:
+        columns = [[_cell_text(r[i]) if i < len(r) else None for r in rows] for i in range(width)]
+        return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], names=header)

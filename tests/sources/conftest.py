@@ -1,0 +1,33 @@
+"""Fixtures for the source contract tests (helpers live in source_hosts.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from quancheng.catalog import Catalog, load_catalog
+from quancheng.demo import engines
+from quancheng.demo.api import serve
+from source_hosts import KINDS, SLICE, Host, kind_param, require_server
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog(SLICE)
+
+
+@pytest.fixture(params=[kind_param(k) for k in KINDS])
+def host(request: pytest.FixtureRequest, catalog: Catalog, tmp_path: Path) -> Iterator[Host]:
+    kind = request.param
+    require_server(kind)
+    with ExitStack() as stack:
+        h = Host(kind, catalog, tmp_path, stack)
+        if kind == "http":
+            h.api_base = stack.enter_context(serve(tmp_path))
+        try:
+            yield h
+        finally:
+            for db in h.databases:
+                engines.drop_database(kind, db)

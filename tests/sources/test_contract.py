@@ -1,0 +1,105 @@
+"""The one contract every source kind passes, against the real engines (see conftest.Host)."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pyarrow as pa
+import pytest
+from quancheng.errors import SchemaDriftError, SourceUnavailable
+from quancheng.sources.base import Window
+from source_hosts import BASE_TIME, FAR, INCREMENTAL, ROWS, SNAPSHOT, Host, as_text, read_all, sample_table
+
+
+def test_columns_and_order(host: Host) -> None:
+    for form_id in (INCREMENTAL, SNAPSHOT):
+        form = host.catalog.form[form_id]
+        expected = sample_table(host.catalog, form, ROWS)
+        host.put(form, expected)
+        names = [f.column for f in host.catalog.fields_of(form_id)]
+        assert host.source(form).live_columns(form) == names
+        got = read_all(host, form_id)
+        assert got.column_names == names
+        assert as_text(got) == as_text(expected)
+
+
+@pytest.mark.parametrize(("start_h", "end_h"), [(None, 10), (10, 25), (0, 1), (59, 100), (100, 200)])
+def test_window_filtering(host: Host, start_h: int | None, end_h: int) -> None:
+    form = host.catalog.form[INCREMENTAL]
+    table = sample_table(host.catalog, form, ROWS)
+    host.put(form, table)
+    start = None if start_h is None else BASE_TIME + timedelta(hours=start_h)
+    end = BASE_TIME + timedelta(hours=end_h)
+    stamps = table[form.updated_column].to_pylist()
+    expected = [i for i, t in enumerate(stamps) if (start is None or t >= start) and t < end]
+    got = read_all(host, INCREMENTAL, Window(start, end))
+    assert as_text(got) == as_text(table.take(pa.array(expected, pa.int64())))
+
+
+def test_aware_window_is_read_as_utc(host: Host) -> None:
+    from datetime import UTC
+
+    form = host.catalog.form[INCREMENTAL]
+    table = sample_table(host.catalog, form, ROWS)
+    host.put(form, table)
+    aware = Window(BASE_TIME.replace(tzinfo=UTC) + timedelta(hours=5), BASE_TIME.replace(tzinfo=UTC)
+                   + timedelta(hours=8))
+    assert read_all(host, INCREMENTAL, aware).num_rows == 3
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 60, 1000])
+def test_chunks_are_bounded(host: Host, chunk_rows: int) -> None:
+    form = host.catalog.form[INCREMENTAL]
+    host.put(form, sample_table(host.catalog, form, ROWS))
+    batches = list(host.source(form).extract(form, FAR, chunk_rows))
+    assert all(0 < b.num_rows <= chunk_rows for b in batches)
+    assert sum(b.num_rows for b in batches) == ROWS
+    assert len(batches) == math.ceil(ROWS / chunk_rows)
+
+
+def test_snapshot_form_reads_everything_whatever_the_window(host: Host) -> None:
+    form = host.catalog.form[SNAPSHOT]
+    table = sample_table(host.catalog, form, ROWS)
+    host.put(form, table)
+    narrow = Window(BASE_TIME, BASE_TIME + timedelta(seconds=1))
+    assert as_text(read_all(host, SNAPSHOT, narrow)) == as_text(table)
+
+
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_drift_fails_naming_system_table_and_columns(host: Host, change: str) -> None:
+    form = host.catalog.form[INCREMENTAL]
+    table = sample_table(host.catalog, form, ROWS)
+    victim = host.catalog.fields_of(form.form_id)[2].column
+    if change == "added":
+        table = table.append_column("new_col", pa.array(["x"] * ROWS))
+        column = "new_col"
+    else:
+        table = table.drop_columns([victim])
+        column = victim
+    host.put(form, table)
+    with pytest.raises(SchemaDriftError) as err:
+        list(host.source(form).extract(form, FAR))
+    msg = str(err.value)
+    assert form.system_id in msg and form.table in msg and column in msg
+
+
+def test_drift_policy_lets_new_columns_through(host: Host) -> None:
+    form = host.catalog.form[INCREMENTAL]
+    table = sample_table(host.catalog, form, ROWS)
+    host.put(form, table.append_column("new_col", pa.array(["x"] * ROWS)))
+    source = host.source(form, drift="allow_new")
+    assert source.check_schema(form) == ["new_col"]
+    got = pa.Table.from_batches(list(source.extract(form, FAR)))
+    assert got.column_names == [f.column for f in host.catalog.fields_of(form.form_id)]
+
+
+def test_outage_is_source_unavailable_without_password(host: Host) -> None:
+    form = host.catalog.form[INCREMENTAL]
+    host.put(form, sample_table(host.catalog, form, 5))
+    source = host.source(form, uri=host.broken_uri(form))
+    for call in (lambda: source.live_columns(form), lambda: list(source.read(form, FAR, 100))):
+        with pytest.raises(SourceUnavailable) as err:
+            call()
+        assert form.system_id in str(err.value)
+        assert "s3cret" not in str(err.value)
