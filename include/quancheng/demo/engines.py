@@ -78,7 +78,8 @@ def sqlite_ready(table: pa.Table) -> pa.Table:
         if pa.types.is_date(t):
             col = pc.strftime(col, "%Y-%m-%d")
         elif pa.types.is_timestamp(t):
-            col = pc.strftime(col, "%Y-%m-%d %H:%M:%S")
+            # %S prints fractions in Arrow; keep whole seconds so the text sorts like the time
+            col = pc.utf8_slice_codeunits(pc.strftime(col, "%Y-%m-%d %H:%M:%S"), 0, 19)
         elif pa.types.is_decimal(t):
             col = pc.cast(col, pa.float64())
         elif pa.types.is_boolean(t):

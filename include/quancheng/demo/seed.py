@@ -1,0 +1,143 @@
+"""Seed the demo world: every catalog system's native tables, with dirt and its manifest.
+
+``seed_world(catalog, out_dir)`` builds the pools (:mod:`quancheng.demo.pools`), renders each form
+(:mod:`quancheng.demo.generate`), dirties it (:mod:`quancheng.demo.dirt`) and writes it where its system
+lives (:mod:`quancheng.demo.engines`):
+
+- ``embedded``: SQLite files under ``sqlite/`` for sqlite systems *and* for postgresql/mariadb ones
+  (noted in world.json), CSV/Excel drops under ``drops/<system_id>/``, API tables under ``api/``;
+- ``services``: postgresql systems in one PostgreSQL database each (``<db_prefix><system_id>``), mariadb
+  systems in one MariaDB database each; the rest as embedded.
+
+The same ``seed`` gives the same data. ``scale`` is about the rows of a first-stage form; later stages
+hold fewer (only the projects that got there), enterprise and person registers about as many.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from quancheng.catalog import Catalog
+from quancheng.catalog.models import SourceForm, System
+from quancheng.demo import engines as eng
+from quancheng.demo.dirt import DEFAULT_RATE, MANIFEST_SCHEMA, inject
+from quancheng.demo.generate import FormRenderer, dedupe_keys, select_rows
+from quancheng.demo.pools import make_enterprises, make_persons, make_projects, rng_for
+from quancheng.demo.values import Values
+from quancheng.demo.world import MANIFEST_FILE, World
+from quancheng.sources.files import write_drop
+
+Engines = Literal["embedded", "services"]
+Progress = Callable[[str, int, int], None]
+INTERVAL = (datetime(2025, 1, 1), datetime(2025, 7, 1))
+
+
+def pool_size(scale: int) -> int:
+    return max(20, round(scale * 1.15))
+
+
+def build_values(catalog: Catalog, seed: int, scale: int) -> Values:
+    """The pools and canonical values of a world (a pure function of seed and scale)."""
+    n = pool_size(scale)
+    persons = make_persons(seed, n)
+    enterprises = make_enterprises(seed, n, persons)
+    projects = make_projects(seed, n, enterprises, INTERVAL[1].date())
+    return Values(catalog, seed, persons, enterprises, projects)
+
+
+def csv_encoding(system_id: str) -> str:
+    # some departments still export in the national encoding rather than UTF-8
+    return "gb18030" if zlib.crc32(system_id.encode()) % 3 == 0 else "utf-8"
+
+
+def drop_stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S")
+
+
+def system_home(world_dir: Path, system: System, engines: Engines, db_prefix: str) -> dict[str, str]:
+    """Where a system lives: its engine kind, URI and a note (creates service databases)."""
+    entry = {"conn_id": system.conn_id, "catalog_kind": system.kind, "note": ""}
+    kind = system.kind
+    if kind in ("postgresql", "mariadb") and engines == "services":
+        uri = eng.recreate_database(kind, f"{db_prefix}{system.system_id}")
+        return {**entry, "kind": kind, "uri": uri, "note": f"database {db_prefix}{system.system_id}"}
+    if kind in ("sqlite", "postgresql", "mariadb"):
+        path = world_dir / "sqlite" / f"{system.system_id}.db"
+        note = "" if kind == "sqlite" else f"embedded: {kind} system served from SQLite"
+        return {**entry, "kind": "sqlite", "uri": f"sqlite:///{path}", "note": note}
+    if kind in ("csv", "excel"):
+        note = f"encoding {csv_encoding(system.system_id)}" if kind == "csv" else ""
+        return {**entry, "kind": kind, "uri": f"file://{world_dir / 'drops' / system.system_id}", "note": note}
+    return {**entry, "kind": "http", "uri": "{api}/" + system.system_id, "note": "served by quancheng.demo.api"}
+
+
+def write_form(world_dir: Path, catalog: Catalog, home: dict[str, str], form: SourceForm, table: pa.Table,
+               stamp: str) -> None:
+    kind, uri = home["kind"], home["uri"]
+    if kind == "sqlite":
+        eng.load_sqlite(Path(uri.removeprefix("sqlite://")), catalog, form, table)
+    elif kind == "postgresql":
+        eng.load_postgresql(uri, catalog, form, table)
+    elif kind == "mariadb":
+        eng.load_mariadb(uri, catalog, form, table)
+    elif kind in ("csv", "excel"):
+        folder = Path(uri.removeprefix("file://")) / form.table
+        write_drop(folder, table, "csv" if kind == "csv" else "xlsx", stamp,
+                   encoding=csv_encoding(form.system_id) if kind == "csv" else "utf-8")
+    else:
+        eng.load_api(world_dir, form.system_id, form, table)
+
+
+def write_api_meta(world_dir: Path, catalog: Catalog, systems: dict[str, dict[str, str]]) -> None:
+    import json
+
+    rows = [{"system_id": f.system_id, "table": f.table, "updated_column": f.updated_column}
+            for f in catalog.forms if systems.get(f.system_id, {}).get("kind") == "http"]
+    (world_dir / "api").mkdir(parents=True, exist_ok=True)
+    (world_dir / "api" / "tables.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+
+
+def seed_world(catalog: Catalog, out_dir: Path, *, scale: int = 200, engines: Engines = "embedded", seed: int = 7,
+               progress: Progress | None = None, dirt_rate: float = DEFAULT_RATE, db_prefix: str = "qc_") -> World:
+    """Generate every system of ``catalog`` into ``out_dir`` (replacing a previous world there)."""
+    world_dir = Path(out_dir).resolve()
+    world_dir.mkdir(parents=True, exist_ok=True)
+    for old in ("sqlite", "drops", "api"):
+        shutil.rmtree(world_dir / old, ignore_errors=True)
+    values = build_values(catalog, seed, scale)
+    systems = {s.system_id: system_home(world_dir, s, engines, db_prefix) for s in catalog.systems}
+    write_api_meta(world_dir, catalog, systems)
+    forms = [f for f in catalog.forms if f.system_id in systems]
+    manifest: list[dict[str, str]] = []
+    form_info: dict[str, dict[str, object]] = {}
+    stamp = drop_stamp(INTERVAL[1])
+    for done, form in enumerate(forms):
+        if progress:
+            progress(f"{form.system_id}.{form.table}", done, len(forms))
+        renderer = FormRenderer(catalog, values, form, seed, INTERVAL)
+        kind, idx = select_rows(values, catalog, form, seed)
+        table = dedupe_keys(renderer.render(idx), form.primary_key)
+        table, dirt = inject(table, catalog, form, rng_for(seed, "dirt." + form.form_id), rate=dirt_rate,
+                             date_style=renderer.date_style)
+        manifest.extend(dirt)
+        write_form(world_dir, catalog, systems[form.system_id], form, table, stamp)
+        form_info[form.form_id] = {"rows": table.num_rows, "entity": kind, "system_id": form.system_id,
+                                   "table": form.table}
+    if progress:
+        progress("manifest", len(forms), len(forms))
+    pq.write_table(pa.Table.from_pylist(manifest, schema=MANIFEST_SCHEMA), world_dir / MANIFEST_FILE)
+    world = World(engines=engines, scale=scale, seed=seed, catalog=str(Path(catalog.root).resolve()),
+                  systems=systems, forms=form_info,
+                  interval={"start": INTERVAL[0].isoformat(), "end": INTERVAL[1].isoformat()},
+                  dir=str(world_dir))
+    world.save(world_dir)
+    return world
+
+
