@@ -1,0 +1,19 @@
+"""Fixtures for the demo-world tests: small worlds seeded once per session."""
+
+from __future__ import annotations
+
+import pytest
+from demo_helpers import SLICE
+from quancheng.catalog import Catalog, load_catalog
+from quancheng.demo.seed import seed_world
+from quancheng.demo.world import World
+
+
+@pytest.fixture(scope="session")
+def slice_catalog() -> Catalog:
+    return load_catalog(SLICE)
+
+
+@pytest.fixture(scope="session")
+def world(slice_catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> World:
+    return seed_world(slice_catalog, tmp_path_factory.mktemp("world"), scale=300, seed=7)
