@@ -1,0 +1,22 @@
+"""Fixtures for the ops tests (the data they use is in ``opsdata``)."""
+
+from __future__ import annotations
+
+import pytest
+from opsdata import FAILURE, T0, T1, MemorySource, ndrc_rows
+from quancheng.sources import Window
+from quancheng.sources.base import SOURCE_KINDS
+
+
+@pytest.fixture
+def synced_home(slice_catalog, home, monkeypatch):  # type: ignore[no-untyped-def]
+    from quancheng import pipeline
+    from quancheng.steps import record_failure
+
+    system = slice_catalog.system["ndrc_investment"].model_copy(update={"kind": "memory"})
+    monkeypatch.setitem(slice_catalog.system, "ndrc_investment", system)
+    monkeypatch.setitem(SOURCE_KINDS, "memory", MemorySource)
+    MemorySource.tables = {"TZ_XMBA": ndrc_rows(20, bad=3)}
+    ref = pipeline.run_system("ndrc_investment", Window(T0, T1), catalog=slice_catalog, home=home, uri="memory://")
+    record_failure("hcb_construction_permit", T0, T1, FAILURE, home=str(home))
+    return home, ref
