@@ -37,7 +37,7 @@ def test_overview_tells_ok_failed_and_never_apart(synced_home, slice_catalog) ->
 
 
 def test_dataset_health_counts_quarantine_per_source_table(synced_home, slice_catalog) -> None:  # type: ignore[no-untyped-def]
-    home, ref = synced_home
+    home, _ = synced_home
     ov = build_overview(home, slice_catalog, datetime.now(UTC))
     by_id = {d.dataset_id: d for d in ov.datasets}
     store = SharedStore(home)
