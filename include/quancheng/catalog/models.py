@@ -103,6 +103,9 @@ class Mapping(_Row):
     element_id: str
     transform: Transform
     part: int = 0
+    # unit of this part when a packed cell holds quantities in different units (建筑面积(㎡)/造价(万元));
+    # empty: the field's unit applies
+    unit: str = ""
 
 
 class Element(_Row):

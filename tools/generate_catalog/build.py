@@ -1,0 +1,304 @@
+"""Assemble the catalog from the content modules: ids, fields, mappings, materials, and the CSV rows.
+
+Everything is deterministic: ids follow the order of the content modules, names follow each
+system's style, and the same input always writes byte-identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tools.generate_catalog import codes, entities, project, reviews
+from tools.generate_catalog.extras import EXTRA, ITEM_POOL, MATERIALS_EXTRA
+from tools.generate_catalog.forms_s1 import FORMS as F1
+from tools.generate_catalog.forms_s2 import FORMS as F2
+from tools.generate_catalog.forms_s3 import FORMS as F3
+from tools.generate_catalog.forms_s4 import FORMS as F4
+from tools.generate_catalog.materials import MATERIALS
+from tools.generate_catalog.naming import Namer
+from tools.generate_catalog.parties import all_party_elements
+from tools.generate_catalog.rules_grants import GRANTS, RULES
+from tools.generate_catalog.spec import ALL, STAGES, ElementSpec, F, FormSpec, SystemSpec
+from tools.generate_catalog.systems import SYSTEM, SYSTEMS
+from tools.generate_catalog.units import CHINESE_SPELLING, DIMENSION, UNITS
+
+FORMS: list[FormSpec] = F1 + F2 + F3 + F4
+
+# ids the slice catalog (tests/fixtures/slice_catalog) already gave out: stable, never reused
+SLICE_IDS = {
+    "project_code": 1, "project_name": 2, "construction_nature": 3, "construction_site_division": 4,
+    "total_investment": 5, "total_land_area": 6, "planned_start_date": 7, "construction_unit_name": 8,
+    "construction_unit_uscc": 9, "construction_permit_no": 10, "contract_price": 11, "building_area": 12,
+    "above_ground_area": 13, "underground_area": 14, "permit_issue_date": 15, "structure_type": 16,
+    "enterprise_uscc": 20, "enterprise_name": 21, "legal_representative": 22, "registered_capital": 23,
+    "establishment_date": 24, "registered_division": 25, "source_updated_at": 99,
+}
+REQUIRED_PARTY = {"construction_unit_name": ALL, "construction_unit_uscc": ALL}
+UPDATED_COLUMN = {"upper_initials": "GXSJ", "lower_initials": "gxsj", "snake": "updated_at",
+                  "snake_abbrev": "updated_at", "camel": "updateTime"}
+STAGE_NAMES = [("s1_project_land", 1, "立项用地规划许可", "Project approval and land-use planning permit"),
+               ("s2_engineering", 2, "工程建设许可", "Engineering construction permit"),
+               ("s3_construction", 3, "施工许可", "Construction permit"),
+               ("s4_acceptance", 4, "竣工验收", "Completion acceptance")]
+
+
+def element_pool() -> dict[str, ElementSpec]:
+    pool: dict[str, ElementSpec] = {}
+    for el in (project.PROJECT + project.LAND + project.PLANNING + project.BUILDING + project.CONSTRUCTION
+               + reviews.ALL_REVIEWS + entities.ALL_ENTITIES + list(all_party_elements().values())
+               + list(ITEM_POOL.values()) + project.RECORD):
+        if el.key in pool:
+            raise ValueError(f"element key {el.key!r} defined twice")
+        pool[el.key] = el
+    return pool
+
+
+@dataclass
+class Built:
+    """The catalog as rows per file (header order = the models' field order)."""
+
+    files: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    codes: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+
+def _field_unit(f: F, el: ElementSpec, system: SystemSpec, form: FormSpec) -> str:
+    if f.unit:
+        return f.unit
+    dim = DIMENSION.get(el.unit, "")
+    if dim == "money":
+        return form.money_unit or system.money_unit
+    if dim == "area":
+        return form.area_unit or system.area_unit
+    if system.style == "label":
+        return CHINESE_SPELLING.get(el.unit, el.unit)
+    return el.unit
+
+
+def _native_type(f: F, els: list[ElementSpec], system: SystemSpec) -> str:
+    if f.native_type:
+        return f.native_type
+    if f.transform in ("split", "date_range", "concat") or system.kind == "csv":
+        return "text"
+    dt = els[0].data_type
+    if dt in ("date", "datetime") and (not system.typed_dates or system.kind == "http"):
+        return "datetime" if dt == "datetime" and system.kind != "http" else "text"
+    if dt == "boolean" and system.kind == "excel":
+        return "text"
+    return {"string": "text"}.get(dt, dt)
+
+
+def _transform(el: ElementSpec, field_unit: str) -> str:
+    if el.identifier_kind:
+        return "identifier"
+    if el.code_list:
+        return "code"
+    if el.data_type == "decimal" and field_unit:
+        return "quantity"
+    if el.data_type == "date":
+        return "date"
+    if el.data_type == "string":
+        return "text"
+    return "copy"
+
+
+def build() -> Built:
+    pool = element_pool()
+    crosswalk_lists = {xw: cl for xw, (_, cl, _) in codes.CROSSWALKS.items()}
+    fields: list[dict[str, object]] = []
+    mappings: list[dict[str, object]] = []
+    forms: list[dict[str, object]] = []
+    labels: dict[str, list[str]] = {}  # element key -> names seen in forms
+    feeders: dict[str, list[tuple[str, str]]] = {}  # element key -> [(stage, system)]
+    form_ids: set[str] = set()
+    for form in sorted(FORMS, key=lambda fm: STAGES.index(fm.stage)):
+        if form.form_id in form_ids:
+            raise ValueError(f"form id {form.form_id!r} used twice")
+        form_ids.add(form.form_id)
+        system = SYSTEM[form.system_id]
+        namer = Namer(system.style, _pinyin())
+        items: list[F] = [x if isinstance(x, F) else F((x,)) for x in [*form.fields, *EXTRA.get(form.form_id, [])]]
+        if system.incremental:
+            items.append(F(("source_updated_at",), label="更新时间", column=UPDATED_COLUMN[system.style]))
+        key_columns: dict[str, str] = {}
+        for f in items:
+            els = [pool[k] if k in pool else _unknown(k, form) for k in f.elements]
+            first = els[0] if els else None
+            label = f.label or (first.name_zh if first else "")
+            en = f.en or (first.key if first else "")
+            if f.transform == "concat" and first:
+                en = f"{first.key}_{f.en}" if system.style not in ("upper_initials", "lower_initials") else en
+            column = namer.name(label, en) if not f.column else _claim(namer, f.column)
+            unit = ""
+            if f.transform not in ("date_range", "concat") and first and first.data_type == "decimal" and first.unit:
+                unit = "" if f.part_units else _field_unit(f, first, system, form)
+            code_list = f.code_list
+            if not code_list and first and first.code_list and f.transform != "date_range":
+                code_list = codes.SYSTEM_CROSSWALK.get((system.system_id, first.code_list), first.code_list)
+            shown = label + (f"({unit})" if unit and "(" not in label and "（" not in label else "")
+            fields.append({"form_id": form.form_id, "column": column, "label_zh": shown,
+                           "native_type": _native_type(f, els, system) if els else f.native_type or "text",
+                           "unit": unit, "code_list": code_list, "packed_sep": f.sep,
+                           "excluded_reason": f.excluded})
+            if f.excluded:
+                key_columns.setdefault(f.en, column)
+                continue
+            for i, el in enumerate(els):
+                if f.transform:
+                    transform, part = f.transform, f.parts[i] if f.parts else 0
+                else:
+                    transform, part = _transform(el, unit), 0
+                if transform == "code" and code_list in crosswalk_lists and crosswalk_lists[code_list] != el.code_list:
+                    raise ValueError(f"{form.form_id}.{column}: crosswalk {code_list} is not for {el.code_list}")
+                mapping_unit = f.part_units[i] if f.part_units else ""
+                mappings.append({"form_id": form.form_id, "column": column, "element_id": el.key,
+                                 "transform": transform, "part": part, "unit": mapping_unit})
+                key_columns.setdefault(el.key, column)
+                labels.setdefault(el.key, [])
+                for name in (label if f.transform != "concat" else "", column):
+                    if name and name != el.name_zh and name not in labels[el.key]:
+                        labels[el.key].append(name)
+                feeders.setdefault(el.key, []).append((form.stage, system.system_id))
+        pk = []
+        for k in form.primary_key:
+            if k not in key_columns:
+                raise ValueError(f"form {form.form_id}: primary key {k!r} is not one of its fields")
+            pk.append(key_columns[k])
+        forms.append({"form_id": form.form_id, "system_id": form.system_id, "name_zh": form.name_zh,
+                      "name_en": form.name_en, "table": form.table, "stage_id": form.stage,
+                      "primary_key": "|".join(pk),
+                      "updated_column": UPDATED_COLUMN[system.style] if system.incremental else ""})
+    ids = _assign_ids(pool, feeders)
+    for m in mappings:
+        m["element_id"] = ids[str(m["element_id"])]
+    out = Built()
+    out.files["stages.csv"] = [{"stage_id": s, "order": o, "name_zh": zh, "name_en": en}
+                               for s, o, zh, en in STAGE_NAMES]
+    out.files["systems.csv"] = [_system_row(s, forms) for s in SYSTEMS]
+    out.files["forms.csv"] = forms
+    out.files["fields.csv"] = fields
+    out.files["mappings.csv"] = mappings
+    cl_rows = codes.code_lists()
+    versions = {str(c["code_list_id"]): str(c["version"]) for c in cl_rows}
+    formats = {str(c["code_list_id"]): _code_format(c["codes"]) for c in cl_rows}  # type: ignore[arg-type]
+    out.files["elements.csv"] = [_element_row(pool[k], ids[k], labels.get(k, []), feeders[k], versions, formats)
+                                 for k in sorted(ids, key=lambda k: ids[k])]
+    out.files["code_lists.csv"] = [{k: v for k, v in c.items() if k != "codes"} for c in cl_rows]
+    out.codes = {str(c["code_list_id"]): c["codes"] for c in cl_rows}  # type: ignore[misc]
+    out.files["crosswalks.csv"] = [{"crosswalk_id": xw, "system_id": s, "code_list_id": cl, "native_value": n,
+                                    "code": c} for xw, (s, cl, pairs) in codes.CROSSWALKS.items() for n, c in pairs]
+    out.files["units.csv"] = [{"unit": u, "dimension": d, "canonical": c, "factor_num": n, "factor_den": den}
+                              for u, d, c, n, den in UNITS]
+    out.files["materials.csv"] = _materials(ids)
+    out.files["rules.csv"] = [{"rule_id": f"R{i:03d}", "kind": kind, "elements": "|".join(_ids(ids, ks)),
+                               "tolerance": tol, "message_zh": msg}
+                              for i, (kind, ks, tol, msg) in enumerate(RULES, 1)]
+    out.files["grants.csv"] = [{"department_en": d, "system_id": s, "elements": "|".join(_ids(ids, ks))}
+                               for d, s, ks in GRANTS]
+    return out
+
+
+def _unknown(key: str, form: FormSpec) -> ElementSpec:
+    raise KeyError(f"form {form.form_id}: unknown element key {key!r}")
+
+
+def _claim(namer: Namer, column: str) -> str:
+    if column.lower() in namer.taken:
+        raise ValueError(f"column {column!r} given twice")
+    namer.taken.add(column.lower())
+    return column
+
+
+_PINYIN: dict[str, str] = {}
+
+
+def _pinyin() -> dict[str, str]:
+    from tools.generate_catalog.naming import load_pinyin
+    if not _PINYIN:
+        _PINYIN.update(load_pinyin())
+    return _PINYIN
+
+
+def _assign_ids(pool: dict[str, ElementSpec], feeders: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
+    used = [k for k in pool if k in feeders]
+    taken = set(SLICE_IDS.values())
+    ids = {k: f"DE{n:05d}" for k, n in SLICE_IDS.items() if k in feeders}
+    n = 1
+    for k in used:
+        if k in ids:
+            continue
+        while n in taken:
+            n += 1
+        ids[k] = f"DE{n:05d}"
+        taken.add(n)
+    return ids
+
+
+def _ids(ids: dict[str, str], keys: tuple[str, ...]) -> list[str]:
+    missing = [k for k in keys if k not in ids]
+    if missing:
+        raise KeyError(f"elements {missing} are fed by no form")
+    return [ids[k] for k in keys]
+
+
+def _system_row(s: SystemSpec, forms: list[dict[str, object]]) -> dict[str, object]:
+    stages = sorted({str(f["stage_id"]) for f in forms if f["system_id"] == s.system_id}, key=STAGES.index)
+    return {"system_id": s.system_id, "name_zh": s.name_zh, "name_en": s.name_en, "department_zh": s.department_zh,
+            "department_en": s.department_en, "holds": s.holds, "stages": "|".join(stages), "kind": s.kind,
+            "conn_id": f"qc_{s.system_id}", "schedule": s.schedule,
+            "extract_mode": "incremental" if s.incremental else "snapshot", "freshness_hours": s.freshness_hours,
+            "quarantine_threshold": s.quarantine_threshold, "reference_id": s.reference_id}
+
+
+def _element_row(el: ElementSpec, element_id: str, seen: list[str], feeders: list[tuple[str, str]],
+                 versions: dict[str, str], formats: dict[str, tuple[str, int]]) -> dict[str, object]:
+    stages = {s for s, _ in feeders}
+    required = tuple(s for s in (el.required or REQUIRED_PARTY.get(el.key, ())) if s in stages)
+    authority = el.authority or sorted(feeders, key=lambda f: STAGES.index(f[0]))[0][1]
+    if el.authority and el.authority not in {sys for _, sys in feeders}:
+        raise ValueError(f"element {el.key}: authority {el.authority} does not feed it")
+    synonyms = [*el.synonyms, *(s for s in seen if s not in el.synonyms)]
+    share = el.share_type or ("conditional" if el.pi_class != "none" else "unconditional")
+    definition = el.definition or f"{el.object_class}的{el.prop}"
+    fmt, max_length = el.fmt, el.max_length
+    if el.code_list and not fmt:
+        fmt, max_length = formats[el.code_list]
+    return {"element_id": element_id, "key": el.key, "name_zh": el.name_zh, "name_en": el.name_en,
+            "definition": definition, "object_class": el.object_class, "property": el.prop,
+            "representation_term": el.rep, "data_type": el.data_type, "format": fmt,
+            "max_length": max_length if max_length is not None else "", "unit": el.unit,
+            "code_list": el.code_list, "code_list_version": versions.get(el.code_list, "") if el.code_list else "",
+            "identifier_kind": el.identifier_kind or "",
+            "min_value": _num(el.min_value), "max_value": _num(el.max_value), "version": "V1.0",
+            "status": "standard", "pi_class": el.pi_class, "share_type": share,
+            "synonyms": "|".join(s.replace("|", "/") for s in synonyms), "required_in": "|".join(required),
+            "authority_system": authority}
+
+
+def _code_format(rows: list[dict[str, str]]) -> tuple[str, int]:
+    """GB/T 19488-style format of a code list's codes: n6 when all are 6 digits, else an..N."""
+    lengths = {len(r["code"]) for r in rows}
+    if len(lengths) == 1 and all(r["code"].isdigit() for r in rows):
+        return f"n{lengths.pop()}", max(len(r["code"]) for r in rows)
+    longest = max(len(r["code"]) for r in rows)
+    return f"an..{longest}", longest
+
+
+def _num(v: float | None) -> object:
+    if v is None:
+        return ""
+    return int(v) if float(v).is_integer() else v
+
+
+def _materials(ids: dict[str, str]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for form in sorted(FORMS, key=lambda fm: STAGES.index(fm.stage)):
+        for key in [*form.materials, *MATERIALS_EXTRA.get(form.form_id, [])]:
+            if key not in MATERIALS:
+                raise KeyError(f"form {form.form_id}: unknown material {key!r}")
+            m = MATERIALS[key]
+            rows.append({"material_id": f"M{len(rows) + 1:04d}", "material_key": key, "name_zh": m.name_zh,
+                         "kind": m.kind, "form_id": form.form_id, "issuer_system": m.issuer,
+                         "elements": "|".join(_ids(ids, m.elements))})
+    return rows
+
+
