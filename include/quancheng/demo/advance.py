@@ -35,7 +35,7 @@ from quancheng.demo.pools import rng_for
 from quancheng.demo.seed import INTERVAL, build_values, csv_encoding, drop_stamp
 from quancheng.demo.world import World, load_world
 from quancheng.sources.base import Window, source_class
-from quancheng.sources.files import complete_exports, write_drop
+from quancheng.sources.files import DropFormat, complete_exports, write_drop
 from quancheng.sources.types import source_keys
 
 KEEP_DROPS = 3
@@ -197,7 +197,7 @@ def _write(world: World, catalog: Catalog, form: SourceForm, current: pa.Table, 
         eng.load_api(Path(world.dir), form.system_id, form, table)
         return
     folder = Path(home["uri"].removeprefix("file://")) / form.table
-    fmt = "csv" if kind == "csv" else "xlsx"
+    fmt: DropFormat = "csv" if kind == "csv" else "xlsx"
     write_drop(folder, table, fmt, drop_stamp(moment),
                encoding=csv_encoding(form.system_id) if kind == "csv" else "utf-8")
     complete, _ = complete_exports(folder, fmt)

@@ -226,7 +226,9 @@ def inject(table: pa.Table, catalog: Catalog, form: SourceForm, rng: np.random.G
     for row in sorted(int(r) for r in rows):
         for k in rng.permutation(len(candidates)):
             ctx, pattern = candidates[int(k)]
-            col = columns.setdefault(ctx.field.column, table[ctx.field.column].to_pylist())
+            if ctx.field.column not in columns:
+                columns[ctx.field.column] = table[ctx.field.column].to_pylist()
+            col = columns[ctx.field.column]
             value = col[row]
             if value is None:
                 continue
