@@ -1,0 +1,96 @@
+"""``quancheng catalog``: check, count and document the catalog."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from quancheng.catalog.loader import load_catalog
+
+CATALOG_OPT = click.option("--catalog", "catalog_path", type=click.Path(file_okay=False, path_type=Path),
+                           default=None, help="Catalog folder (default: $QUANCHENG_CATALOG or the project's).")
+
+
+@click.group()
+def catalog() -> None:
+    """Check, count and document the catalog (systems, forms, fields, elements, materials)."""
+
+
+@catalog.command()
+@CATALOG_OPT
+def check(catalog_path: Path | None) -> None:
+    """Check that every reference resolves and every field is mapped or excluded.
+
+    Prints each problem as FILE:LINE: what is wrong (fix: how to fix it). Exits 0 only when clean,
+    1 when there are problems (2 when the files do not even load).
+    """
+    from quancheng.catalog.check import check as run_check
+
+    cat = load_catalog(catalog_path)
+    problems = run_check(cat)
+    for p in problems:
+        click.echo(p.render())
+    if problems:
+        click.secho(f"{len(problems)} problem(s) in {cat.root}", fg="red", err=True)
+        sys.exit(1)
+    click.secho(f"catalog {cat.root} is clean: {len(cat.systems)} systems, {len(cat.forms)} forms, "
+                f"{len(cat.fields)} fields, {len(cat.elements)} elements", fg="green")
+
+
+@catalog.command()
+@CATALOG_OPT
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (keys systems, "
+              "systems_by_kind, source_forms, stage_forms, source_fields, elements, materials_before, "
+              "materials_after, per_stage, per_department).")
+def stats(catalog_path: Path | None, as_json: bool) -> None:
+    """The reform table: systems, forms -> stage forms, fields -> elements, materials before -> after."""
+    from quancheng.catalog.stats import compute
+
+    s = compute(load_catalog(catalog_path))
+    if as_json:
+        click.echo(json.dumps(s, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    t = Table(title="泉城共享交换 reform table")
+    for h in ("", "before", "after", "change"):
+        t.add_column(h, justify="right" if h else "left")
+    t.add_row("systems", str(s["systems"]), "", ", ".join(f"{k} {v}" for k, v in s["systems_by_kind"].items()))
+    t.add_row("forms", str(s["source_forms"]), str(s["stage_forms"]), "")
+    t.add_row("fields -> elements", str(s["source_fields"]), str(s["elements"]), "")
+    t.add_row("materials", str(s["materials_before"]), str(s["materials_after"]), f"{s['materials_reduction_pct']}%")
+    con.print(t)
+    ts = Table(title="per stage")
+    for h in ("stage", "forms", "fields", "elements", "required", "materials before", "after"):
+        ts.add_column(h)
+    for sid, v in s["per_stage"].items():
+        ts.add_row(f"{sid} {v['name_zh']}", *(str(v[k]) for k in ("source_forms", "source_fields", "elements",
+                                                                   "required_elements", "materials_before",
+                                                                   "materials_after")))
+    con.print(ts)
+    td = Table(title="per department")
+    for h in ("department", "systems", "forms", "fields", "elements fed", "materials asked"):
+        td.add_column(h)
+    for d, v in s["per_department"].items():
+        td.add_row(d, *(str(v[k]) for k in ("systems", "source_forms", "source_fields", "elements",
+                                             "materials_asked")))
+    con.print(td)
+
+
+@catalog.command()
+@CATALOG_OPT
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("catalog-docs"),
+              show_default=True, help="Folder to write into.")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True,
+              help="html: one page with a search box (no CDN); md: one Markdown table.")
+def docs(catalog_path: Path | None, out: Path, fmt: str) -> None:
+    """Write the element reference: meaning, type, code list, sharing, feeding systems and datasets."""
+    from quancheng.catalog.docs import write_docs
+
+    path = write_docs(load_catalog(catalog_path), out, "html" if fmt == "html" else "md")
+    click.echo(f"wrote {path}")
