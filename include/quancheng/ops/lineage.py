@@ -53,7 +53,7 @@ def source_namespace(system: System, uri: str | None) -> tuple[str, str]:
     if scheme in ("mysql", "mariadb"):
         return f"mysql://{host}:{u.port or 3306}", (u.path.strip("/") + "." if u.path.strip("/") else "")
     if scheme == "sqlite":
-        return f"sqlite://{unquote(u.path)}", ""
+        return f"sqlite:///{unquote(u.path).lstrip('/')}", ""
     if scheme == "file":
         return f"file://{u.hostname or ''}", unquote(u.path).rstrip("/") + "/"
     if scheme in ("http", "https"):
@@ -78,7 +78,7 @@ def shared_outputs(dataset_id: str, columns: tuple[LineageColumn, ...], *, parqu
     u = urlsplit(sql_url)
     scheme = u.scheme.split("+", 1)[0]
     if scheme == "sqlite":
-        sql = LineageDataset(f"sqlite://{unquote(u.path)}", table, columns)
+        sql = LineageDataset(f"sqlite:///{unquote(u.path).lstrip('/')}", table, columns)
     else:
         ns = "postgres" if scheme.startswith("postgres") else scheme
         port = u.port or {"postgres": 5432, "mysql": 3306}.get(ns, 0)
