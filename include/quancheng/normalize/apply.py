@@ -1,31 +1,125 @@
-"""Apply a form's mappings to a raw batch (placeholder engine: casts only; replaced by the real one)."""
+"""The normalization engine: a form's raw Arrow batch -> canonical columns and issues, column-parallel.
+
+Engine choice (measured in ``benchmarks/normalize_validate.py``, see ``benchmarks/results/normalize.md``):
+polars expressions over Arrow memory, with numpy for the identifier checks and pyarrow for dictionary
+encoding and NFKC. Groups of the plan (one per source column) run in a small thread pool: polars,
+numpy and pyarrow release the GIL in their kernels, so the two cores of a worker are both used.
+
+Guarantees: the output has exactly the input's rows in order (``_row`` and the other provenance
+columns first, unchanged), then one column per element of the form typed by
+:func:`~quancheng.normalize.types.arrow_type`; every value that could not be used is null and has an
+``error`` issue, every fix a ``note`` issue (codes in :mod:`quancheng.normalize.issues`).
+"""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from quancheng.catalog import Catalog
-from quancheng.catalog.models import SourceForm
+from quancheng.catalog.models import Element, SourceForm
+from quancheng.errors import SourceError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch
+from quancheng.normalize.base import Outcome, mark
+from quancheng.normalize.convert import as_text, run_group
+from quancheng.normalize.issues import severity_expr
+from quancheng.normalize.plan import FormPlan, Group, plan_for
+from quancheng.normalize.quantity import suspect_scale
 from quancheng.normalize.types import ROW, arrow_type
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def polars_dtype(element: Element) -> pl.DataType:
+    """The polars type the engine builds a column of ``element`` in (Arrow-cast at the end)."""
+    match element.data_type:
+        case "string":
+            return pl.String()
+        case "integer":
+            return pl.Int64()
+        case "decimal":
+            at = arrow_type(element)
+            return pl.Decimal(38, at.scale)  # type: ignore[attr-defined]
+        case "date":
+            return pl.Date()
+        case "datetime":
+            return pl.Datetime("us")
+        case "boolean":
+            return pl.Boolean()
+    raise AssertionError(element.data_type)
+
+
+def _check_columns(raw: pa.Table, plan: FormPlan) -> None:
+    missing = sorted({c for g in plan.groups for c in g.columns} - set(raw.column_names))
+    if missing:
+        f = plan.form
+        raise SourceError(f.system_id, f.table, f"the batch of form {f.form_id!r} lacks mapped column(s) "
+                          f"{missing}; present: {[c for c in raw.column_names if not c.startswith('_')]}",
+                          column=missing[0])
 
 
 def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> NormalizedBatch:
     """Canonical table for ``raw`` (rows kept in order) and its issues."""
-    cols: dict[str, pa.Array] = {c: raw[c] for c in raw.column_names if c.startswith("_")}
-    issues: list[dict[str, object]] = []
-    for m in catalog.mappings_of(form.form_id):
-        el = catalog.element[m.element_id]
-        if el.key in cols:
-            continue
-        src = raw[m.column]
-        try:
-            cols[el.key] = pc.cast(src, arrow_type(el))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            cols[el.key] = pa.nulls(len(raw), arrow_type(el))
-            for i, v in enumerate(src.to_pylist()):
-                if v is not None:
-                    issues.append({ROW: raw[ROW][i].as_py(), "element_id": el.element_id, "column": m.column,
-                                   "value": str(v), "code": "cast.failed", "severity": "error"})
-    return NormalizedBatch(pa.table(cols), pa.Table.from_pylist(issues, schema=ISSUE_SCHEMA))
+    plan = plan_for(catalog, form)
+    _check_columns(raw, plan)
+    n = raw.num_rows
+    if ROW not in raw.column_names:
+        raw = raw.append_column(ROW, pa.array(np.arange(n, dtype=np.int64)))
+    used = sorted({c for g in plan.groups for c in g.columns})
+    cols = {c: raw[c] for c in used}
+    text_of = {c: as_text(raw[c]) for c in used}
+
+    def run(g: Group) -> list[Outcome]:
+        return run_group(g, cols, text_of, plan.units)
+
+    if WORKERS > 1 and len(plan.groups) > 1 and n >= 10_000:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            results = list(pool.map(run, plan.groups))
+    else:
+        results = [run(g) for g in plan.groups]
+
+    values: dict[str, pl.Series] = {}
+    issues: list[pl.DataFrame] = []
+    rows = pl.Series(raw[ROW]).cast(pl.Int64)
+    for g, outs in zip(plan.groups, results, strict=True):
+        raw_text = text_of[g.columns[0]] if len(g.columns) == 1 else pl.select(
+            pl.concat_str([text_of[c] for c in g.columns], separator="|", ignore_nulls=True)).to_series()
+        for t, o in zip(g.targets, outs, strict=True):
+            el = t.element
+            v = o.values if o.values.dtype == polars_dtype(el) else o.values.cast(polars_dtype(el), strict=False)
+            codes = o.codes
+            if el.data_type == "decimal" and g.transform in ("quantity", "split"):
+                codes = mark(codes, suspect_scale(v), "unit.suspect_scale")
+            if el.key in values:  # a second mapping of the same element fills what the first left empty
+                v = pl.select(pl.coalesce(values[el.key], v)).to_series()
+            values[el.key] = v
+            hit = codes.is_not_null()
+            if hit.any():
+                idx = hit.arg_true()
+                issues.append(pl.DataFrame({
+                    ROW: rows.gather(idx), "element_id": pl.repeat(el.element_id, len(idx), eager=True),
+                    "column": pl.repeat("|".join(g.columns), len(idx), eager=True),
+                    "value": raw_text.gather(idx), "code": codes.gather(idx)}))
+    return NormalizedBatch(_table(raw, plan, values, n), _issues(issues))
+
+
+def _table(raw: pa.Table, plan: FormPlan, values: dict[str, pl.Series], n: int) -> pa.Table:
+    prov = [c for c in raw.column_names if c.startswith("_")]
+    out = raw.select(prov)
+    frame = pl.DataFrame([values[e.key].alias(e.key) for e in plan.elements if e.key in values])
+    arrow = frame.to_arrow() if frame.width else pa.table({})
+    for e in plan.elements:
+        col = arrow[e.key].cast(arrow_type(e)) if e.key in values else pa.chunked_array([pa.nulls(n, arrow_type(e))])
+        out = out.append_column(pa.field(e.key, arrow_type(e)), col)
+    return out
+
+
+def _issues(frames: list[pl.DataFrame]) -> pa.Table:
+    if not frames:
+        return ISSUE_SCHEMA.empty_table()
+    df = pl.concat(frames).with_columns(severity=severity_expr(pl.col("code"))).sort(ROW, maintain_order=True)
+    return df.to_arrow().cast(ISSUE_SCHEMA)

@@ -1,0 +1,174 @@
+"""One group of the plan -> typed canonical values: the transforms of ``mappings.csv``.
+
+Rules (the transform says how the source writes a value, the element's data type what it becomes):
+
+- ``copy``: the value in the element's type: strings as they are, numbers, dates, date-times and
+  yes/no values by their parsers (:mod:`~quancheng.normalize.dates`, :mod:`~quancheng.normalize.quantity`).
+- ``text``: :func:`~quancheng.normalize.text.normalize_text`, then the element's type.
+- ``date``: :func:`~quancheng.normalize.dates.parse_dates` (date-time elements: ``parse_datetimes``).
+- ``quantity``: :func:`~quancheng.normalize.quantity.parse_quantities` from the field's unit to the
+  element's; an integer element takes whole numbers only.
+- ``code``: :meth:`~quancheng.normalize.codes.CodeTable.resolve`.
+- ``identifier``: placeholders -> null (``placeholder.null``), then :func:`quancheng.ids.check_column`
+  by the element's identifier kind; an invalid identifier is null with its reason (``uscc.checksum``);
+  notes ``fullwidth.normalized`` and ``ric.upgraded`` record what compaction changed.
+- ``split``: the cell (cleaned, full-width separator read as the field's ``packed_sep``, default ``/``)
+  must have exactly as many parts as the mappings use (else ``split.parts`` on every part); a Chinese
+  label before a number (``地上:1200``) is dropped; each part then converts as ``copy`` would, with the
+  field's unit as the declared unit.
+- ``date_range``: :func:`~quancheng.normalize.dates.parse_date_ranges`, part 0/1/2 = start/end/days.
+- ``concat``: the cleaned texts of the columns in ``part`` order joined without separator (nulls skipped).
+Native (non-text) columns are read as text, except dates and date-times that feed date or date-time
+elements, which are used as they are (a time-zone-aware time is taken in Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from quancheng.ids import check_column
+from quancheng.normalize.base import Outcome, mark, no_codes, null_where, on_distinct, on_distinct_parts
+from quancheng.normalize.base import fullwidth as to_fullwidth
+from quancheng.normalize.base import placeholder_mask as is_placeholder
+from quancheng.normalize.dates import parse_date_ranges, parse_dates, parse_datetimes
+from quancheng.normalize.plan import Group, Target
+from quancheng.normalize.quantity import UnitTable, parse_booleans, parse_integers, parse_quantities
+from quancheng.normalize.text import clean_text, normalize_text
+
+LOCAL_TZ = "Asia/Shanghai"
+
+
+def as_text(col: pa.ChunkedArray | pa.Array) -> pl.Series:
+    """A source column as polars text (all-null and dictionary columns included)."""
+    if pa.types.is_null(col.type):
+        return pl.Series([None] * len(col), dtype=pl.String)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    s = pl.Series(col)
+    return s if s.dtype == pl.String else s.cast(pl.String)
+
+
+def native(col: pa.ChunkedArray | pa.Array, target: Target) -> Outcome | None:
+    """Dates and date-times used as they are, when source and element agree on it."""
+    dt = target.element.data_type
+    if not (pa.types.is_date(col.type) or pa.types.is_timestamp(col.type)) or dt not in ("date", "datetime"):
+        return None
+    s = pl.Series(col)
+    if isinstance(s.dtype, pl.Datetime) and s.dtype.time_zone:
+        s = s.dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
+    s = s.cast(pl.Date) if dt == "date" else s.cast(pl.Datetime("us"))
+    return Outcome(s, no_codes(len(s)))
+
+
+def typed(text: pl.Series, t: Target, units: UnitTable, cleaned: bool = False) -> Outcome:
+    """Text -> the element's data type (the ``copy`` transform)."""
+    match t.element.data_type:
+        case "string":
+            if t.codes is not None:
+                return on_distinct(text, t.codes.resolve)
+            return normalize_text(text) if cleaned else Outcome(text, no_codes(len(text)))
+        case "integer":
+            return parse_integers(text, t.element.unit)
+        case "decimal":
+            return parse_quantities(text, t.declared_unit, t.target_unit, units, t.scale)
+        case "date":
+            return on_distinct(text, parse_dates)
+        case "datetime":
+            return parse_datetimes(text)
+        case "boolean":
+            return on_distinct(text, parse_booleans)
+    raise AssertionError(t.element.data_type)
+
+
+def _identifier(text: pl.Series, t: Target) -> Outcome:
+    trimmed = clean_text(text)
+    ph = is_placeholder(trimmed, zero=True)
+    kind = t.element.identifier_kind
+    if kind is None:
+        from quancheng.ids.vector import compact_column
+        return Outcome(null_where(compact_column(trimmed), ph), mark(no_codes(len(text)), ph, "placeholder.null"))
+    res = check_column(null_where(trimmed, ph), kind)
+    values = null_where(res.normalized, ~pl.Series(res.valid))
+    codes = mark(no_codes(len(text)), ph, "placeholder.null")
+    codes = pl.select(pl.coalesce(codes, res.reason)).to_series()
+    wide = (trimmed.str.len_bytes() != trimmed.str.len_chars()).fill_null(False)
+    if wide.any():
+        wide = wide & trimmed.str.contains("[０-９Ａ-Ｚａ-ｚ－\u3000]").fill_null(False)
+        codes = mark(codes, wide & values.is_not_null(), "fullwidth.normalized")
+    if kind in ("ric", "license_no"):
+        short = trimmed.str.replace_all(r"\s", "").str.len_chars() == 15
+        codes = mark(codes, short & (res.kind == "ric") & values.is_not_null(), "ric.upgraded")
+    return Outcome(values, codes)
+
+
+def _split(text: pl.Series, g: Group, units: UnitTable) -> list[Outcome]:
+    sep = g.field.packed_sep or "/"
+    t = clean_text(text).str.replace_all(to_fullwidth(sep), sep, literal=True)
+    ph = is_placeholder(t, zero=True)
+    parts = t.str.split(sep)
+    expected = max(x.part for x in g.targets) + 1
+    wrong = (parts.list.len() != expected).fill_null(False) & ~ph & (t != "").fill_null(False)
+    base = mark(mark(no_codes(len(t)), ph, "placeholder.null"), wrong, "split.parts")
+    out = []
+    for x in g.targets:
+        piece = parts.list.get(x.part, null_on_oob=True).str.strip_chars()
+        piece = piece.str.replace(r"^[\u4e00-\u9fff]+[:：]?\s*([+-]?[\d.])", "${1}")
+        piece = null_where(piece, wrong | ph)
+        o = typed(piece, x, units, cleaned=True)
+        out.append(Outcome(o.values, pl.select(pl.coalesce(base, o.codes)).to_series()))
+    return out
+
+
+def run_group(g: Group, cols: dict[str, pa.ChunkedArray], text_of: dict[str, pl.Series],
+              units: UnitTable) -> list[Outcome]:
+    """Outcomes of every target of ``g`` in order."""
+    if g.transform == "concat":
+        cleaned = [clean_text(text_of[c]) for c in g.columns]
+        joined = pl.select(pl.concat_str([c.fill_null("") for c in cleaned])).to_series()
+        t = g.targets[0]
+        return [typed(null_where(joined, joined == ""), t, units, cleaned=True)]
+    col = g.columns[0]
+    if g.transform == "split":
+        return _split(text_of[col], g, units)
+    if g.transform == "date_range":
+        parts = on_distinct_parts(text_of[col], parse_date_ranges)
+        return [_retype(parts[min(x.part, 2)], x) for x in g.targets]
+    t = g.targets[0]
+    direct = native(cols[col], t)
+    if direct is not None:
+        return [direct]
+    text = text_of[col]
+    match g.transform:
+        case "text":
+            o = normalize_text(text)
+            return [o if t.element.data_type == "string" and t.codes is None
+                    else _merge(o, typed(o.values, t, units, cleaned=True))]
+        case "date":
+            if t.element.data_type == "datetime":
+                return [parse_datetimes(text)]
+            return [_retype(on_distinct(text, parse_dates), t)]
+        case "quantity":
+            if t.element.data_type == "integer":
+                return [parse_integers(text, t.element.unit)]
+            return [_retype(parse_quantities(text, t.declared_unit, t.target_unit, units, t.scale), t)]
+        case "code":
+            if t.codes is None:
+                return [normalize_text(text)]
+            return [on_distinct(text, t.codes.resolve)]
+        case "identifier":
+            return [_identifier(text, t)]
+    return [typed(text, t, units)]
+
+
+def _merge(first: Outcome, then: Outcome) -> Outcome:
+    return Outcome(then.values, pl.select(pl.coalesce(first.codes, then.codes)).to_series())
+
+
+def _retype(o: Outcome, t: Target) -> Outcome:
+    """Values of another type than the element's (a date into a string element, ...)."""
+    if t.element.data_type == "string" and o.values.dtype != pl.String:
+        return Outcome(o.values.cast(pl.String), o.codes)
+    if t.element.data_type == "integer" and o.values.dtype != pl.Int64:
+        return Outcome(o.values.cast(pl.Int64, strict=False), o.codes)
+    return o

@@ -1,0 +1,169 @@
+"""Validation rules compiled from the registry: one :class:`Rule` per check, each a polars expression.
+
+Rules, in the order they are compiled for each element of the form (rule ids are what quarantine
+reasons carry):
+
+- ``required``: the element is required in the form's stage (``elements.csv`` ``required_in``) and the
+  value is null - unless normalization already gave an error for that value (the error is the reason).
+- ``max_length``: a string longer than ``max_length`` characters.
+- ``format``: the element's GB/T 19488-style format: ``n6`` (exactly 6 digits), ``n..10`` (1-10 digits),
+  ``an18`` / ``a3`` (exactly 18 / 3 characters), ``an..200`` (at most 200, when not already ``max_length``);
+  for numbers ``n..18.2`` bounds the integer digits (|v| < 10^16).
+- ``code_list``: a code that is not a current code of the element's code list.
+- ``min_value`` / ``max_value``: a number below / above the element's bounds.
+- identifiers are checked during normalization by the element's ``identifier_kind`` (reason e.g.
+  ``uscc.checksum``); dates, numbers and codes that could not be read likewise (``date.unparseable``, ...).
+- cross-field rules of ``rules.csv`` whose elements are all in the form, evaluated when all their values
+  are present: ``sum_equals`` (first = sum of the rest, within ``tolerance``), ``before`` (first date <=
+  second), ``duration_days`` (first = days from second to third, within ``tolerance``); the rule id
+  (e.g. ``R001``) is the reason.
+Every expression is True where the row FAILS and never null.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+import polars as pl
+
+from quancheng.catalog import Catalog
+from quancheng.catalog.models import CrossRule, Element, SourceForm
+
+RuleKind = Literal["required", "max_length", "format", "code_list", "min_value", "max_value",
+                   "sum_equals", "before", "duration_days"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check over the canonical table: where it fails, and how to report it."""
+
+    rule_id: str
+    kind: RuleKind
+    elements: tuple[Element, ...]
+    columns: tuple[str, ...]  # the source columns of the elements, for reasons
+    fails: pl.Expr
+    # for Great Expectations: the expectation this rule is reported as
+    gx_type: str = ""
+    gx_kwargs: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def element_id(self) -> str:
+        return "|".join(e.element_id for e in self.elements)
+
+    @property
+    def column(self) -> str:
+        return "|".join(self.columns)
+
+
+_CACHE: weakref.WeakKeyDictionary[Catalog, dict[str, tuple[Rule, ...]]] = weakref.WeakKeyDictionary()
+
+
+def rules_for(catalog: Catalog, form: SourceForm) -> tuple[Rule, ...]:
+    """The compiled rules of ``form`` (built once per catalog object)."""
+    per = _CACHE.setdefault(catalog, {})
+    if form.form_id not in per:
+        per[form.form_id] = compile_rules(catalog, form)
+    return per[form.form_id]
+
+
+def source_columns(catalog: Catalog, form: SourceForm) -> dict[str, tuple[str, ...]]:
+    """element id -> the source columns that feed it in ``form``."""
+    out: dict[str, list[str]] = {}
+    for m in catalog.mappings_of(form.form_id):
+        if m.column not in out.setdefault(m.element_id, []):
+            out[m.element_id].append(m.column)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _format_rule(e: Element) -> tuple[pl.Expr, str, dict[str, object]] | None:
+    col = pl.col(e.key)
+    fmt = e.format or ""
+    if e.data_type == "string":
+        if m := re.fullmatch(r"n(\d+)", fmt):
+            rx = rf"^\d{{{m.group(1)}}}$"
+        elif m := re.fullmatch(r"n\.\.(\d+)", fmt):
+            rx = rf"^\d{{1,{m.group(1)}}}$"
+        elif m := re.fullmatch(r"an?(\d+)", fmt):
+            k = int(m.group(1))
+            return (col.str.len_chars() != k, "expect_column_value_lengths_to_equal", {"value": k})
+        elif (m := re.fullmatch(r"an?\.\.(\d+)", fmt)) and e.max_length != int(m.group(1)):
+            k = int(m.group(1))
+            return (col.str.len_chars() > k, "expect_column_value_lengths_to_be_between", {"max_value": k})
+        else:
+            return None
+        return (~col.str.contains(rx), "expect_column_values_to_match_regex", {"regex": rx})
+    if e.data_type in ("decimal", "integer"):
+        m = re.fullmatch(r"n\.\.(\d+)(?:\.(\d+))?", fmt)
+        if not m:
+            return None
+        digits = int(m.group(1)) - int(m.group(2) or 0)
+        bound = 10 ** digits
+        lit = pl.lit(Decimal(bound)) if e.data_type == "decimal" else pl.lit(bound)
+        return (col.abs() >= lit, "expect_column_values_to_be_between",
+                {"min_value": -bound, "max_value": bound, "strict_min": True, "strict_max": True})
+    return None
+
+
+def _bound(e: Element, value: float) -> pl.Expr:
+    return pl.lit(Decimal(str(value))) if e.data_type == "decimal" else pl.lit(value)
+
+
+def compile_rules(catalog: Catalog, form: SourceForm) -> tuple[Rule, ...]:
+    """Every rule of ``form``; see the module rules."""
+    cols = source_columns(catalog, form)
+    elements = catalog.elements_of(form.form_id)
+    rules: list[Rule] = []
+    for e in elements:
+        c = pl.col(e.key)
+        src = cols.get(e.element_id, ())
+
+        def add(rule_id: RuleKind, fails: pl.Expr, gx_type: str, kw: dict[str, object] | None = None,
+                e: Element = e, src: tuple[str, ...] = src) -> None:
+            rules.append(Rule(rule_id, rule_id, (e,), src, fails.fill_null(False), gx_type,
+                              tuple({"column": e.key, **(kw or {})}.items())))
+
+        if form.stage_id in e.required_in:
+            add("required", c.is_null(), "expect_column_values_to_not_be_null")
+        if e.data_type == "string" and e.max_length:
+            add("max_length", c.str.len_chars() > e.max_length, "expect_column_value_lengths_to_be_between",
+                {"max_value": e.max_length})
+        fmt = _format_rule(e)
+        if fmt is not None:
+            add("format", fmt[0], fmt[1], fmt[2])
+        if e.code_list and e.data_type == "string":
+            current = sorted(x.code for x in catalog.codes_by_list.get(e.code_list, []) if not x.valid_to)
+            add("code_list", ~c.is_in(current), "expect_column_values_to_be_in_set", {"value_set": current})
+        if e.data_type in ("decimal", "integer"):
+            if e.min_value is not None:
+                add("min_value", c < _bound(e, e.min_value), "expect_column_values_to_be_between",
+                    {"min_value": e.min_value})
+            if e.max_value is not None:
+                add("max_value", c > _bound(e, e.max_value), "expect_column_values_to_be_between",
+                    {"max_value": e.max_value})
+    present = {e.element_id: e for e in elements}
+    for r in catalog.rules:
+        if all(x in present for x in r.elements):
+            rules.append(_cross(r, tuple(present[x] for x in r.elements), cols))
+    return tuple(rules)
+
+
+def _cross(r: CrossRule, els: tuple[Element, ...], cols: dict[str, tuple[str, ...]]) -> Rule:
+    src = tuple(c for e in els for c in cols.get(e.element_id, ()))
+    src = tuple(dict.fromkeys(src))
+    c = [pl.col(e.key) for e in els]
+    all_present = pl.all_horizontal([x.is_not_null() for x in c])
+    tol = r.tolerance
+    if r.kind == "sum_equals" and all(e.data_type == "decimal" for e in els):  # exact, no float rounding
+        fails = (c[0] - pl.sum_horizontal(c[1:])).abs() > pl.lit(Decimal(str(tol)))
+    elif r.kind == "sum_equals":
+        fails = (c[0].cast(pl.Float64) - pl.sum_horizontal([x.cast(pl.Float64) for x in c[1:]])).abs() > tol
+    elif r.kind == "before":
+        fails = c[0] > c[1]
+    else:  # duration_days: days, start, end
+        fails = (c[0].cast(pl.Float64) - (c[2] - c[1]).dt.total_days().cast(pl.Float64)).abs() > tol
+    return Rule(r.rule_id, r.kind, els, src, (all_present & fails).fill_null(False),
+                "expect_column_values_to_be_in_set", (("column", f"_rule_{r.rule_id}"), ("value_set", [True])))

@@ -1,0 +1,80 @@
+"""The quarantine table: provenance, ``reasons`` and ``raw`` JSON for the rows that failed.
+
+``reasons`` is a JSON list of ``{"rule", "element", "column", "value"}``: normalization errors first
+(``rule`` is the issue code, e.g. ``date.unparseable``), then failed rules in compile order (``rule`` is
+the rule id: ``required``, ``code_list``, ``R001`` ...). ``value`` is the source value as text (values of
+several columns joined by ``|``). ``raw`` is the JSON object of the source row's native columns.
+JSON is built by polars for the quarantined rows only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from quancheng.validate import QUARANTINE_EXTRA
+from quancheng.validate.compile import Rule
+
+_REASON = ["rule", "element", "column", "value"]
+
+
+def _source_text(raw: pa.Table, columns: tuple[str, ...], pos: np.ndarray) -> pl.Series:
+    parts = []
+    for c in columns:
+        col = raw[c].take(pa.array(pos)) if c in raw.column_names else pa.nulls(len(pos), pa.string())
+        s = pl.Series(col)
+        parts.append(s if s.dtype == pl.String else s.cast(pl.String, strict=False))
+    if not parts:
+        return pl.Series([None] * len(pos), dtype=pl.String)
+    if len(parts) == 1:
+        return parts[0]
+    return pl.select(pl.concat_str(parts, separator="|", ignore_nulls=True)).to_series()
+
+
+def reasons_json(raw: pa.Table, rules: tuple[Rule, ...], masks: list[np.ndarray], errors: pl.DataFrame,
+                 err_pos: np.ndarray) -> pl.DataFrame:
+    """``pos`` -> ``reasons`` JSON for every row with at least one reason."""
+    frames = [errors.select(pos=pl.Series(err_pos, dtype=pl.Int64), ord=pl.lit(0, pl.Int32),
+                            rule=pl.col("code"), element=pl.col("element_id"), column=pl.col("column"),
+                            value=pl.col("value"))]
+    for i, (r, m) in enumerate(zip(rules, masks, strict=True)):
+        pos = np.flatnonzero(m)
+        if len(pos):
+            frames.append(pl.DataFrame({
+                "pos": pos.astype(np.int64), "ord": np.full(len(pos), i + 1, np.int32),
+                "rule": pl.repeat(r.rule_id, len(pos), eager=True),
+                "element": pl.repeat(r.element_id, len(pos), eager=True),
+                "column": pl.repeat(r.column, len(pos), eager=True),
+                "value": _source_text(raw, r.columns, pos)}))
+    entries = pl.concat(frames, how="vertical_relaxed").sort(["pos", "ord"], maintain_order=True)
+    return (entries.select("pos", j=pl.struct(_REASON).struct.json_encode())
+            .group_by("pos", maintain_order=True).agg(pl.col("j").str.join(","))
+            .select("pos", reasons=pl.lit("[") + pl.col("j") + pl.lit("]")))
+
+
+def raw_json(raw: pa.Table, pos: np.ndarray) -> pl.Series:
+    """The source rows at ``pos`` (native columns only) as JSON objects."""
+    native = [c for c in raw.column_names if not c.startswith("_")]
+    if not native:
+        return pl.Series(["{}"] * len(pos), dtype=pl.String)
+    part = raw.select(native).take(pa.array(pos))
+    part = pa.table({c: part[c].cast(pa.string()) if pa.types.is_binary(part[c].type) else part[c]
+                     for c in native})
+    frame = pl.from_arrow(part)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select(pl.struct(native).struct.json_encode()).to_series()
+
+
+def quarantine_table(raw: pa.Table, rules: tuple[Rule, ...], masks: list[np.ndarray], errors: pl.DataFrame,
+                     err_pos: np.ndarray, bad: np.ndarray) -> pa.Table:
+    """Provenance + ``reasons`` + ``raw`` of the rows where ``bad``, in source order."""
+    pos = np.flatnonzero(bad)
+    prov = raw.select([c for c in raw.column_names if c.startswith("_")]).take(pa.array(pos))
+    if len(pos) == 0:
+        return pa.table({**{c: prov[c] for c in prov.column_names},
+                         **{f.name: pa.array([], f.type) for f in QUARANTINE_EXTRA}})
+    reasons = reasons_json(raw, rules, masks, errors, err_pos)
+    order = pl.DataFrame({"pos": pos.astype(np.int64)}).join(reasons, on="pos", how="left", maintain_order="left")
+    out = prov.append_column("reasons", order["reasons"].to_arrow().cast(pa.string()))
+    return out.append_column("raw", raw_json(raw, pos).to_arrow().cast(pa.string()))
