@@ -6,6 +6,7 @@ system's style, and the same input always writes byte-identical files.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from tools.generate_catalog import codes, entities, project, reviews
@@ -34,6 +35,28 @@ SLICE_IDS = {
     "establishment_date": 24, "registered_division": 25, "source_updated_at": 99,
 }
 REQUIRED_PARTY = {"construction_unit_name": ALL, "construction_unit_uscc": ALL}
+# the system that is authoritative for an object class (wins stage-form conflicts) when it feeds the element;
+# otherwise the system of the earliest form that feeds it. Each system's own timestamp has no authority.
+OBJECT_AUTHORITY = {
+    "建设项目": "ndrc_investment", "选址意见书": "nrp_site_planning", "建设用地规划许可证": "nrp_site_planning",
+    "规划条件": "nrp_site_planning", "用地预审": "nrp_land_supply", "建设用地批准书": "nrp_land_supply",
+    "土地出让合同": "nrp_land_supply", "建设用地": "nrp_land_supply",
+    "建设工程规划许可证": "nrp_building_planning", "设计方案审查": "nrp_building_planning",
+    "规划核实": "nrp_building_planning", "市政工程": "nrp_building_planning", "临时建设工程": "nrp_building_planning",
+    "建设工程": "nrp_building_planning", "单体建筑": "nrp_building_planning",
+    "施工许可证": "hcb_construction_permit", "施工合同": "hcb_construction_permit",
+    "质量安全监督": "hcb_quality_safety", "施工图审查": "hcb_drawing_review", "消防设计审查验收": "hcb_fire_review",
+    "人防工程": "cda_civil_defense", "防雷装置": "met_lightning", "环境影响评价": "eeb_eia", "水务审批": "wrb_water",
+    "排水许可": "cmb_drainage", "城市绿化": "glb_greening", "城市道路挖掘占用": "cmb_road_works",
+    "涉路涉航审批": "tb_road_waterway", "安全设施审查": "emb_safety_review", "使用林地": "fb_forest_land",
+    "文物保护": "ctb_heritage", "财政投资评审": "fin_cost_review", "工程招投标": "prtc_bidding",
+    "法人": "amr_enterprise", "企业变更": "amr_enterprise", "纳税人": "tax_credit", "农民工工资": "hrss_wage",
+    "供水接入": "water_supply", "供电接入": "power_supply", "燃气接入": "gas_supply", "供热接入": "heat_supply",
+    "通信接入": "telecom_access", "竣工验收": "hcb_completion", "测绘成果": "nrp_surveying",
+    "不动产": "nrp_real_estate", "政务服务办件": "asb_one_window", "地名": "cab_place_names",
+    "施工总承包单位": "hcb_market", "注册建造师": "hcb_market",
+}
+NO_AUTHORITY = {"source_updated_at"}
 UPDATED_COLUMN = {"upper_initials": "GXSJ", "lower_initials": "gxsj", "snake": "updated_at",
                   "snake_abbrev": "updated_at", "camel": "updateTime"}
 STAGE_NAMES = [("s1_project_land", 1, "立项用地规划许可", "Project approval and land-use planning permit"),
@@ -124,7 +147,7 @@ def build() -> Built:
             els = [pool[k] if k in pool else _unknown(k, form) for k in f.elements]
             first = els[0] if els else None
             label = f.label or (first.name_zh if first else "")
-            en = f.en or (first.key if first else "")
+            en = f.en or _english(f, els)
             if f.transform == "concat" and first:
                 en = f"{first.key}_{f.en}" if system.style not in ("upper_initials", "lower_initials") else en
             column = namer.name(label, en) if not f.column else _claim(namer, f.column)
@@ -197,6 +220,20 @@ def build() -> Built:
     return out
 
 
+def _english(f: F, els: list[ElementSpec]) -> str:
+    """English name of a field for snake/camel styles: the element key, or for a packed or ranged cell
+    the keys it holds (``floors_above_floors_below``) or their common stem (``contract_period``)."""
+    if not els:
+        return ""
+    if f.transform == "date_range" and len(els) > 1:
+        stem = os.path.commonprefix([e.key for e in els]).rsplit("_", 1)[0]
+        return f"{stem}_period" if stem else f"{els[0].key}_period"
+    if f.transform == "split" and len(els) > 1:
+        joined = "_".join(e.key for e in els)
+        return joined if len(joined) <= 48 else f"{els[0].key}_packed"
+    return els[0].key
+
+
 def _unknown(key: str, form: FormSpec) -> ElementSpec:
     raise KeyError(f"form {form.form_id}: unknown element key {key!r}")
 
@@ -253,7 +290,11 @@ def _element_row(el: ElementSpec, element_id: str, seen: list[str], feeders: lis
                  versions: dict[str, str], formats: dict[str, tuple[str, int]]) -> dict[str, object]:
     stages = {s for s, _ in feeders}
     required = tuple(s for s in (el.required or REQUIRED_PARTY.get(el.key, ())) if s in stages)
-    authority = el.authority or sorted(feeders, key=lambda f: STAGES.index(f[0]))[0][1]
+    systems = {sys for _, sys in feeders}
+    authority = el.authority or (OBJECT_AUTHORITY.get(el.object_class, "") if OBJECT_AUTHORITY.get(
+        el.object_class, "") in systems else sorted(feeders, key=lambda f: STAGES.index(f[0]))[0][1])
+    if el.key in NO_AUTHORITY:
+        authority = ""
     if el.authority and el.authority not in {sys for _, sys in feeders}:
         raise ValueError(f"element {el.key}: authority {el.authority} does not feed it")
     synonyms = [*el.synonyms, *(s for s in seen if s not in el.synonyms)]

@@ -36,7 +36,7 @@ FORMS: list[FormSpec] = [
                                                 code_list="xw_hcb_construction_nature"),
                  F(("building_use",), label="类别", code_list="xw_hcb_building_use"), "engineering_category",
                  packed(("floors_above", "building_count"), "建筑层数栋数", sep="/"), lab("max_building_height", "最大高度"),
-                 "max_span", packed(("building_area", "contract_price"), "建筑面积/造价", sep="/",
+                 lab("max_span", "最大跨度"), packed(("building_area", "contract_price"), "建筑面积/造价", sep="/",
                                     part_units=("平方米", "万元")),
                  duration("contract_duration_days", "合同工期"), "excavation_depth", unit("excavation_area", "平方米"),
                  "land_approval_cert_no", "planning_permit_no", "drawing_review_cert_no", "procurement_method",

@@ -77,7 +77,7 @@ ATTRS: dict[str, tuple[str, str, Callable[[str, str, str, str], ElementSpec]]] =
     "postcode": _attr("邮政编码", "postcode", docno, 6, prop="邮政编码"),
     "email": _attr("电子邮箱", "email", text, 100, prop="电子邮箱"),
     "fax": _attr("传真", "fax", text, 20, prop="传真"),
-    "unit_nature": _attr("单位性质", "ownership type", code, "ownership_type", prop="单位性质"),
+    "unit_nature": _attr("性质", "ownership type", code, "ownership_type", prop="单位性质"),
     "legal_entity_type": _attr("法人类型", "legal entity type", code, "legal_entity_type", prop="法人类型"),
     "project_lead": _attr("项目负责人", "project lead", person, prop="项目负责人"),
     "project_lead_id_no": _attr("项目负责人身份证号码", "project lead ID number", id_number,

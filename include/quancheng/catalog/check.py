@@ -236,7 +236,8 @@ def _materials(c: Catalog) -> list[CatalogProblem]:
                                         f"{e!r}", "name an element of elements.csv"))
             elif c.element[e].share_type != "conditional":
                 p.append(CatalogProblem("grants.csv", g.line, f"grant to {g.department_en!r}: element {e} is "
-                                        f"{c.element[e].share_type!r}, not conditional", "grant only 有条件共享 elements"))
+                                        f"{c.element[e].share_type!r}, not conditional",
+                                        "grant only 有条件共享 elements"))
     return p
 
 

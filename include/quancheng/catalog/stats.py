@@ -85,12 +85,12 @@ def compute(catalog: Catalog) -> dict[str, Any]:
         d = per_department.setdefault(sy.department_zh, {"department_en": sy.department_en, "systems": 0,
                                                           "source_forms": 0, "source_fields": 0, "elements": 0,
                                                           "materials_asked": 0})
-        forms = {f.form_id for f in catalog.forms_of(sy.system_id)}
+        own = {f.form_id for f in catalog.forms_of(sy.system_id)}
         d["systems"] += 1
-        d["source_forms"] += len(forms)
-        d["source_fields"] += sum(len(catalog.fields_of(f)) for f in forms)
+        d["source_forms"] += len(own)
+        d["source_fields"] += sum(len(catalog.fields_of(f)) for f in own)
         d["elements"] += len(fed.get(sy.system_id, set()))
-        d["materials_asked"] += sum(1 for m in catalog.materials if m.form_id in forms)
+        d["materials_asked"] += sum(1 for m in catalog.materials if m.form_id in own)
     before, after = len(catalog.materials), sum(1 for w in waived.values() if not w)
     return {
         "systems": len(catalog.systems),
