@@ -1,0 +1,10 @@
+"""Consolidation: system datasets -> the four stage forms, the enterprise master and the materials.
+
+- :mod:`quancheng.consolidate.keys`: how project codes, identifiers and names are matched;
+- :mod:`quancheng.consolidate.stage_forms`: one row per project per stage, conflicts, provenance;
+- :mod:`quancheng.consolidate.mentions` and :mod:`quancheng.consolidate.enterprise`: the enterprise master;
+- :mod:`quancheng.consolidate.materials`: the application materials per stage form, waived or asked;
+- :mod:`quancheng.consolidate.run`: read the shared store, build, publish and share (what the DAGs call).
+
+Everything but ``run`` is pure: tables in, tables out.
+"""

@@ -1,0 +1,90 @@
+"""Builders for the consolidation and sharing tests: an extended slice catalog, valid identifiers,
+and system datasets shaped exactly as the pipeline publishes them (provenance + typed element columns)."""
+
+from __future__ import annotations
+
+import shutil
+import string
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from quancheng.catalog import Catalog, load_catalog
+from quancheng.normalize.types import PROVENANCE, arrow_type
+from quancheng.publish.store import SharedStore
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.iso7064 import mod_11_2, mod_11_10
+
+ROOT = Path(__file__).resolve().parents[2]
+SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
+EXTRA = Path(__file__).resolve().parent / "extra_catalog"
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+_ORG_W = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def extended_catalog(tmp: Path) -> Catalog:
+    """The slice catalog plus the rows in ``extra_catalog/`` (org code, registration number, personal
+    information, a not-shared element, a fourth system and a grant of every conditional element)."""
+    root = tmp / "catalog"
+    shutil.copytree(SLICE, root)
+    for extra in EXTRA.glob("*.csv"):
+        lines = extra.read_text(encoding="utf-8").splitlines()[1:]
+        target = root / extra.name
+        text = target.read_text(encoding="utf-8")
+        target.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return load_catalog(root)
+
+
+def org_code(body8: str) -> str:
+    total = sum(int(c, 36) * w for c, w in zip(body8, _ORG_W, strict=True))
+    r = 11 - total % 11
+    return body8 + ("X" if r == 10 else "0" if r == 11 else str(r))
+
+
+def uscc(body8: str, region: str = "370100") -> str:
+    """A credit code with valid GB 32100 and embedded GB 11714 check characters."""
+    head = "91" + region + org_code(body8)
+    return head + stdnum_uscc.calc_check_digit(head)
+
+
+def reg_no(n: int) -> str:
+    body = f"37010000{n:06d}"
+    return body + mod_11_10.calc_check_digit(body)
+
+
+def ric(n: int) -> str:
+    """A GB 11643 ID number (Jinan, born 1980-01-01) with a valid check character."""
+    body = f"37010219800101{n:03d}"
+    return body + mod_11_2.calc_check_digit(body)
+
+
+def bad_check(code: str) -> str:
+    """The same code with a wrong last character."""
+    alphabet = string.digits
+    return code[:-1] + next(c for c in alphabet if c != code[-1])
+
+
+def system_table(catalog: Catalog, form_id: str, rows: list[dict[str, Any]], *,
+                 extracted_at: datetime = T0, batch_id: str = "b1") -> pa.Table:
+    """A system dataset as the pipeline publishes it: provenance columns, then every element of the form."""
+    form = catalog.form[form_id]
+    elements = catalog.elements_of(form_id)
+    cols: dict[str, pa.Array] = {
+        "_source_system": pa.array([form.system_id] * len(rows), pa.string()),
+        "_source_table": pa.array([form.table] * len(rows), pa.string()),
+        "_source_key": pa.array([r.get("_source_key", f"{form_id}-{i}") for i, r in enumerate(rows)], pa.string()),
+        "_batch_id": pa.array([batch_id] * len(rows), pa.string()),
+        "_extracted_at": pa.array([r.get("_extracted_at", extracted_at) for r in rows], PROVENANCE["_extracted_at"]),
+    }
+    for e in elements:
+        cols[e.key] = pa.array([r.get(e.key) for r in rows], arrow_type(e))
+    return pa.table(cols)
+
+
+def publish_system(store: SharedStore, catalog: Catalog, form_id: str, rows: list[dict[str, Any]],
+                   **kw: Any) -> pa.Table:
+    form = catalog.form[form_id]
+    table = system_table(catalog, form_id, rows, **kw)
+    store.publish(f"{form.system_id}.{form_id}", table, kind="system", batch_id="b1")
+    return table
