@@ -6,8 +6,8 @@ system's style, and the same input always writes byte-identical files.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 from tools.generate_catalog import codes, entities, project, reviews
 from tools.generate_catalog.extras import EXTRA, ITEM_POOL, MATERIALS_EXTRA
@@ -226,7 +226,9 @@ def _english(f: F, els: list[ElementSpec]) -> str:
     if not els:
         return ""
     if f.transform == "date_range" and len(els) > 1:
-        stem = os.path.commonprefix([e.key for e in els]).rsplit("_", 1)[0]
+        words = [e.key.split("_") for e in els]
+        same = takewhile(lambda ws: len(set(ws)) == 1, zip(*words, strict=False))
+        stem = "_".join(ws[0] for ws in same)
         return f"{stem}_period" if stem else f"{els[0].key}_period"
     if f.transform == "split" and len(els) > 1:
         joined = "_".join(e.key for e in els)

@@ -44,7 +44,8 @@ GRANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("Administrative Approval Service Bureau", "hcb_construction_permit", ()),
     ("Real Estate Registration Centre", "hcb_completion", ("construction_unit_legal_rep",)),
     ("Taxation Bureau", "amr_enterprise", ("legal_representative", "legal_rep_id_no")),
-    ("Housing and Urban-Rural Development Bureau", "asb_one_window", ("applicant_legal_rep", "applicant_contact_phone")),
+    ("Housing and Urban-Rural Development Bureau", "asb_one_window", ("applicant_legal_rep",
+    "applicant_contact_phone")),
     ("City Management Bureau (municipal)", "hcb_construction_permit", ("project_manager_name",)),
     ("Civil Air Defence Office", "nrp_building_planning", ("construction_unit_contact_phone",)),
 ]
