@@ -133,6 +133,7 @@ def build() -> Built:
     labels: dict[str, list[str]] = {}  # element key -> names seen in forms
     feeders: dict[str, list[tuple[str, str]]] = {}  # element key -> [(stage, system)]
     form_ids: set[str] = set()
+    seen_pairs: set[tuple[str, str]] = set()  # (form, element): one field per element and form
     for form in sorted(FORMS, key=lambda fm: STAGES.index(fm.stage)):
         if form.form_id in form_ids:
             raise ValueError(f"form id {form.form_id!r} used twice")
@@ -166,6 +167,9 @@ def build() -> Built:
                 key_columns.setdefault(f.en, column)
                 continue
             for i, el in enumerate(els):
+                if f.transform != "concat" and (form.form_id, el.key) in seen_pairs:
+                    raise ValueError(f"form {form.form_id}: element {el.key} fed by two fields")
+                seen_pairs.add((form.form_id, el.key))
                 if f.transform:
                     transform, part = f.transform, f.parts[i] if f.parts else 0
                 else:
