@@ -114,7 +114,7 @@ def run_demo(home: Path, *, scale: int = 200, engines: str = "embedded", seed: i
         seed_world(load_catalog(), world_dir, scale=scale, engines=engines,  # type: ignore[arg-type]
                    seed=seed, progress=on_seed)
     world = _world_dict(load_world(world_dir))
-    end = datetime.fromisoformat(world["interval"]["end"])
+    end = _ceil_to_day(datetime.fromisoformat(world["interval"]["end"]))
     t0 = time.perf_counter()
     with served_world(world_dir, world) as uris:
         env = airflow_env(home, world, uris)
@@ -122,6 +122,16 @@ def run_demo(home: Path, *, scale: int = 200, engines: str = "embedded", seed: i
                           dag_ids=dag_ids, on_event=on_event)
     result.seconds["total"] = round(time.perf_counter() - t0, 2)
     return result
+
+
+def _ceil_to_day(t: datetime) -> datetime:
+    """The first midnight (Asia/Shanghai) at or after ``t``: every schedule has an interval ending there."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    local = t.astimezone(ZoneInfo("Asia/Shanghai")) if t.tzinfo else t.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == local else midnight + timedelta(days=1)
 
 
 def _world_dict(world: Any) -> dict[str, Any]:
