@@ -111,6 +111,9 @@ CASES: list[tuple[str, Breaker, str]] = [
     ("required in unknown stage", lambda c: ("elements.csv", c.set("elements.csv", {"element_id": "DE00002"},
                                                                    required_in="s5_operation")),
      "required_in names unknown stage 's5_operation'"),
+    ("required where no form feeds it", lambda c: ("elements.csv", c.set("elements.csv", {
+        "element_id": "DE00022"}, required_in="s3_construction")),
+     "element DE00022 (legal_representative): required in s3_construction but no form of that stage feeds it"),
     ("active element fed by nothing", lambda c: ("elements.csv", c.append("elements.csv", {
         "element_id": "DE00500", "key": "orphan_note", "name_zh": "孤立备注", "name_en": "Orphan note",
         "definition": "无来源", "object_class": "记录", "property": "备注", "representation_term": "文本",

@@ -34,7 +34,22 @@ SLICE_IDS = {
     "enterprise_uscc": 20, "enterprise_name": 21, "legal_representative": 22, "registered_capital": 23,
     "establishment_date": 24, "registered_division": 25, "source_updated_at": 99,
 }
-REQUIRED_PARTY = {"construction_unit_name": ALL, "construction_unit_uscc": ALL}
+S1, S2, S3, S4 = STAGES
+# what each stage form cannot be accepted without, besides the ids the element modules mark themselves
+REQUIRED_PARTY = {
+    "construction_unit_name": ALL, "construction_unit_uscc": ALL, "site_address": ALL,
+    "construction_unit_legal_rep": (S1, S3), "construction_unit_contact_phone": ALL,
+    "project_type": (S1,), "construction_nature": (S1, S3), "total_investment": (S1,), "total_land_area": (S1,),
+    "land_use_nature": (S1,), "land_area": (S1, S2), "construction_scale_content": (S1,),
+    "planned_start_date": (S1,), "planned_completion_date": (S1,),
+    "building_area": (S2, S3, S4), "above_ground_area": (S2,), "underground_area": (S2,),
+    "floors_above": (S2, S3), "building_count": (S2, S4), "design_unit_name": (S2, S3), "design_unit_uscc": (S2,),
+    "survey_unit_name": (S2, S3), "contract_price": (S3,), "contract_start_date": (S3,),
+    "contract_completion_date": (S3,), "contractor_name": (S3, S4), "contractor_uscc": (S3,),
+    "supervision_unit_name": (S3, S4), "project_manager_name": (S3,), "chief_supervisor_name": (S3,),
+    "structure_type": (S3, S4), "actual_completion_date": (S4,), "acceptance_result": (S4,),
+    "filed_floor_area": (S4,),
+}
 # the system that is authoritative for an object class (wins stage-form conflicts) when it feeds the element;
 # otherwise the system of the earliest form that feeds it. Each system's own timestamp has no authority.
 OBJECT_AUTHORITY = {
@@ -295,7 +310,7 @@ def _system_row(s: SystemSpec, forms: list[dict[str, object]]) -> dict[str, obje
 def _element_row(el: ElementSpec, element_id: str, seen: list[str], feeders: list[tuple[str, str]],
                  versions: dict[str, str], formats: dict[str, tuple[str, int]]) -> dict[str, object]:
     stages = {s for s, _ in feeders}
-    required = tuple(s for s in (el.required or REQUIRED_PARTY.get(el.key, ())) if s in stages)
+    required = tuple(s for s in STAGES if s in (*el.required, *REQUIRED_PARTY.get(el.key, ())) and s in stages)
     systems = {sys for _, sys in feeders}
     authority = el.authority or (OBJECT_AUTHORITY.get(el.object_class, "") if OBJECT_AUTHORITY.get(
         el.object_class, "") in systems else sorted(feeders, key=lambda f: STAGES.index(f[0]))[0][1])
@@ -303,7 +318,7 @@ def _element_row(el: ElementSpec, element_id: str, seen: list[str], feeders: lis
         authority = ""
     if el.authority and el.authority not in {sys for _, sys in feeders}:
         raise ValueError(f"element {el.key}: authority {el.authority} does not feed it")
-    synonyms = [*el.synonyms, *(s for s in seen if s not in el.synonyms)]
+    synonyms = [*el.synonyms, *(s for s in seen if s not in el.synonyms and s != el.key)]
     share = el.share_type or ("conditional" if el.pi_class != "none" else "unconditional")
     definition = el.definition or f"{el.object_class}的{el.prop}"
     fmt, max_length = el.fmt, el.max_length

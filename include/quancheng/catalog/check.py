@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from quancheng.catalog.loader import Catalog
 from quancheng.errors import CatalogProblem
@@ -18,12 +19,20 @@ VERSION = re.compile(r"^V\d+\.\d+$")
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
-def _dupes(rows: Iterable[object], key: Callable[[object], object], file: str, what: str) -> list[CatalogProblem]:
+class _Lined(Protocol):
+    @property
+    def line(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Lined)
+
+
+def _dupes(rows: Iterable[R], key: Callable[[R], object], file: str, what: str) -> list[CatalogProblem]:
     seen: dict[object, int] = {}
     out = []
     for r in rows:
         k = key(r)
-        line = getattr(r, "line", 0)
+        line = r.line
         if k in seen:
             out.append(CatalogProblem(file, line, f"duplicate {what} {k!r} (first on line {seen[k]})",
                                       f"give each {what} once"))
@@ -35,16 +44,16 @@ def _dupes(rows: Iterable[object], key: Callable[[object], object], file: str, w
 def check(c: Catalog) -> list[CatalogProblem]:
     """Every problem of the catalog (empty when clean)."""
     p: list[CatalogProblem] = []
-    p += _dupes(c.stages, lambda r: r.stage_id, "stages.csv", "stage_id")  # type: ignore[attr-defined]
-    p += _dupes(c.systems, lambda r: r.system_id, "systems.csv", "system_id")  # type: ignore[attr-defined]
-    p += _dupes(c.forms, lambda r: r.form_id, "forms.csv", "form_id")  # type: ignore[attr-defined]
-    p += _dupes(c.fields, lambda r: (r.form_id, r.column), "fields.csv", "column")  # type: ignore[attr-defined]
-    p += _dupes(c.elements, lambda r: r.element_id, "elements.csv", "element_id")  # type: ignore[attr-defined]
-    p += _dupes(c.elements, lambda r: r.key, "elements.csv", "key")  # type: ignore[attr-defined]
-    p += _dupes(c.code_lists, lambda r: r.code_list_id, "code_lists.csv", "code_list_id")  # type: ignore[attr-defined]
-    p += _dupes(c.materials, lambda r: r.material_id, "materials.csv", "material_id")  # type: ignore[attr-defined]
-    p += _dupes(c.rules, lambda r: r.rule_id, "rules.csv", "rule_id")  # type: ignore[attr-defined]
-    p += _dupes(c.units, lambda r: r.unit, "units.csv", "unit")  # type: ignore[attr-defined]
+    p += _dupes(c.stages, lambda r: r.stage_id, "stages.csv", "stage_id")
+    p += _dupes(c.systems, lambda r: r.system_id, "systems.csv", "system_id")
+    p += _dupes(c.forms, lambda r: r.form_id, "forms.csv", "form_id")
+    p += _dupes(c.fields, lambda r: (r.form_id, r.column), "fields.csv", "column")
+    p += _dupes(c.elements, lambda r: r.element_id, "elements.csv", "element_id")
+    p += _dupes(c.elements, lambda r: r.key, "elements.csv", "key")
+    p += _dupes(c.code_lists, lambda r: r.code_list_id, "code_lists.csv", "code_list_id")
+    p += _dupes(c.materials, lambda r: r.material_id, "materials.csv", "material_id")
+    p += _dupes(c.rules, lambda r: r.rule_id, "rules.csv", "rule_id")
+    p += _dupes(c.units, lambda r: r.unit, "units.csv", "unit")
     p += _systems_forms(c) + _fields(c) + _mappings(c) + _elements(c) + _codes(c) + _materials(c) + _rules(c)
     return p
 
@@ -147,9 +156,11 @@ def _mappings(c: Catalog) -> list[CatalogProblem]:
 def _elements(c: Catalog) -> list[CatalogProblem]:
     p = []
     fed: dict[str, set[str]] = {}
+    member: dict[str, set[str]] = {}  # element -> stages whose forms feed it (its stage-form membership)
     for m in c.mappings:
         if m.form_id in c.form:
             fed.setdefault(m.element_id, set()).add(c.form[m.form_id].system_id)
+            member.setdefault(m.element_id, set()).add(c.form[m.form_id].stage_id)
     for e in c.elements:
         where = f"element {e.element_id} ({e.key})"
         if not IDENT.match(e.key):
@@ -174,6 +185,9 @@ def _elements(c: Catalog) -> list[CatalogProblem]:
             if s not in c.stage:
                 p.append(CatalogProblem("elements.csv", e.line, f"{where}: required_in names unknown stage {s!r}",
                                         f"use one of {sorted(c.stage)}"))
+            elif e.element_id in member and s not in member[e.element_id]:
+                p.append(CatalogProblem("elements.csv", e.line, f"{where}: required in {s} but no form of that "
+                                        "stage feeds it", "map it from a form of the stage or drop the stage"))
         if e.status != "retired" and e.element_id not in fed:
             p.append(CatalogProblem("elements.csv", e.line, f"{where} is active but no field maps to it",
                                     "map a source field to it or set status to retired"))
