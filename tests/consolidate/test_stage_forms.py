@@ -33,7 +33,8 @@ def _ndrc() -> list[dict[str, Any]]:
         {"project_code": P[2], "project_name": "济南项目二", "construction_unit_name": "甲公司",
          "source_updated_at": datetime(2026, 2, 1, 9, 0), "_source_key": P[2]},
         {"project_code": P[3], "project_name": "济南项目三", "source_updated_at": upd, "_source_key": P[3]},
-        {"project_code": "２０１９－３７０１０２－４７－０１－００００００", "project_name": "项目零", "_source_key": "x0"},
+        {"project_code": "２０１９－３７０１０２－４７－０１－００００００", "project_name": "项目零",
+         "_source_key": "x0"},
         {"project_code": None, "project_name": "没有代码", "_source_key": "x-none"},
     ]
 
@@ -44,7 +45,8 @@ def _hcb() -> list[dict[str, Any]]:
          "contract_price": Decimal("500.00"), "_source_key": "permit-1a"},
         {"project_code": P[1], "project_name": "济南项目一", "contract_price": Decimal("600.00"),
          "_source_key": "permit-1b", "_extracted_at": T1 + timedelta(days=1)},
-        {"project_code": P[2], "project_name": "济南项目２", "construction_unit_name": "乙公司", "_source_key": "permit-2"},
+        {"project_code": P[2], "project_name": "济南项目２", "construction_unit_name": "乙公司",
+         "_source_key": "permit-2"},
         {"project_code": P[3], "project_name": "济南项目三\u3000", "_source_key": "permit-3"},
         {"project_code": P[5], "project_name": "新项目五", "_source_key": "permit-5"},
     ]
