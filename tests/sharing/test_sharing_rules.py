@@ -50,7 +50,8 @@ def test_a_conditional_element_fed_by_an_ungranting_system_stays_hidden(catalog)
 
 def _amr_rows() -> list[dict]:
     return [{"enterprise_uscc": uscc(f"MA3C4X{i}A"), "enterprise_name": f"济南公司{i}",
-             "legal_representative": f"张{i}", "legal_rep_id_no": ric(i), "enterprise_phone": "0531-8888666" + str(i), "_source_key": uscc(f"MA3C4X{i}A")}
+             "legal_representative": f"张{i}", "legal_rep_id_no": ric(i),
+             "enterprise_phone": "0531-8888666" + str(i), "_source_key": uscc(f"MA3C4X{i}A")}
             for i in range(5)]
 
 
