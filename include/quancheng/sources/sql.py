@@ -258,13 +258,20 @@ class SqlSource(Source):
                 while rows := cur.fetchmany(chunk_rows):
                     columns = list(zip(*rows, strict=True))
                     yield pa.RecordBatch.from_arrays(
-                        [pa.array(col, type=NATIVE_ARROW[f.native_type]) for col, f in zip(columns, fields,
-                                                                                       strict=True)],
+                        [_typed(col, NATIVE_ARROW[f.native_type]) for col, f in zip(columns, fields, strict=True)],
                         names=[f.column for f in fields])
         except pymysql.err.OperationalError as exc:
             raise self._down(form, exc) from None
         finally:
             conn.close()
+
+
+def _typed(values: tuple[Any, ...], target: pa.DataType) -> pa.Array:
+    # a column MariaDB computes (e.g. DATE_ADD on text) arrives as str: pass it as text for conform to cast
+    try:
+        return pa.array(values, type=target)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 @register
