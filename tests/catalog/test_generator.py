@@ -49,3 +49,28 @@ def test_every_form_carries_a_matching_key() -> None:
     keys = {e.element_id for e in cat.elements if e.identifier_kind in ("project_code", "uscc")}
     for form in cat.forms:
         assert keys & {m.element_id for m in cat.mappings_of(form.form_id)}, form.form_id
+
+
+def test_the_full_catalog_keeps_every_slice_form_field_and_mapping() -> None:
+    """Code written against the slice (ids, columns, transforms) keeps working on the full catalog."""
+    from catalog_files import SLICE
+
+    small, full = load_catalog(SLICE), load_catalog(FULL)
+    for s in small.systems:
+        f = full.system[s.system_id]
+        assert (f.kind, f.extract_mode, f.conn_id) == (s.kind, s.extract_mode, s.conn_id)
+    for form in small.forms:
+        f = full.form[form.form_id]
+        assert (f.system_id, f.table, f.stage_id, f.primary_key, f.updated_column) == (
+            form.system_id, form.table, form.stage_id, form.primary_key, form.updated_column)
+    fields = {(x.form_id, x.column): x for x in full.fields}
+    for x in small.fields:
+        y = fields[(x.form_id, x.column)]
+        assert (y.native_type, y.unit, y.code_list, y.packed_sep) == (x.native_type, x.unit, x.code_list,
+                                                                      x.packed_sep)
+    mappings = {(m.form_id, m.column, m.element_id): m for m in full.mappings}
+    for m in small.mappings:
+        assert (mappings[(m.form_id, m.column, m.element_id)].transform,
+                mappings[(m.form_id, m.column, m.element_id)].part) == (m.transform, m.part)
+    for e in small.elements:
+        assert full.element[e.element_id].key == e.key, "slice element ids are stable"

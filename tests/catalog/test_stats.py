@@ -43,7 +43,17 @@ def independent_counts(root: Path) -> dict[str, object]:
                         for e in els))
 
     systems = _read(root, "systems.csv")
+    fields = _read(root, "fields.csv")
+    per_stage = {
+        s["stage_id"]: {
+            "source_forms": sum(1 for f in forms.values() if f["stage_id"] == s["stage_id"]),
+            "source_fields": sum(1 for f in fields if forms[f["form_id"]]["stage_id"] == s["stage_id"]),
+            "elements": len({m["element_id"] for m in mappings if forms[m["form_id"]]["stage_id"] == s["stage_id"]}),
+            "materials_after": sum(1 for (st, _), rows in groups.items()
+                                   if st == s["stage_id"] and not all(waived(m) for m in rows)),
+        } for s in _read(root, "stages.csv")}
     return {
+        "per_stage": per_stage,
         "systems": len(systems),
         "systems_by_kind": dict(sorted(Counter(s["kind"] for s in systems).items())),
         "source_forms": len(forms),
@@ -59,7 +69,9 @@ def independent_counts(root: Path) -> dict[str, object]:
 def test_stats_equal_the_counts_taken_from_the_files(root: Path) -> None:
     s = compute(load_catalog(root))
     expected = independent_counts(root)
+    per_stage = expected.pop("per_stage")
     assert {k: s[k] for k in expected} == expected
+    assert {st: {k: v[k] for k in per_stage[st]} for st, v in s["per_stage"].items()} == per_stage  # type: ignore[index]
     assert s["elements"] == s["registry_elements"], "every active registry element is fed by some field"
     assert sum(v["source_forms"] for v in s["per_stage"].values()) == s["source_forms"]
     assert sum(v["materials_after"] for v in s["per_stage"].values()) == s["materials_after"]
