@@ -141,7 +141,7 @@ class SystemSpec:
     money_unit: str = "元"
     area_unit: str = "m²"
     freshness_hours: int = 36
-    quarantine_threshold: float = 0.05
+    quarantine_threshold: float = 0.1  # demo dirt is ~3% of rows; 10% means a source has really gone bad
 
 
 # ---- element helpers: the kind of an element decides its representation term, type and format ----
