@@ -72,6 +72,8 @@ OBJECT_AUTHORITY = {
     "施工总承包单位": "hcb_market", "注册建造师": "hcb_market",
 }
 NO_AUTHORITY = {"source_updated_at"}
+# data held only by utility companies is registered as candidate until a government owner adopts it
+UTILITY_COMPANIES = {"water_supply", "power_supply", "gas_supply", "heat_supply", "telecom_access"}
 UPDATED_COLUMN = {"upper_initials": "GXSJ", "lower_initials": "gxsj", "snake": "updated_at",
                   "snake_abbrev": "updated_at", "camel": "updateTime"}
 STAGE_NAMES = [("s1_project_land", 1, "立项用地规划许可", "Project approval and land-use planning permit"),
@@ -330,8 +332,9 @@ def _element_row(el: ElementSpec, element_id: str, seen: list[str], feeders: lis
             "max_length": max_length if max_length is not None else "", "unit": el.unit,
             "code_list": el.code_list, "code_list_version": versions.get(el.code_list, "") if el.code_list else "",
             "identifier_kind": el.identifier_kind or "",
-            "min_value": _num(el.min_value), "max_value": _num(el.max_value), "version": "V1.0",
-            "status": "standard", "pi_class": el.pi_class, "share_type": share,
+            "min_value": _num(el.min_value), "max_value": _num(el.max_value), "version": el.version,
+            "status": "candidate" if systems <= UTILITY_COMPANIES else "standard", "pi_class": el.pi_class,
+            "share_type": share,
             "synonyms": "|".join(s.replace("|", "/") for s in synonyms), "required_in": "|".join(required),
             "authority_system": authority}
 

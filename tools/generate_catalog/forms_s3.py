@@ -197,7 +197,7 @@ FORMS: list[FormSpec] = [
                                             "water_design_drawings"]),
     FormSpec("power_application", "power_supply", "用电报装申请", "Power connection application",
              "power-applications", S3, [
-                 *PROJECT_ID, "power_application_no", "power_application_date", "power_capacity",
+                 *PROJECT_ID, "power_application_no", "power_application_date", unit("power_capacity", "kVA"),
                  "power_voltage_level", "power_transformer_count", "power_connection_scheme",
                  "power_connection_point", "power_connection_fee", *builder()], ("power_application_no",),
                  ["application_form", "business_license", "construction_permit",

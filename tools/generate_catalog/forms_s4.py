@@ -140,8 +140,8 @@ FORMS: list[FormSpec] = [
     FormSpec("power_acceptance", "power_supply", "电力工程竣工检验及送电", "Power acceptance", "power-acceptances",
              S4, [
                  "project_code", "power_application_no", "power_acceptance_date", "power_connection_date",
-                 "power_account_no", "power_acceptance_cert_no", "power_capacity"], ("power_application_no",),
-                 ["application_form", "electrical_test_report"]),
+                 "power_account_no", "power_acceptance_cert_no", unit("power_capacity", "kVA")],
+             ("power_application_no",), ["application_form", "electrical_test_report"]),
     FormSpec("telecom_acceptance", "telecom_access", "建筑物通信配套设施验收", "Telecom facilities acceptance",
              "通信配套验收", S4, [
                  *PROJECT_ID, "telecom_application_no", "telecom_application_date",

@@ -33,8 +33,10 @@ S1, S2, S3, S4 = "s1_project_land", "s2_engineering", "s3_construction", "s4_acc
 
 PROJECT: list[ElementSpec] = [
     ident("project_code", "投资项目代码", "Investment project code", P, "project_code", 24,
-          definition="投资项目在线审批监管平台赋予项目的唯一代码（GB/T 40058-2021），项目全生命周期不变",
-          synonyms=("项目代码", "项目统一代码", "项目赋码"), required=ALL, authority="ndrc_investment"),
+          definition="投资项目在线审批监管平台赋予项目的唯一代码（GB/T 40058-2021），项目全生命周期不变；"
+                     "2020年11月起启用新一代编码规则，旧代码继续有效",
+          synonyms=("项目代码", "项目统一代码", "项目赋码"), required=ALL, authority="ndrc_investment",
+          version="V2.0"),
     name("project_name", "项目名称", "Project name", P, definition="建设项目的名称",
          synonyms=("工程名称",), required=ALL, authority="ndrc_investment"),
     code("project_type", "项目类型", "Project type", P, "project_type",
@@ -272,7 +274,7 @@ CONSTRUCTION: list[ElementSpec] = [
     flag("payment_guarantee_flag", "是否提供工程款支付担保", "Payment guarantee", "施工合同"),
     flag("performance_guarantee_flag", "是否提供履约担保", "Performance guarantee", "施工合同"),
     code("structure_type", "结构类型", "Structure type", "建设工程", "structure_type",
-         definition="建设工程主体结构类型", authority="hcb_construction_permit"),
+         definition="建设工程主体结构类型", authority="hcb_construction_permit", version="V1.1"),
     code("foundation_structure_type", "基础结构形式", "Foundation structure", "建设工程", "foundation_type"),
     length("excavation_depth", "基坑开挖深度", "Excavation depth", "建设工程"),
     area("excavation_area", "基坑开挖面积", "Excavation area", "建设工程"),

@@ -39,6 +39,7 @@ class ElementSpec:
     synonyms: tuple[str, ...] = ()
     required: tuple[str, ...] = ()  # stages where required (kept only where the element is a member)
     authority: str = ""  # empty: the system of the earliest form that feeds the element
+    version: str = "V1.0"  # V<major>.<minor>: a change that breaks exchange bumps major
 
     def with_(self, **kw: object) -> ElementSpec:
         return replace(self, **kw)  # type: ignore[arg-type]
