@@ -76,10 +76,11 @@ def _unit(units: UnitTable, spelling: str, where: str) -> Unit | None:
 def _target(catalog: Catalog, units: UnitTable, form: SourceForm, m: Mapping, f: SourceField) -> Target:
     el = catalog.element[m.element_id]
     where = f"form {form.form_id!r} (system {form.system_id!r}, table {form.table!r}), column {m.column!r}"
-    target_unit = _unit(units, el.unit, f"element {el.element_id}")
-    declared = _unit(units, f.unit, where) or target_unit
+    numeric = el.data_type == "decimal"  # only decimals convert; a count's unit (层, 栋) is a label
+    target_unit = _unit(units, el.unit, f"element {el.element_id}") if numeric else None
+    declared = (_unit(units, m.unit or f.unit, where) if numeric else None) or target_unit
     codes = None
-    if m.transform == "code" or (el.code_list and m.transform in ("copy", "text")):
+    if m.transform == "code" or (el.code_list and el.data_type == "string" and m.transform != "identifier"):
         list_id = el.code_list or (f.code_list if f.code_list in catalog.code_list else "")
         xw = f.code_list if f.code_list in catalog.crosswalk else ""
         if f.code_list and not xw and f.code_list not in catalog.code_list:

@@ -13,8 +13,8 @@ Rules of :func:`parse_quantities` (the ``quantity`` transform; decimals never pa
 - an unknown unit is ``unit.unknown``; a unit of another dimension (元 into m²) is ``unit.mismatch``;
   no number is ``quantity.unparseable``; more digits than decimal(20, scale) holds is ``quantity.too_large``.
 - placeholders ('/', '无', '--', 'NA') are null with ``placeholder.null``; '0' is a real zero here.
-- :func:`suspect_scale` flags (note ``unit.suspect_scale``, value kept) values 10^3.5..10^4.5 times above or
-  below the column's median: the signature of 万元 typed as 元 or the reverse.
+- :func:`suspect_scale` flags (note ``unit.suspect_scale``, value kept) values 10^3.5 or more times above
+  or below the column's median (10+ positive values): the signature of 万元 typed as 元 or the reverse.
 
 Rules of :func:`parse_integers`: whole numbers, accepting separators, full-width digits, ``3.0``, and a
 counting unit after the number (``18层``, ``3栋``); anything else ``integer.unparseable``.
@@ -141,15 +141,14 @@ def parse_quantities(s: pl.Series, declared: Unit | None, target: Unit | None, u
     return Outcome(null_where(values, too_large), codes)
 
 
-def suspect_scale(values: pl.Series, min_rows: int = 20) -> pl.Series:
-    """True where a value is 10^3.5..10^4.5 times above or below the column's median (see rules)."""
+def suspect_scale(values: pl.Series, min_rows: int = 10) -> pl.Series:
+    """True where a value is 10^3.5+ times above or below the column's median (see rules)."""
     f = values.cast(pl.Float64)
     pos = f.filter(f > 0)
     if len(pos) < min_rows:
         return pl.Series(np.zeros(len(values), bool))
-    ratio = (f / pos.median()).abs().log10().fill_null(0.0).fill_nan(0.0)
-    off = ratio.abs()
-    return ((off >= 3.5) & (off <= 4.5) & (f > 0)).fill_null(False)
+    off = (f / pos.median()).abs().log10().fill_null(0.0).fill_nan(0.0).abs()
+    return ((off >= 3.5) & (f > 0)).fill_null(False)
 
 
 def parse_integers(s: pl.Series, unit: str = "") -> Outcome:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 
-from quancheng.catalog.models import Element
+from quancheng.catalog.models import Element, SourceForm
 
 PROVENANCE = {
     "_source_system": pa.string(),
@@ -42,3 +44,29 @@ def arrow_type(element: Element) -> pa.DataType:
         case "boolean":
             return pa.bool_()
     raise AssertionError(element.data_type)
+
+
+def with_provenance(table: pa.Table, form: SourceForm, batch_id: str = "adhoc",
+                    extracted_at: datetime | None = None) -> pa.Table:
+    """``table`` (a form's native columns) with the provenance columns in front, as the pipeline adds them.
+
+    For tests, benchmarks and ad-hoc runs of :func:`quancheng.normalize.normalize_form`; the source key is
+    the form's primary key joined with ``|`` (``quancheng.sources.types.source_keys``).
+    """
+    from quancheng.sources.types import source_keys
+
+    n = table.num_rows
+    when = extracted_at or datetime(2000, 1, 1, tzinfo=UTC)
+    keys = source_keys(table, form.primary_key) if form.primary_key else pa.array([str(i) for i in range(n)])
+    prov: dict[str, pa.Array | pa.ChunkedArray] = {
+        ROW: pa.array(np.arange(n, dtype=np.int64)),
+        "_source_system": pa.array([form.system_id] * n, pa.string()),
+        "_source_table": pa.array([form.table] * n, pa.string()),
+        "_source_key": keys,
+        "_batch_id": pa.array([batch_id] * n, pa.string()),
+        "_extracted_at": pa.array([when] * n, PROVENANCE["_extracted_at"]),
+    }
+    out = table
+    for i, (name, arr) in enumerate(prov.items()):
+        out = out.add_column(i, name, arr)
+    return out

@@ -15,7 +15,8 @@ reasons carry):
   ``uscc.checksum``); dates, numbers and codes that could not be read likewise (``date.unparseable``, ...).
 - cross-field rules of ``rules.csv`` whose elements are all in the form, evaluated when all their values
   are present: ``sum_equals`` (first = sum of the rest, within ``tolerance``), ``before`` (first date <=
-  second), ``duration_days`` (first = days from second to third, within ``tolerance``); the rule id
+  second), ``duration_days`` (the numeric element = days from the first date to the second, within
+  ``tolerance``, whatever the order the rule lists them in); the rule id
   (e.g. ``R001``) is the reason.
 Every expression is True where the row FAILS and never null.
 """
@@ -163,7 +164,9 @@ def _cross(r: CrossRule, els: tuple[Element, ...], cols: dict[str, tuple[str, ..
         fails = (c[0].cast(pl.Float64) - pl.sum_horizontal([x.cast(pl.Float64) for x in c[1:]])).abs() > tol
     elif r.kind == "before":
         fails = c[0] > c[1]
-    else:  # duration_days: days, start, end
-        fails = (c[0].cast(pl.Float64) - (c[2] - c[1]).dt.total_days().cast(pl.Float64)).abs() > tol
+    else:  # duration_days: the numeric element is the duration, the two dates are start and end in order
+        days = next(x for x, e in zip(c, els, strict=True) if e.data_type in ("integer", "decimal"))
+        start, end = (x for x, e in zip(c, els, strict=True) if e.data_type in ("date", "datetime"))
+        fails = (days.cast(pl.Float64) - (end - start).dt.total_days().cast(pl.Float64)).abs() > tol
     return Rule(r.rule_id, r.kind, els, src, (all_present & fails).fill_null(False),
                 "expect_column_values_to_be_in_set", (("column", f"_rule_{r.rule_id}"), ("value_set", [True])))
