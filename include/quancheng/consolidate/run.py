@@ -1,0 +1,150 @@
+"""Consolidation over the shared store: read the system datasets, build, publish, share by the rules.
+
+Each ``publish_*`` function reads every current system dataset of the catalog from the store, builds
+its datasets with the pure functions of this package, publishes them (the exchange's internal copy,
+atomic and content-hashed) and then their per-area copies (:mod:`quancheng.sharing`). The batch id
+is derived from the content hashes of the inputs, so a rerun over unchanged inputs publishes
+byte-identical datasets (the same content hash). Each returns ``{dataset: {rows, content_hash,
+changed}}`` (area copies keyed ``<schema>/<dataset>``) for the Asset events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pyarrow as pa
+
+from quancheng.catalog import Catalog
+from quancheng.consolidate.enterprise import (
+    LINKS_DATASET,
+    MASTER_DATASET,
+    NAMES_DATASET,
+    REVIEW_DATASET,
+    build_enterprise_master,
+)
+from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
+from quancheng.consolidate.stage_forms import CONFLICTS_DATASET, build_stage_forms, project_element
+from quancheng.publish.store import DatasetKind, SharedStore
+from quancheng.sharing.areas import AreaStore
+from quancheng.sharing.metadata import column_meta
+from quancheng.sharing.publish import share_long, share_open, share_wide, tokenizer_for
+from quancheng.sharing.tokenize import Tokenizer
+
+Outputs = dict[str, dict[str, Any]]
+
+
+def system_datasets(store: SharedStore, catalog: Catalog) -> tuple[dict[str, pa.Table], dict[str, str]]:
+    """The current system datasets of the catalog's forms, and their content hashes."""
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    tables: dict[str, pa.Table] = {}
+    for form in catalog.forms:
+        ds = f"{form.system_id}.{form.form_id}"
+        if ds in hashes:
+            t = store.read(ds)
+            if t is not None:
+                tables[ds] = t
+    return tables, {d: hashes[d] for d in tables}
+
+
+def batch_id_for(step: str, input_hashes: dict[str, str]) -> str:
+    """A batch id that changes exactly when an input changes."""
+    h = hashlib.sha256("\n".join(f"{k}={v}" for k, v in sorted(input_hashes.items())).encode()).hexdigest()[:16]
+    return f"{step}__{h}"
+
+
+def _publish(store: SharedStore, catalog: Catalog, dataset_id: str, table: pa.Table, *, kind: DatasetKind,
+             batch_id: str, sort_by: list[str]) -> Outputs:
+    pub = store.publish(dataset_id, table, kind=kind, batch_id=batch_id, sort_by=sort_by,
+                        column_meta=column_meta(catalog, table.column_names))
+    return {dataset_id: {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}}
+
+
+def _context(store: SharedStore, catalog: Catalog, key: str | None, areas: AreaStore | None,
+             tokenizer: Tokenizer | None) -> tuple[AreaStore, Tokenizer]:
+    return areas or AreaStore(store, catalog), tokenizer or tokenizer_for(store, key=key)
+
+
+def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | None = None,
+                          areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
+    """Share every current system dataset by the rules (a backfill; the pipeline shares each as it publishes)."""
+    from quancheng.sharing.publish import share_system_dataset
+
+    areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
+    tables, hashes = system_datasets(store, catalog)
+    out: Outputs = {}
+    for ds, table in tables.items():
+        form = catalog.form[ds.split(".", 1)[1]]
+        out |= share_system_dataset(store, catalog, form, table, batch_id=f"share__{hashes[ds]}", areas=areas,
+                                    tokenizer=tokenizer)
+    return out
+
+
+def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None = None,
+                        areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
+    """The four stage forms, their provenance and the conflicts dataset, internal and shared."""
+    areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
+    tables, hashes = system_datasets(store, catalog)
+    batch_id = batch_id_for("stage_forms", hashes)
+    result = build_stage_forms(tables, catalog, batch_id=batch_id)
+    pk = project_element(catalog).key
+    out: Outputs = {}
+    for ds, table in result.forms.items():
+        out |= _publish(store, catalog, ds, table, kind="stage_form", batch_id=batch_id, sort_by=[pk])
+        out |= share_wide(areas, ds, table, result.feeding_systems, kind="stage_form", batch_id=batch_id,
+                          tokenizer=tokenizer, sort_by=[pk])
+    for ds, table in result.provenance.items():
+        order = ["project_code", "element_id"]
+        out |= _publish(store, catalog, ds, table, kind="stage_form", batch_id=batch_id, sort_by=order)
+        out |= share_long(areas, ds, table, kind="stage_form", batch_id=batch_id, tokenizer=tokenizer,
+                          sort_by=order)
+    order = ["project_code", "element_id", "system_id", "source_key"]
+    out |= _publish(store, catalog, CONFLICTS_DATASET, result.conflicts, kind="conflicts", batch_id=batch_id,
+                    sort_by=order)
+    out |= share_long(areas, CONFLICTS_DATASET, result.conflicts, kind="conflicts", batch_id=batch_id,
+                      tokenizer=tokenizer, sort_by=order, system_cols=("system_id", "winner_system"),
+                      value_cols=("value", "winner_value"))
+    for ds, n in result.unmatched.items():
+        if n:
+            out.setdefault("_unmatched", {})[ds] = n
+    return out
+
+
+def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str | None = None,
+                              areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
+    """The enterprise master, its name history, links and review list, internal and shared."""
+    areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
+    tables, hashes = system_datasets(store, catalog)
+    batch_id = batch_id_for("enterprise_master", hashes)
+    result = build_enterprise_master(tables, catalog, batch_id=batch_id)
+    systems = set(result.links["system_id"].to_pylist())
+    feeding = {c: systems for c in result.master.column_names}
+    out: Outputs = {}
+    out |= _publish(store, catalog, MASTER_DATASET, result.master, kind="master", batch_id=batch_id,
+                    sort_by=["entity_id"])
+    out |= share_wide(areas, MASTER_DATASET, result.master, feeding, kind="master", batch_id=batch_id,
+                      tokenizer=tokenizer, sort_by=["entity_id"])
+    for ds, table, order in ((NAMES_DATASET, result.names, ["entity_id", "name"]),
+                             (REVIEW_DATASET, result.review, ["review_id"])):
+        kind: DatasetKind = "conflicts" if ds == REVIEW_DATASET else "master"
+        out |= _publish(store, catalog, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
+        out |= share_open(areas, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
+    order = ["dataset_id", "source_key", "role"]
+    out |= _publish(store, catalog, LINKS_DATASET, result.links, kind="master", batch_id=batch_id, sort_by=order)
+    out |= share_long(areas, LINKS_DATASET, result.links, kind="master", batch_id=batch_id, tokenizer=tokenizer,
+                      sort_by=order, element_col=None)
+    return out
+
+
+def publish_materials(store: SharedStore, catalog: Catalog, *, areas: AreaStore | None = None) -> Outputs:
+    """The materials per stage form, with whether the issuers' datasets are live."""
+    areas = areas or AreaStore(store, catalog)
+    live = {d["dataset_id"]: int(d["rows"]) for d in store.datasets()}
+    table = materials_by_stage(catalog, published=live)
+    batch_id = batch_id_for("materials", {d["dataset_id"]: d["content_hash"] for d in store.datasets()
+                                          if d["kind"] == "system"})
+    order = ["stage_id", "material_key"]
+    out = _publish(store, catalog, MATERIALS_DATASET, table, kind="materials", batch_id=batch_id, sort_by=order)
+    out |= share_open(areas, MATERIALS_DATASET, table, kind="materials", batch_id=batch_id, sort_by=order)
+    out[MATERIALS_DATASET]["summary"] = summary(table)
+    return out

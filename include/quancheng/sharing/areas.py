@@ -1,0 +1,213 @@
+"""Publish the per-area copies of a dataset: Parquet for DuckDB and a table in the area's SQL schema.
+
+Layout under ``<home>/shared/areas/<schema>/``: ``<dataset_id>`` is a symlink to
+``.versions/<dataset_id>/<content hash>/data.parquet``'s folder, replaced atomically (readers see the
+old version or the new one). SQL: in PostgreSQL the table ``<schema>.<dataset_id with . -> __>`` is
+bulk-loaded beside the current one and swapped in one transaction together with its comments and
+grants; with SQLite each area is its own database file ``<schema>.db`` (``ATTACH`` it as ``<schema>``),
+with a ``_columns`` table holding the column names and definitions SQLite cannot store as comments.
+Every version is recorded in ``_exchange_areas`` of the shared database, with its content hash, so
+re-publishing the same content is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from quancheng.catalog import Catalog
+from quancheng.publish.store import DatasetKind, SharedStore, content_hash
+from quancheng.sharing import postgres
+from quancheng.sharing.rules import Audience
+
+AREAS_TABLE = "_exchange_areas"
+
+
+@dataclass(frozen=True)
+class AreaPublished:
+    dataset_id: str
+    schema: str
+    rows: int
+    content_hash: str
+    parquet_path: str
+    sql_table: str
+    changed: bool
+
+
+def sql_name(dataset_id: str) -> str:
+    return dataset_id.replace(".", "__").replace("-", "_")
+
+
+def _with_meta(table: pa.Table, dataset_id: str, audience: Audience, kind: str,
+               columns: dict[str, dict[str, str]], table_meta: dict[str, str]) -> pa.Table:
+    fields = [f.with_metadata({k: v.encode() for k, v in columns[f.name].items()}) if f.name in columns
+              else f.remove_metadata() for f in table.schema]
+    meta = {"quancheng.dataset": dataset_id, "quancheng.kind": kind, "quancheng.area": audience.schema,
+            **{f"quancheng.{k}": v for k, v in table_meta.items()}}
+    return table.cast(pa.schema(fields, metadata=meta))
+
+
+class AreaStore:
+    """The areas beside a :class:`SharedStore` (same home, same SQL database or its SQLite folder)."""
+
+    def __init__(self, store: SharedStore, catalog: Catalog, *, role_prefix: str = postgres.DEFAULT_PREFIX):
+        self.store = store
+        self.catalog = catalog
+        self.prefix = role_prefix
+        self.root = store.root / "areas"
+        self._access_applied = False
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.store.dialect in ("postgresql", "postgres")
+
+    def parquet_path(self, audience: Audience, dataset_id: str) -> str:
+        return str(self.root / audience.schema / dataset_id)
+
+    def publish(self, audience: Audience, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
+                columns: dict[str, dict[str, str]], table_meta: dict[str, str],
+                sort_by: list[str] | None = None) -> AreaPublished:
+        """Make ``table`` the current content of ``dataset_id`` in ``audience``'s area."""
+        if sort_by and table.num_rows:
+            table = table.sort_by([(k, "ascending") for k in sort_by])
+        table = _with_meta(table, dataset_id, audience, kind, columns, table_meta)
+        digest = content_hash(table)
+        link = self.root / audience.schema / dataset_id
+        current = self._current(audience.schema, dataset_id)
+        unchanged = current == digest and link.exists()
+        if not unchanged:
+            self._write_parquet(audience, dataset_id, table, digest)
+            if self.is_postgres:
+                self._swap_postgres(audience, dataset_id, table, columns, table_meta)
+            else:
+                self._swap_sqlite(audience, dataset_id, table, columns)
+        self._record(audience.schema, dataset_id, kind, table.num_rows, digest, batch_id)
+        return AreaPublished(dataset_id, audience.schema, table.num_rows, digest, str(link), sql_name(dataset_id),
+                             not unchanged)
+
+    # --- Parquet ---
+    def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table, digest: str) -> None:
+        base = self.root / audience.schema
+        version = base / ".versions" / dataset_id / digest
+        if not (version / "data.parquet").exists():
+            tmp = version.with_name(digest + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
+            os.replace(tmp, version)
+        link = base / dataset_id
+        tmp_link = base / f".{dataset_id}.{digest}.lnk"
+        if tmp_link.is_symlink() or tmp_link.exists():
+            tmp_link.unlink()
+        os.symlink(os.path.relpath(version, base), tmp_link)
+        os.replace(tmp_link, link)
+        for old in (base / ".versions" / dataset_id).iterdir():
+            if old.name != digest:
+                shutil.rmtree(old, ignore_errors=True)
+
+    # --- SQL ---
+    def ensure_access(self) -> None:
+        """Roles, schemas and grants for the whole catalog, once per store (PostgreSQL only)."""
+        if self.is_postgres and not self._access_applied:
+            postgres.apply_access(self.store.sql_url, self.catalog, self.prefix)
+            self._access_applied = True
+
+    def _swap_postgres(self, audience: Audience, dataset_id: str, table: pa.Table,
+                       columns: dict[str, dict[str, str]], table_meta: dict[str, str]) -> None:
+        self.ensure_access()
+        name = sql_name(dataset_id)
+        side = name + "__next"
+        conn = postgres.connect(self.store.sql_url)
+        try:
+            cur = conn.cursor()
+            cur.adbc_ingest(side, table.replace_schema_metadata(None), mode="replace",
+                            db_schema_name=audience.schema)
+            s = postgres.ident(audience.schema)
+            cur.execute(f"DROP TABLE IF EXISTS {s}.{postgres.ident(name)}")
+            cur.execute(f"ALTER TABLE {s}.{postgres.ident(side)} RENAME TO {postgres.ident(name)}")
+            postgres.execute_all(conn, postgres.table_sql(audience, name, table_meta, columns, self.prefix))
+            conn.commit()
+        finally:
+            conn.close()
+
+    def _swap_sqlite(self, audience: Audience, dataset_id: str, table: pa.Table,
+                     columns: dict[str, dict[str, str]]) -> None:
+        import adbc_driver_sqlite.dbapi as sq
+
+        name = sql_name(dataset_id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = pa.table([c.cast(pa.string()) if pa.types.is_decimal(c.type) else c for c in table.columns],
+                        names=table.column_names).replace_schema_metadata(None)
+        comments = pa.table({
+            "table_name": [name] * len(columns), "column_name": list(columns),
+            "name_zh": [m.get("name_zh", "") for m in columns.values()],
+            "name_en": [m.get("name_en", "") for m in columns.values()],
+            "definition": [m.get("definition", "") for m in columns.values()],
+        }, schema=pa.schema([(c, pa.string()) for c in
+                             ("table_name", "column_name", "name_zh", "name_en", "definition")]))
+        conn = sq.connect(str(self.root / f"{audience.schema}.db"))
+        try:
+            cur = conn.cursor()
+            cur.adbc_ingest(name + "__next", data, mode="replace")
+            cur.execute(f"DROP TABLE IF EXISTS {postgres.ident(name)}")
+            cur.execute(f"ALTER TABLE {postgres.ident(name + '__next')} RENAME TO {postgres.ident(name)}")
+            cur.execute("CREATE TABLE IF NOT EXISTS _columns (table_name TEXT, column_name TEXT, name_zh TEXT, "
+                        "name_en TEXT, definition TEXT)")
+            cur.execute(f"DELETE FROM _columns WHERE table_name = {postgres.literal(name)}")
+            if comments.num_rows:
+                cur.adbc_ingest("_columns", comments, mode="append")
+            conn.commit()
+        finally:
+            conn.close()
+
+    # --- registry ---
+    def _table(self) -> sa.Table:
+        md = sa.MetaData()
+        t = sa.Table(
+            AREAS_TABLE, md,
+            sa.Column("schema_name", sa.String(100), primary_key=True),
+            sa.Column("dataset_id", sa.String(200), primary_key=True),
+            sa.Column("kind", sa.String(20), nullable=False),
+            sa.Column("parquet_path", sa.Text, nullable=False),
+            sa.Column("sql_table", sa.String(200), nullable=False),
+            sa.Column("rows", sa.BigInteger, nullable=False),
+            sa.Column("content_hash", sa.String(64), nullable=False),
+            sa.Column("last_batch", sa.String(200), nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        md.create_all(self.store.engine, checkfirst=True)
+        return t
+
+    def _current(self, schema: str, dataset_id: str) -> str | None:
+        t = self._table()
+        with self.store.engine.connect() as c:
+            row = c.execute(sa.select(t.c.content_hash).where(t.c.schema_name == schema,
+                                                              t.c.dataset_id == dataset_id)).first()
+        return str(row[0]) if row else None
+
+    def _record(self, schema: str, dataset_id: str, kind: str, rows: int, digest: str, batch_id: str) -> None:
+        t = self._table()
+        values: dict[str, Any] = {
+            "kind": kind, "parquet_path": str(self.root / schema / dataset_id),
+            "sql_table": f"{schema}.{sql_name(dataset_id)}", "rows": rows, "content_hash": digest,
+            "last_batch": batch_id, "updated_at": datetime.now(UTC)}
+        where = (t.c.schema_name == schema) & (t.c.dataset_id == dataset_id)
+        with self.store.engine.begin() as c:
+            if c.execute(sa.select(t.c.dataset_id).where(where)).first():
+                c.execute(t.update().where(where).values(**values))
+            else:
+                c.execute(t.insert().values(schema_name=schema, dataset_id=dataset_id, **values))
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every area copy with its schema, locations, rows and content hash."""
+        t = self._table()
+        with self.store.engine.connect() as c:
+            rows = c.execute(sa.select(t).order_by(t.c.schema_name, t.c.dataset_id)).mappings().all()
+        return [{**dict(r), "updated_at": r["updated_at"].isoformat() if r["updated_at"] else None} for r in rows]

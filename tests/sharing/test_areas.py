@@ -1,0 +1,82 @@
+"""Area copies on the default (embedded) store: Parquet + one SQLite file per area, metadata, no-op reruns,
+and no clear ID number in any open table."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from issue6_builders import ric, system_table, uscc
+from quancheng.publish.store import SharedStore
+from quancheng.sharing.areas import AreaStore
+from quancheng.sharing.publish import share_system_dataset
+from quancheng.sharing.scan import clear_id_numbers, is_id_number
+
+
+@pytest.fixture
+def shared(catalog, tokenizer, home):  # type: ignore[no-untyped-def]
+    store = SharedStore(home)
+    areas = AreaStore(store, catalog)
+    rows = [{"enterprise_uscc": uscc(f"MA3C4X{i}A"), "enterprise_name": f"济南公司{i}", "legal_representative": "张三",
+             "legal_rep_id_no": ric(i), "enterprise_phone": "13800138000", "_source_key": uscc(f"MA3C4X{i}A")}
+            for i in range(4)]
+    table = system_table(catalog, "amr_enterprise_reg", rows)
+    out = share_system_dataset(store, catalog, catalog.form["amr_enterprise_reg"], table, batch_id="b1",
+                               areas=areas, tokenizer=tokenizer)
+    return store, areas, table, out
+
+
+def test_every_area_gets_parquet_and_sql(shared, home: Path) -> None:  # type: ignore[no-untyped-def]
+    _, areas, table, out = shared
+    ds = "amr_enterprise.amr_enterprise_reg"
+    assert set(out) == {f"{s}/{ds}" for s in ("shared_open", "dept_housing_and_urban_rural_development_bureau",
+                                              "dept_development_and_reform_commission", "src_amr_enterprise")}
+    for key, pub in out.items():
+        schema = key.split("/")[0]
+        parquet = pq.read_table(home / "shared" / "areas" / schema / ds / "data.parquet")
+        assert parquet.num_rows == pub["rows"] == table.num_rows
+        with sqlite3.connect(home / "shared" / "areas" / f"{schema}.db") as db:
+            assert db.execute("select count(*) from amr_enterprise__amr_enterprise_reg").fetchone()[0] == pub["rows"]
+    assert {r["schema_name"] for r in areas.listing()} == {k.split("/")[0] for k in out}
+
+
+def test_names_and_definitions_travel_with_the_columns(shared, home: Path, catalog) -> None:  # type: ignore[no-untyped-def]
+    schema = pq.read_schema(home / "shared" / "areas" / "shared_open" / "amr_enterprise.amr_enterprise_reg" /
+                            "data.parquet")
+    el = catalog.element_by_key["enterprise_name"]
+    meta = schema.field("enterprise_name").metadata
+    assert meta[b"name_zh"].decode() == el.name_zh and meta[b"name_en"].decode() == el.name_en
+    assert "已令牌化" in schema.field("enterprise_phone").metadata[b"definition"].decode()
+    assert schema.metadata[b"quancheng.name_zh"].decode() == catalog.form["amr_enterprise_reg"].name_zh
+    with sqlite3.connect(home / "shared" / "areas" / "shared_open.db") as db:
+        rows = dict(db.execute("select column_name, name_zh from _columns").fetchall())
+    assert rows["enterprise_name"] == el.name_zh and rows["_source_system"] == "来源系统"
+
+
+def test_republishing_the_same_content_is_a_no_op(shared, catalog, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    store, areas, table, first = shared
+    again = share_system_dataset(store, catalog, catalog.form["amr_enterprise_reg"], table, batch_id="b2",
+                                 areas=areas, tokenizer=tokenizer)
+    assert {k: v["content_hash"] for k, v in again.items()} == {k: v["content_hash"] for k, v in first.items()}
+    assert not any(v["changed"] for v in again.values())
+
+
+def test_no_clear_id_number_in_any_open_table(shared, home: Path, catalog) -> None:  # type: ignore[no-untyped-def]
+    areas = home / "shared" / "areas"
+    opened = list((areas / "shared_open").glob("*/data.parquet"))
+    assert opened
+    for path in opened:
+        assert clear_id_numbers(pq.read_table(path), catalog) == [], path
+    private = pq.read_table(areas / "src_amr_enterprise" / "amr_enterprise.amr_enterprise_reg" / "data.parquet")
+    assert len(clear_id_numbers(private, catalog)) == private.num_rows  # the scanner finds them where they are
+
+
+@pytest.mark.parametrize(("value", "is_id"), [
+    (ric(1), True), (ric(1)[:-1] + ("0" if ric(1)[-1] != "0" else "1"), False),
+    ("11010519491231002X", True), ("11010519491231002x", True),
+    ("99010219800101001X", False), ("37010219801301001X", False), (uscc("MA3C4X5Y"), False),
+])
+def test_id_number_recognition(value: str, is_id: bool) -> None:
+    assert is_id_number(value) is is_id
