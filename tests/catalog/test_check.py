@@ -125,6 +125,13 @@ CASES: list[tuple[str, Breaker, str]] = [
     ("crosswalk system unknown", lambda c: ("crosswalks.csv", c.set("crosswalks.csv", {
         "crosswalk_id": "xw_hcb_structure_type", "native_value": "A"}, system_id="hcb_gone")),
      "crosswalk xw_hcb_structure_type 'A': unknown system 'hcb_gone'"),
+    ("crosswalk of another system", lambda c: ("fields.csv", c.set("fields.csv", {
+        "form_id": "hcb_permit", "column": "结构类型"}, code_list="xw_ndrc_construction_nature")),
+     "crosswalk 'xw_ndrc_construction_nature' belongs to system 'ndrc_investment', not 'hcb_construction_permit'"),
+    ("crosswalk value given twice", lambda c: ("crosswalks.csv", c.append("crosswalks.csv", {
+        "crosswalk_id": "xw_hcb_structure_type", "system_id": "hcb_construction_permit",
+        "code_list_id": "structure_type", "native_value": "A", "code": "02"})),
+     "duplicate native value ('xw_hcb_structure_type', 'A') (first on line 6)"),
     ("crosswalk code not in list", lambda c: ("crosswalks.csv", c.set("crosswalks.csv", {
         "crosswalk_id": "xw_hcb_structure_type", "native_value": "D"}, code="77")),
      "crosswalk xw_hcb_structure_type 'D': code '77' is not in code list 'structure_type'"),

@@ -83,6 +83,7 @@ def _systems_forms(c: Catalog) -> list[CatalogProblem]:
 def _fields(c: Catalog) -> list[CatalogProblem]:
     p = []
     mapped = {(m.form_id, m.column) for m in c.mappings}
+    xw_system = {x.crosswalk_id: x.system_id for x in c.crosswalks}
     for f in c.fields:
         where = f"field {f.form_id}.{f.column}"
         if f.form_id not in c.form:
@@ -101,6 +102,10 @@ def _fields(c: Catalog) -> list[CatalogProblem]:
         if f.code_list and f.code_list not in c.code_list and f.code_list not in c.crosswalk:
             p.append(CatalogProblem("fields.csv", f.line, f"{where}: unknown code list or crosswalk "
                                     f"{f.code_list!r}", "add it to code_lists.csv or crosswalks.csv"))
+        elif f.code_list in xw_system and f.form_id in c.form and xw_system[f.code_list] != c.form[f.form_id].system_id:
+            p.append(CatalogProblem("fields.csv", f.line, f"{where}: crosswalk {f.code_list!r} belongs to system "
+                                    f"{xw_system[f.code_list]!r}, not {c.form[f.form_id].system_id!r}",
+                                    "give the field its own system's crosswalk"))
     return p
 
 
@@ -202,6 +207,7 @@ def _codes(c: Catalog) -> list[CatalogProblem]:
                                     f"{cl.version!r} does not follow V<major>.<minor>",
                                     "write e.g. V1.0 (standards keep their year, e.g. 2017)"))
     known = {(x.code_list_id, x.code) for x in c.codes}
+    p += _dupes(c.crosswalks, lambda x: (x.crosswalk_id, x.native_value), "crosswalks.csv", "native value")
     for x in c.crosswalks:
         where = f"crosswalk {x.crosswalk_id} {x.native_value!r}"
         if x.system_id not in c.system:
