@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from itertools import takewhile
 
 from tools.generate_catalog import codes, entities, project, reviews
-from tools.generate_catalog.extras import EXTRA, ITEM_POOL, MATERIALS_EXTRA
+from tools.generate_catalog.extras import EXTRA, ITEM_POOL
+from tools.generate_catalog.form_materials import MATERIALS_EXTRA
 from tools.generate_catalog.forms_s1 import FORMS as F1
 from tools.generate_catalog.forms_s2 import FORMS as F2
 from tools.generate_catalog.forms_s3 import FORMS as F3
