@@ -1,0 +1,202 @@
+"""The sharing rules in the real PostgreSQL server: each department role reads what the catalog grants it
+and is refused the rest; no open table holds a clear ID number; tables and columns carry their names.
+
+A throwaway database and a throwaway role prefix per module; both are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from issue6_builders import org_code, publish_system, ric, uscc
+from quancheng.consolidate.run import (
+    publish_enterprise_master,
+    publish_materials,
+    publish_stage_forms,
+    share_system_datasets,
+)
+from quancheng.publish.store import SharedStore
+from quancheng.sharing import postgres
+from quancheng.sharing.areas import AreaStore
+from quancheng.sharing.rules import department_audience, private_audience
+from quancheng.sharing.scan import clear_id_numbers
+from quancheng.sharing.tokenize import CONN_ENV, KEY_ENV, TokenizationKeyMissing, Tokenizer
+
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres_sharing")]
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+KEY = "pg-test-key-not-secret-0123456789"
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[tuple[str, str]]:
+    import psycopg
+
+    db, prefix = f"qc_issue6_{uuid.uuid4().hex[:10]}", f"qt{uuid.uuid4().hex[:6]}_"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}", prefix
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            roles = admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (prefix + "%",)).fetchall()
+            for (role,) in roles:
+                admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.fixture(scope="module")
+def world(pg, catalog, tmp_path_factory):  # type: ignore[no-untyped-def]
+    url, prefix = pg
+    store = SharedStore(tmp_path_factory.mktemp("pg_home"), sql_url=url)
+    u = [uscc(f"MA3C4X{i}C") for i in range(4)]
+    publish_system(store, catalog, "amr_enterprise_reg", [
+        {"enterprise_uscc": u[i], "enterprise_name": f"济南恒{i}建设有限公司", "legal_representative": f"张{i}",
+         "legal_rep_id_no": ric(i), "enterprise_phone": f"1380013800{i}", "tax_credit_score": 90,
+         "source_updated_at": datetime(2026, 3, 1, 8), "_source_key": u[i]} for i in range(4)])
+    publish_system(store, catalog, "qual_cert", [
+        {"enterprise_org_code": org_code(f"MA3C4X{i}C"), "enterprise_name": f"恒{i}建设有限责任公司",
+         "enterprise_phone": f"1380013800{i}", "_source_key": f"ZS-{i}"} for i in range(3)])
+    publish_system(store, catalog, "ndrc_filing", [
+        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}", "construction_unit_uscc": u[i],
+         "construction_unit_name": f"济南恒{i}建设有限公司", "construction_site_division": "370102",
+         "_source_key": f"2019-370102-47-01-00020{i}"} for i in range(4)])
+    publish_system(store, catalog, "hcb_permit", [
+        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}", "construction_unit_uscc": u[i],
+         "construction_permit_no": f"3701022020010{i}0101", "_source_key": f"3701022020010{i}0101"}
+        for i in range(2)])
+    areas = AreaStore(store, catalog, role_prefix=prefix)
+    tok = Tokenizer(KEY.encode())
+    for step in (share_system_datasets, publish_stage_forms, publish_enterprise_master):
+        step(store, catalog, areas=areas, tokenizer=tok)
+    publish_materials(store, catalog, areas=areas)
+    return store, areas, url, prefix
+
+
+def _conn(url: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(postgres.pg_uri(url), autocommit=True)
+
+
+def _tables(url: str) -> list[tuple[str, str]]:
+    with _conn(url) as c:
+        return c.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                         "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+                         "ORDER BY 1, 2").fetchall()
+
+
+def _readable(role: str, schema: str, catalog, prefix: str) -> bool:  # type: ignore[no-untyped-def]
+    if schema == "shared_open":
+        return True
+    for aud in postgres.audiences(catalog):
+        if aud.schema == schema and aud.kind != "open":
+            return postgres.department_role(aud.department_en, prefix) == role
+    return False  # the exchange's internal tables (schema public)
+
+
+def test_services_mode_needs_a_key(pg, catalog, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(CONN_ENV, raising=False)
+    store = SharedStore(tmp_path, sql_url=pg[0])
+    with pytest.raises(TokenizationKeyMissing, match="qc_tokenization_key"):
+        share_system_datasets(store, catalog)
+
+
+def test_every_role_reads_exactly_what_it_is_granted(world, catalog) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    _, _, url, prefix = world
+    tables = _tables(url)
+    schemas = {s for s, _ in tables}
+    assert {"shared_open", "public", private_audience(catalog, "amr_enterprise").schema,
+            department_audience("Housing and Urban-Rural Development Bureau").schema} <= schemas
+    roles = [postgres.open_role(prefix), *(postgres.department_role(d, prefix) for d in postgres.departments(catalog))]
+    allowed = refused = 0
+    with _conn(url) as c:
+        for role in roles:
+            for schema, table in tables:
+                c.execute(f'SET ROLE "{role}"')
+                try:
+                    c.execute(f'SELECT * FROM "{schema}"."{table}" LIMIT 1').fetchall()
+                    ok = True
+                except psycopg.errors.InsufficientPrivilege:
+                    ok = False
+                finally:
+                    c.execute("RESET ROLE")
+                assert ok == _readable(role, schema, catalog, prefix), (role, schema, table)
+                allowed += ok
+                refused += not ok
+    assert allowed and refused
+
+
+def test_columns_follow_the_sharing_type(world, catalog) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    store, _, url, prefix = world
+    clear = sorted(store.read("amr_enterprise.amr_enterprise_reg")["legal_representative"].to_pylist())
+    hcb = department_audience("Housing and Urban-Rural Development Bureau")
+    ndrc = department_audience("Development and Reform Commission")
+    table = '"amr_enterprise__amr_enterprise_reg"'
+    with _conn(url) as c:
+        c.execute(f'SET ROLE "{postgres.department_role(hcb.department_en, prefix)}"')
+        rows = c.execute(f'SELECT legal_representative FROM "{hcb.schema}".{table} ORDER BY 1').fetchall()
+        assert [r[0] for r in rows] == clear  # granted by name: clear
+        c.execute(f'SET ROLE "{postgres.department_role(ndrc.department_en, prefix)}"')
+        rows = c.execute(f'SELECT legal_representative, legal_rep_id_no FROM "{ndrc.schema}".{table}').fetchall()
+        assert all(a.startswith("tk_") and b.startswith("tk_") for a, b in rows)  # granted by "all": tokens
+        c.execute(f'SET ROLE "{postgres.open_role(prefix)}"')
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            c.execute(f"SELECT legal_representative FROM shared_open.{table}")
+        c.execute("RESET ROLE")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            c.execute(f"SELECT tax_credit_score FROM shared_open.{table}")  # 不予共享: only in its own area
+
+
+def test_no_clear_id_number_in_any_shared_schema(world, catalog) -> None:  # type: ignore[no-untyped-def]
+    _, _, url, _ = world
+    conn = postgres.connect(url)
+    try:
+        cur = conn.cursor()
+        scanned = 0
+        for schema, table in _tables(url):
+            if schema == "public":
+                continue
+            cur.execute(f'SELECT * FROM "{schema}"."{table}"')
+            found = clear_id_numbers(cur.fetch_arrow_table(), catalog)
+            if schema.startswith("src_"):
+                continue  # a system's own area holds clear values by design
+            assert found == [], (schema, table)
+            scanned += 1
+        cur.execute('SELECT * FROM "src_amr_enterprise"."amr_enterprise__amr_enterprise_reg"')
+        assert clear_id_numbers(cur.fetch_arrow_table(), catalog)  # the scanner finds them where they are
+    finally:
+        conn.close()
+    assert scanned >= 10
+
+
+def test_tables_and_columns_carry_chinese_and_english_names(world, catalog) -> None:  # type: ignore[no-untyped-def]
+    el = catalog.element_by_key["project_name"]
+    _, _, url, _ = world
+    with _conn(url) as c:
+        col = c.execute("SELECT col_description('shared_open.stage__s1_project_land'::regclass, ordinal_position) "
+                        "FROM information_schema.columns WHERE table_schema = 'shared_open' "
+                        "AND table_name = 'stage__s1_project_land' AND column_name = 'project_name'").fetchone()[0]
+        tab = c.execute("SELECT obj_description('shared_open.stage__s1_project_land'::regclass)").fetchone()[0]
+    assert el.name_zh in col and el.name_en in col and el.definition in col
+    assert catalog.stage["s1_project_land"].name_zh in tab
+
+
+def test_access_is_idempotent(world, catalog) -> None:  # type: ignore[no-untyped-def]
+    _, _, url, prefix = world
+    before = _tables(url)
+    assert postgres.apply_access(url, catalog, prefix) == postgres.apply_access(url, catalog, prefix)
+    assert _tables(url) == before
+
+
+def test_republishing_changes_nothing(world, catalog) -> None:  # type: ignore[no-untyped-def]
+    store, areas, _, _ = world
+    out = share_system_datasets(store, catalog, areas=areas, tokenizer=Tokenizer(KEY.encode()))
+    assert out and not any(v["changed"] for v in out.values())
