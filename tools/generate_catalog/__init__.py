@@ -8,7 +8,7 @@ files are what the generator writes (a test does so). The content lives in small
   in shared/reference/form_fields.csv; ``parties`` repeats the same attributes per party role;
 - ``systems``: the 35 departmental systems (shared/reference/departments.csv);
 - ``forms_s1`` .. ``forms_s4``: the 81 source forms per stage, field by field; ``extras``: each form's
-  case metadata, fuller party blocks and long-tail materials;
+  case metadata and fuller party blocks; ``form_materials``: long-tail materials per form;
 - ``codes``, ``units``, ``materials``, ``rules_grants``: code lists and crosswalks, unit spellings,
   application materials, cross-field rules and sharing grants;
 - ``naming``: native column names per system style; ``build`` and ``write``: ids and CSV output.
