@@ -15,7 +15,7 @@ def print_summary(home: Path, result: Any) -> None:
     from quancheng.runs import latest_runs
 
     store = SharedStore(home)
-    console = Console()
+    console = Console(width=None if Console().is_terminal else 120)
     table = Table(title="Quancheng Exchange demo: one row per departmental system")
     for col, just in [("system", "left"), ("DAG", "left"), ("extracted", "right"), ("published", "right"),
                       ("quarantined", "right"), ("deleted", "right"), ("seconds", "right")]:
