@@ -21,7 +21,7 @@ test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check include dags plugins tests benchmarks
+	$(BIN)/ruff check include dags plugins tests benchmarks tools
 	$(BIN)/mypy
 
 standalone: $(STAMP)  ## optional: Airflow's web UI over the demo's AIRFLOW_HOME
