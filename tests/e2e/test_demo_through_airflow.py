@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from quancheng.catalog import load_catalog
 from quancheng.publish.store import SharedStore
 from quancheng.runs import latest_runs
@@ -60,7 +59,7 @@ def test_every_source_row_is_published_or_quarantined(demo_home):  # type: ignor
         quarantined = q.num_rows if q is not None else 0
         assert published > 0
         # the first run read everything: its counts are the world's rows for the system
-        first = [r for r in _all_runs(store) if r["system_id"] == system.system_id][0]
+        first = next(r for r in _all_runs(store) if r["system_id"] == system.system_id)
         assert first["extracted"] == first["published"] + first["quarantined"]
         assert published + quarantined == first["extracted"] - first["deleted"]
         assert runs[system.system_id]["status"] == "success"
@@ -89,7 +88,6 @@ def test_rerun_of_the_same_interval_changes_nothing(demo_home):  # type: ignore[
 
 def _all_runs(store: SharedStore) -> list[dict]:
     import sqlalchemy as sa
-
     from quancheng.runs import runs_table
 
     t = runs_table()
