@@ -50,6 +50,7 @@ class Rule:
     # for Great Expectations: the expectation this rule is reported as
     gx_type: str = ""
     gx_kwargs: tuple[tuple[str, object], ...] = ()
+    applies: pl.Expr | None = None  # cross rules: the rows the rule is evaluated on (all values present)
 
     @property
     def element_id(self) -> str:
@@ -169,4 +170,5 @@ def _cross(r: CrossRule, els: tuple[Element, ...], cols: dict[str, tuple[str, ..
         start, end = (x for x, e in zip(c, els, strict=True) if e.data_type in ("date", "datetime"))
         fails = (days.cast(pl.Float64) - (end - start).dt.total_days().cast(pl.Float64)).abs() > tol
     return Rule(r.rule_id, r.kind, els, src, (all_present & fails).fill_null(False),
-                "expect_column_values_to_be_in_set", (("column", f"_rule_{r.rule_id}"), ("value_set", [True])))
+                "expect_column_values_to_be_in_set", (("column", f"_rule_{r.rule_id}"), ("value_set", [True])),
+                applies=all_present)
