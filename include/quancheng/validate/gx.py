@@ -105,7 +105,7 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
     frame = gx_frame(table, catalog, form)
     n = frame.height
     masks = frame.select([e.unexpected.alias(f"e{i}") for i, e in enumerate(exps)]) if exps else pl.DataFrame()
-    results = []
+    results: list[dict[str, Any]] = []
     for i, e in enumerate(exps):
         col = e.column
         mask = masks[f"e{i}"]
@@ -135,7 +135,7 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
                                    "meta": {"rule": e.rule_id, "element": e.element_id}},
             "result": res, "meta": {},
             "exception_info": {"raised_exception": False, "exception_traceback": None, "exception_message": None}})
-    ok = sum(r["success"] for r in results)
+    ok = sum(1 for r in results if r["success"])
     return {
         "success": ok == len(results), "results": results, "suite_name": dataset_id(form), "suite_parameters": {},
         "statistics": {"evaluated_expectations": len(results), "successful_expectations": ok,
