@@ -85,9 +85,16 @@ def test_naive_timestamps_are_utc() -> None:
     assert assess_system(system(), [run], NOW).age_hours == pytest.approx(2)
 
 
-def test_data_docs_link_from_gx_result() -> None:
-    run = make_run("s", finished=ago(1), gx='{"success": true, "data_docs": "gx/docs/index.html"}')
-    assert assess_system(system(), [run], NOW).data_docs == "gx/docs/index.html"
+@pytest.mark.parametrize(("gx", "docs"), [
+    ('{"success": true, "data_docs_path": "gx/docs/index.html"}', "gx/docs/index.html"),
+    ('{"ndrc_filing": {"success": true, "data_docs_path": "/h/gx/index.html"}}', "/h/gx/index.html"),
+    ('{"success": true}', None),
+    ("not json", None),
+    (None, None),
+])
+def test_data_docs_link_from_gx_result(gx: str | None, docs: str | None) -> None:
+    run = make_run("s", finished=ago(1), gx=gx)
+    assert assess_system(system(), [run], NOW).data_docs == docs
 
 
 @pytest.mark.parametrize(("schedule", "hours"), [("@hourly", 1), ("@daily", 24), ("0 0 * * *", 24),

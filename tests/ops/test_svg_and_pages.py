@@ -81,8 +81,11 @@ def test_catalog_and_element_pages(slice_catalog) -> None:  # type: ignore[no-un
 
 
 def test_docs_links_stay_inside_the_home(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "gx" / "docs").mkdir(parents=True)
+    (tmp_path / "gx" / "docs" / "index.html").write_text("<html></html>")
     assert docs_href("gx/docs/index.html", tmp_path) == "files/gx/docs/index.html"
-    assert docs_href(str(tmp_path / "gx" / "i.html"), tmp_path) == "files/gx/i.html"
+    assert docs_href(str(tmp_path / "gx" / "docs" / "index.html"), tmp_path) == "files/gx/docs/index.html"
+    assert docs_href("gx/not-built-yet.html", tmp_path) is None
     assert docs_href("/etc/passwd", tmp_path) is None
     assert docs_href("../outside.html", tmp_path) is None
     assert docs_href("https://docs.example/run", tmp_path) == "https://docs.example/run"

@@ -165,8 +165,12 @@ def _point(r: Mapping[str, Any]) -> RunPoint:
                     int(r["published"] or 0), int(r["quarantined"] or 0))
 
 
+DOCS_KEYS = ("data_docs_path", "data_docs", "data_docs_url")
+
+
 def data_docs_of(run: Mapping[str, Any] | None) -> str | None:
-    """Where a run's Great Expectations Data Docs are: the ``data_docs`` entry of its GX result, if any."""
+    """Where a run's Great Expectations Data Docs are: a ``data_docs_path`` (or ``data_docs``) entry of its GX
+    result, at the top level or in a per-form entry (the first one found)."""
     if not run or not run.get("gx"):
         return None
     gx = run["gx"]
@@ -177,10 +181,11 @@ def data_docs_of(run: Mapping[str, Any] | None) -> str | None:
             return None
     if not isinstance(gx, dict):
         return None
-    for key in ("data_docs", "data_docs_url", "docs"):
-        value = gx.get(key)
-        if isinstance(value, str) and value:
-            return value
+    for entry in [gx, *(v for v in gx.values() if isinstance(v, dict))]:
+        for key in DOCS_KEYS:
+            value = entry.get(key)
+            if isinstance(value, str) and value:
+                return value
     return None
 
 

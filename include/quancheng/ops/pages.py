@@ -62,7 +62,8 @@ def layout(title: str, body: str, *, active: str, refresh: int | None = None) ->
 
 
 def docs_href(path: str | None, home: Path) -> str | None:
-    """A link to a run's Data Docs: URLs as they are, files under the home through the app's ``files/`` route."""
+    """A link to a run's Data Docs: URLs as they are, existing files under the home through the app's
+    ``files/`` route (the site is built once per run, so a batch's page may not exist yet)."""
     if not path:
         return None
     if path.startswith(("http://", "https://")):
@@ -73,7 +74,7 @@ def docs_href(path: str | None, home: Path) -> str | None:
         rel = p.resolve().relative_to(home.resolve())
     except ValueError:
         return None
-    return "files/" + rel.as_posix()
+    return "files/" + rel.as_posix() if p.is_file() else None
 
 
 def _system_row(h: SystemHealth, run_links: Mapping[str, str], home: Path) -> str:
