@@ -65,12 +65,20 @@ def create_app(*, home: Callable[[], Path] = default_home, catalog: Callable[[],
                run_links: Callable[[], dict[str, str]] = airflow_run_links,
                auth: Callable[..., Any] | None = airflow_login) -> FastAPI:
     """The app; tests pass their own home, catalog, run links and no auth."""
+    from quancheng.errors import QuanchengError
     from quancheng.ops import browser, pages
     from quancheng.ops.overview import build_overview
     from quancheng.ops.records import open_store, read_datasets
 
     app = FastAPI(title="Quancheng Exchange", dependencies=[Depends(auth)] if auth else [],
                   docs_url=None, redoc_url=None)
+
+    @app.exception_handler(QuanchengError)
+    def input_error(request: Request, exc: QuanchengError) -> Response:
+        """No exchange home yet, a broken catalog: say so on the page instead of a bare 500."""
+        if "/api/" in request.url.path:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        return HTMLResponse(pages.not_found_page(str(exc)), status_code=503)
 
     def overview() -> Any:
         return build_overview(home(), catalog(), datetime.now(UTC))

@@ -87,6 +87,8 @@ def _system_row(h: SystemHealth, run_links: Mapping[str, str], home: Path) -> st
     rate = "–" if h.quarantine_rate is None else f"{h.quarantine_rate:.1%}"
     fresh = "never" if h.age_hours is None else f"{h.age_hours:.1f} h"
     trend = sparkline([p.rate for p in h.trend], threshold=h.quarantine_threshold)
+    rows_trend = sparkline([float(p.published) if p.status == "success" else None for p in h.trend], width=70,
+                           height=18, percent=False, label=f"rows published per batch, last {len(h.trend)} runs")
     last_txt = f"{escape(last['status'])} · {local_time(last['finished_at'])}" if last else "–"
     window = escape(str(last["window_end"]))[:16] if last else ""
     return (f'<tr data-system="{escape(h.system_id)}" data-state="{escape(h.state)}">'
@@ -96,7 +98,7 @@ def _system_row(h: SystemHealth, run_links: Mapping[str, str], home: Path) -> st
             f'<td class="num">{fresh}<br><span class="dim">limit {h.freshness_hours:g} h · {escape(h.schedule)}'
             f'</span></td>'
             f'<td>{last_txt}<br><span class="dim">window to {window}</span></td>'
-            f'<td class="num">{last["published"] if last else "–"}<br><span class="dim">'
+            f'<td class="num">{last["published"] if last else "–"} {rows_trend}<br><span class="dim">'
             f'{last["quarantined"] if last else "–"} quarantined</span></td>'
             f'<td class="num">{rate}<br><span class="dim">threshold {h.quarantine_threshold:.0%}</span></td>'
             f'<td>{trend}</td><td class="reason">{escape(h.reason)}</td><td>{links}</td></tr>')
