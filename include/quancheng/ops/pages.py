@@ -85,6 +85,7 @@ def _system_row(h: SystemHealth, run_links: Mapping[str, str], home: Path) -> st
     if docs:
         links += f' · <a href="{escape(docs)}" target="_blank">Data Docs</a>'
     rate = "–" if h.quarantine_rate is None else f"{h.quarantine_rate:.1%}"
+    reasons = ", ".join(f"{rule}: {n}" for rule, n in sorted(h.reasons.items(), key=lambda kv: -kv[1])) or "no reasons"
     fresh = "never" if h.age_hours is None else f"{h.age_hours:.1f} h"
     trend = sparkline([p.rate for p in h.trend], threshold=h.quarantine_threshold)
     rows_trend = sparkline([float(p.published) if p.status == "success" else None for p in h.trend], width=70,
@@ -100,7 +101,8 @@ def _system_row(h: SystemHealth, run_links: Mapping[str, str], home: Path) -> st
             f'<td>{last_txt}<br><span class="dim">window to {window}</span></td>'
             f'<td class="num">{last["published"] if last else "–"} {rows_trend}<br><span class="dim">'
             f'{last["quarantined"] if last else "–"} quarantined</span></td>'
-            f'<td class="num">{rate}<br><span class="dim">threshold {h.quarantine_threshold:.0%}</span></td>'
+            f'<td class="num" title="{escape(reasons)}">{rate}<br><span class="dim">threshold '
+            f'{h.quarantine_threshold:.0%}</span></td>'
             f'<td>{trend}</td><td class="reason">{escape(h.reason)}</td><td>{links}</td></tr>')
 
 
