@@ -161,6 +161,28 @@ class Host:
                 for s in stmts:
                     cur.execute(s)
 
+    def retype(self, form: SourceForm, column: str) -> None:
+        """Turn ``column`` into a text column in the live table (values kept as their text)."""
+        q = lambda n: engines.quote(self.kind, n)  # type: ignore[arg-type]  # noqa: E731
+        if self.kind == "sqlite":  # no ALTER COLUMN: rebuild the table; CAST AS TEXT declares TEXT
+            with closing(sqlite3.connect(self.root / "db.sqlite")) as db:
+                names = [r[1] for r in db.execute(f"PRAGMA table_info({q(form.table)})")]
+                cols = ", ".join(f"CAST({q(n)} AS TEXT) AS {q(n)}" if n == column else q(n) for n in names)
+                db.execute(f"CREATE TABLE qc_retyped AS SELECT {cols} FROM {q(form.table)}")
+                db.execute(f"DROP TABLE {q(form.table)}")
+                db.execute(f"ALTER TABLE qc_retyped RENAME TO {q(form.table)}")
+                db.commit()
+        elif self.kind == "postgresql":
+            import psycopg
+
+            with psycopg.connect(self.uri, autocommit=True) as conn:
+                conn.execute(f"ALTER TABLE {q(form.table)} ALTER COLUMN {q(column)} TYPE TEXT USING {q(column)}::text")
+        elif self.kind == "mariadb":
+            with engines._mariadb(engines.db_name(self.uri)) as conn, conn.cursor() as cur:
+                cur.execute(f"ALTER TABLE {q(form.table)} MODIFY {q(column)} TEXT")
+        else:
+            raise ValueError(f"{self.kind} sources hold text only: nothing to retype")
+
     def broken_uri(self, form: SourceForm) -> str:
         """A URI to the same kind of source that is down; carries a password where the kind has one."""
         return {

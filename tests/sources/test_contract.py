@@ -84,6 +84,29 @@ def test_drift_fails_naming_system_table_and_columns(host: Host, change: str) ->
     assert form.system_id in msg and form.table in msg and column in msg
 
 
+SQL_KINDS = ("sqlite", "postgresql", "mariadb")
+
+
+def test_retyped_column_fails_naming_both_types(host: Host) -> None:
+    form = host.catalog.form[INCREMENTAL]
+    host.put(form, sample_table(host.catalog, form, ROWS))
+    source = host.source(form)
+    if host.kind not in SQL_KINDS:  # drops and the API carry text only: no types to compare, no check
+        assert source.live_types(form) is None
+        return
+    victim = next(f for f in host.catalog.fields_of(form.form_id)
+                  if f.native_type == "decimal" and f.column not in form.primary_key)
+    assert victim.native_type in source.live_types(form)[victim.column].accepts
+    host.retype(form, victim.column)
+    with pytest.raises(SchemaDriftError) as err:
+        list(source.extract(form, FAR))
+    msg = str(err.value)
+    for part in (form.system_id, form.table, victim.column, "retyped", "catalog decimal", "live TEXT"):
+        assert part in msg, (part, msg)
+    with pytest.raises(SchemaDriftError):  # new columns may be let through, a retype never
+        host.source(form, drift="allow_new").check_schema(form)
+
+
 def test_drift_policy_lets_new_columns_through(host: Host) -> None:
     form = host.catalog.form[INCREMENTAL]
     table = sample_table(host.catalog, form, ROWS)

@@ -6,6 +6,10 @@ and registers itself by name with :func:`register`. The pipeline only ever calls
 task and publishes nothing), then yields record batches of at most ``chunk_rows`` rows whose
 columns are the catalog's native column names, as strings or native types.
 
+Drift is an added, removed or retyped column. Retyping is checked only where the source has typed
+columns: a kind that can tell implements :meth:`Source.live_types` (SQL databases, by reflection);
+file drops and the JSON API carry text only and keep the default, which skips the check.
+
 Connections are URIs, resolved from an Airflow connection or ``AIRFLOW_CONN_<CONN_ID>``; they
 never appear in errors or logs (see :func:`redact`).
 """
@@ -23,10 +27,18 @@ from typing import ClassVar, Literal
 import pyarrow as pa
 
 from quancheng.catalog import Catalog
-from quancheng.catalog.models import SourceForm, System
+from quancheng.catalog.models import NativeType, SourceForm, System
 from quancheng.errors import QuanchengError, SchemaDriftError, SourceError
 
 DriftPolicy = Literal["fail", "allow_new"]
+
+
+@dataclass(frozen=True)
+class LiveType:
+    """A live column's type as the source reports it, and the catalog native types it can hold."""
+
+    declared: str  # e.g. "NUMERIC(24, 4)", "TEXT"
+    accepts: frozenset[NativeType]
 
 
 @dataclass(frozen=True)
@@ -98,22 +110,40 @@ class Source(ABC):
     def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
         """Yield the rows of ``form`` changed within ``window`` (all rows for a snapshot form)."""
 
+    def live_types(self, form: SourceForm) -> dict[str, LiveType] | None:
+        """Column -> live type, for kinds whose columns are typed; None (this default) skips the type check."""
+        return None
+
     # --- shared behaviour ---
     def check_schema(self, form: SourceForm) -> list[str]:
-        """Compare live columns with the catalog; raise SchemaDriftError, or return new columns let through."""
-        expected = [f.column for f in self.catalog.fields_of(form.form_id)]
+        """Compare live columns and types with the catalog; raise SchemaDriftError, or return new columns let through.
+
+        A column is retyped when its live type cannot hold the catalog's ``native_type`` (e.g. a
+        ``decimal`` field that the source now keeps as ``TEXT``); the message names both types.
+        """
+        fields = self.catalog.fields_of(form.form_id)
+        expected = [f.column for f in fields]
         live = self.live_columns(form)
         missing = [c for c in expected if c not in live]
         added = [c for c in live if c not in expected]
-        if missing or (added and self.drift == "fail"):
+        retyped: list[str] = []
+        if not missing:
+            types = self.live_types(form)
+            if types is not None:
+                retyped = [f"{f.column} (catalog {f.native_type}, live {types[f.column].declared})"
+                           for f in fields if f.column in types and f.native_type not in types[f.column].accepts]
+        if missing or retyped or (added and self.drift == "fail"):
             parts = []
             if missing:
                 parts.append(f"columns missing from the source: {missing}")
+            if retyped:
+                parts.append(f"columns retyped: {retyped}")
             if added:
                 parts.append(f"columns not in the catalog: {added}")
+            fix = "update the catalog's fields.csv" + (", or allow new columns with drift='allow_new'"
+                                                       if added and not (missing or retyped) else "")
             raise SchemaDriftError(self.system.system_id, form.table,
-                                   "schema drift, nothing published: " + "; ".join(parts)
-                                   + " (update the catalog's fields.csv, or allow new columns with drift='allow_new')")
+                                   "schema drift, nothing published: " + "; ".join(parts) + f" ({fix})")
         return added
 
     def extract(self, form: SourceForm, window: Window, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:

@@ -10,7 +10,8 @@ lists as ``postgresql`` can be served from a SQLite file in the embedded demo wi
 - ``mysql://user@host:port/db`` (MariaDB): ConnectorX's Arrow stream when installed, else PyMySQL's
   unbuffered (server-side) cursor turned into Arrow batches. Both hold one chunk at a time.
 
-Column names and order come from SQLAlchemy reflection (:meth:`SqlSource.live_columns`). Incremental
+Column names, order and types come from SQLAlchemy reflection (:meth:`SqlSource.live_columns`,
+:meth:`SqlSource.live_types`: a retyped column is schema drift, see :func:`_accepts`). Incremental
 forms read ``start <= updated < end`` (the first window, ``start=None``, also takes rows
 with no timestamp); snapshot forms read the whole table. Every batch is cut to at most
 ``chunk_rows`` rows and cast to :func:`quancheng.sources.types.native_schema`. A server that refuses,
@@ -29,7 +30,7 @@ import pyarrow as pa
 
 from quancheng.catalog.models import NativeType, SourceForm
 from quancheng.errors import SourceError, SourceUnavailable
-from quancheng.sources.base import Source, Window, redact, register
+from quancheng.sources.base import LiveType, Source, Window, redact, register
 from quancheng.sources.types import NATIVE_ARROW, conform, naive_utc, native_schema, rechunk
 
 Engine = Literal["sqlite", "postgresql", "mariadb"]
@@ -54,6 +55,40 @@ def engine_of(uri: str) -> Engine:
     except KeyError:
         raise SourceError("?", None, f"unsupported database URI scheme {scheme!r}; "
                                      f"known: {sorted(_SCHEMES)}") from None
+
+
+def live_type(engine: Engine, sql_type: Any, dialect: Any) -> LiveType:
+    """What a reflected SQL type can hold, in catalog native types (see :func:`_accepts`)."""
+    try:
+        declared = str(sql_type.compile(dialect=dialect))
+    except Exception:  # noqa: BLE001 -- a type SQLAlchemy cannot render still gets a name in the message
+        declared = type(sql_type).__name__
+    return LiveType(declared, _accepts(engine, sql_type))
+
+
+def _accepts(engine: Engine, sql_type: Any) -> frozenset[NativeType]:
+    """Native types a live SQL type can hold (empty: none, so any catalog type is a retype).
+
+    - text types hold text; in SQLite also dates and times, which it keeps as ISO text;
+    - integer types hold integers; in SQLite and MariaDB also booleans (no boolean type: 0/1,
+      ``TINYINT(1)``); numeric, decimal and floating types hold decimals; date holds date;
+      date-time and timestamp types hold datetime; boolean holds boolean.
+    """
+    import sqlalchemy as sa
+
+    if isinstance(sql_type, sa.Boolean):
+        return frozenset({"boolean"})
+    if isinstance(sql_type, sa.Integer):
+        return frozenset({"integer", "boolean"} if engine in ("sqlite", "mariadb") else {"integer"})
+    if isinstance(sql_type, sa.Numeric | sa.Float):  # Float is no Numeric since SQLAlchemy 2.1
+        return frozenset({"decimal"})
+    if isinstance(sql_type, sa.DateTime):
+        return frozenset({"datetime"})
+    if isinstance(sql_type, sa.Date):
+        return frozenset({"date"})
+    if isinstance(sql_type, sa.String):
+        return frozenset({"text", "date", "datetime"} if engine == "sqlite" else {"text"})
+    return frozenset()
 
 
 def sqlite_path(uri: str) -> str:
@@ -99,7 +134,8 @@ class SqlSource(Source):
             if not os.path.isfile(path):
                 raise self._down(form, f"database file {path} does not exist")
 
-    def live_columns(self, form: SourceForm) -> list[str]:
+    def _reflect(self, form: SourceForm) -> list[tuple[str, LiveType]]:
+        """The table's columns in order with their live types; [] when the table does not exist."""
         import sqlalchemy as sa
 
         self._check_file(form)
@@ -111,11 +147,18 @@ class SqlSource(Source):
             inspector = sa.inspect(engine)
             if not inspector.has_table(form.table):
                 return []
-            return [str(c["name"]) for c in inspector.get_columns(form.table)]
+            return [(str(c["name"]), live_type(self.engine, c["type"], engine.dialect))
+                    for c in inspector.get_columns(form.table)]
         except sa.exc.DBAPIError as exc:
             raise self._down(form, exc.orig or exc) from None
         finally:
             engine.dispose()
+
+    def live_columns(self, form: SourceForm) -> list[str]:
+        return [name for name, _ in self._reflect(form)]
+
+    def live_types(self, form: SourceForm) -> dict[str, LiveType]:
+        return dict(self._reflect(form))
 
     # --- reading ---
     def _where(self, form: SourceForm, window: Window) -> tuple[str, list[datetime]]:
