@@ -6,7 +6,8 @@ Rules:
   counted per dataset in :attr:`StageForms.unmatched` (and stay in their system dataset).
 - A project is in stage *S* when a form of stage *S* holds a row for it.
 - The elements of stage *S* are those mapped by the project-keyed forms of *S*, plus those required in
-  *S* that some project-keyed form holds.
+  *S* that some project-keyed form holds; not the record's own update time (``source_updated_at``),
+  which is provenance.
 - Each element's value comes from every system dataset (of any stage) that holds the element for the
   project. The winner: the catalog's ``authority_system`` of the element when it has a value, else the
   most recent (the row's ``source_updated_at``, read as Asia/Shanghai time, else its ``_extracted_at``);
@@ -25,6 +26,8 @@ from typing import Literal
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
+
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, SourceForm
 from quancheng.consolidate.keys import project_key
@@ -107,14 +110,28 @@ def stage_elements(catalog: Catalog, stage_id: str) -> list[Element]:
     members = {e.element_id for f in forms if f.stage_id == stage_id for e in catalog.elements_of(f.form_id)}
     members |= {e.element_id for e in catalog.elements if stage_id in e.required_in and e.element_id in held}
     members.discard(pk.element_id)
+    # a record's own update time is provenance, not a fact about the project: every system would "conflict"
+    members -= {e.element_id for e in catalog.elements if e.key == RECENCY_KEY}
     return [pk] + [e for e in catalog.elements if e.element_id in members]
 
 
-def _frame(dataset_id: str, table: pa.Table, form: SourceForm, pk: Element) -> pl.DataFrame:
-    """A dataset with its project key and recency, ready to pick candidates from."""
+INDEX = ["_project", "_source_system", "_source_table", "_source_key", "_batch_id", "_extracted_at", "_as_of"]
+
+
+def _long(dataset_id: str, table: pa.Table, pk: Element, wanted: dict[str, Element]) -> pl.DataFrame | None:
+    """One row per (dataset row, element) with a value: the candidates this dataset offers, as text."""
     for col in ("_source_system", "_source_table", "_source_key", "_batch_id", "_extracted_at"):
         if col not in table.column_names:
             raise QuanchengError(f"dataset {dataset_id}: provenance column {col!r} is missing")
+    cols = [c for c in table.column_names if c in wanted]
+    for c in cols:
+        target = arrow_type(wanted[c])
+        if table[c].type != target:
+            try:
+                table = table.set_column(table.column_names.index(c), c, pc.cast(table[c], target))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise QuanchengError(f"dataset {dataset_id}, column {c!r}: cannot read as {target} "
+                                     f"(element {wanted[c].element_id}): {exc}") from exc
     t = table.append_column("_project", project_key(table[pk.key]))
     df = pl.from_arrow(t)
     assert isinstance(df, pl.DataFrame)
@@ -122,53 +139,40 @@ def _frame(dataset_id: str, table: pa.Table, form: SourceForm, pk: Element) -> p
     if RECENCY_KEY in df.columns and df.schema[RECENCY_KEY] == pl.Datetime("us"):
         local = pl.col(RECENCY_KEY).dt.replace_time_zone(SOURCE_TZ, ambiguous="earliest", non_existent="null")
         recency = pl.coalesce(local.dt.convert_time_zone("UTC"), pl.col("_extracted_at"))
-    return df.with_columns(recency.alias("_as_of"))
-
-
-def _candidates(frames: dict[str, pl.DataFrame], el: Element) -> pl.DataFrame | None:
-    target = arrow_type(el)
-    parts = []
-    for ds, df in frames.items():
-        if el.key not in df.columns:
-            continue
-        part = df.select("_project", "_source_system", "_source_table", "_source_key", "_batch_id",
-                         "_extracted_at", "_as_of", pl.col(el.key).alias("value"))
-        part = part.filter(pl.col("_project").is_not_null() & pl.col("value").is_not_null())
-        try:
-            arr = part["value"].to_arrow().cast(target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise QuanchengError(f"dataset {ds}, column {el.key!r}: cannot read as {target} "
-                                 f"(element {el.element_id}): {exc}") from exc
-        parts.append(part.with_columns(pl.Series("value", arr)))
-    if not parts:
+    df = df.with_columns(recency.alias("_as_of")).filter(pl.col("_project").is_not_null())
+    if not cols or df.height == 0:
         return None
-    cand = pl.concat(parts, how="vertical_relaxed")
-    if cand.height == 0:
-        return None
-    cmp = pl.col("value").cast(pl.String)
-    if el.data_type == "string":
-        cmp = cmp.str.normalize("NFKC").str.replace_all(r"\s+", "")
-    return cand.with_columns(cmp.alias("_cmp"), (pl.col("_source_system") == el.authority_system).alias("_auth"))
+    df = df.select(*INDEX[:-1], "_as_of", *(pl.col(c).cast(pl.String) for c in cols))
+    long = df.unpivot(index=INDEX, on=cols, variable_name="element_key", value_name="value")
+    return long.filter(pl.col("value").is_not_null())
 
 
-def _resolve(cand: pl.DataFrame, el: Element) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Winners (one per project) with provenance, and the losing candidates that differ."""
-    ordered = cand.sort(["_project", "_auth", "_as_of", "_source_system", "_source_key"],
-                        descending=[False, True, True, False, False], nulls_last=True)
-    stats = cand.group_by("_project").agg(pl.col("_source_system").n_unique().alias("systems"),
-                                          pl.col("_cmp").n_unique().alias("distinct_values"))
-    win = ordered.group_by("_project", maintain_order=True).first()
+def _resolve(cand: pl.DataFrame, wanted: dict[str, Element]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Winners (one per project and element) with provenance, and the losing candidates that differ."""
+    meta = pl.DataFrame({
+        "element_key": list(wanted), "element_id": [e.element_id for e in wanted.values()],
+        "element_name_zh": [e.name_zh for e in wanted.values()],
+        "_authority": [e.authority_system for e in wanted.values()],
+        "_is_text": [e.data_type == "string" for e in wanted.values()]})
+    cand = cand.join(meta, on="element_key").with_columns(
+        (pl.col("_source_system") == pl.col("_authority")).alias("_auth"),
+        pl.when(pl.col("_is_text")).then(pl.col("value").str.normalize("NFKC").str.replace_all(r"\s+", ""))
+        .otherwise(pl.col("value")).alias("_cmp"))
+    group = ["element_key", "_project"]
+    ordered = cand.sort([*group, "_auth", "_as_of", "_source_system", "_source_key"],
+                        descending=[False, False, True, True, False, False], nulls_last=True)
+    stats = cand.group_by(group).agg(pl.col("_source_system").n_unique().alias("systems"),
+                                     pl.col("_cmp").n_unique().alias("distinct_values"))
+    win = ordered.group_by(group, maintain_order=True).first()
     win = win.with_columns(pl.when(pl.col("_auth")).then(pl.lit("authority_system"))
-                           .otherwise(pl.lit("most_recent")).alias("rule")).join(stats, on="_project")
-    losers = cand.join(win.select("_project", pl.col("_source_system").alias("winner_system"),
-                                  pl.col("_cmp").alias("_wcmp"), pl.col("value").cast(pl.String).alias("winner_value"),
-                                  "rule"), on="_project")
+                           .otherwise(pl.lit("most_recent")).alias("rule")).join(stats, on=group)
+    losers = cand.join(win.select(*group, pl.col("_source_system").alias("winner_system"),
+                                  pl.col("_cmp").alias("_wcmp"), pl.col("value").alias("winner_value"), "rule"),
+                       on=group)
     losers = losers.filter(pl.col("_cmp") != pl.col("_wcmp")).select(
-        pl.col("_project").alias("project_code"), pl.lit(el.element_id).alias("element_id"),
-        pl.lit(el.key).alias("element_key"), pl.lit(el.name_zh).alias("element_name_zh"),
+        pl.col("_project").alias("project_code"), "element_id", "element_key", "element_name_zh",
         pl.col("_source_system").alias("system_id"), pl.col("_source_table").alias("source_table"),
-        pl.col("_source_key").alias("source_key"), pl.col("value").cast(pl.String).alias("value"),
-        "winner_system", "winner_value", "rule",
+        pl.col("_source_key").alias("source_key"), "value", "winner_system", "winner_value", "rule",
         (pl.col("_source_system") == pl.col("winner_system")).alias("same_system"))
     return win, losers
 
@@ -182,84 +186,80 @@ def _to_arrow(df: pl.DataFrame, schema: pa.Schema) -> pa.Table:
 def build_stage_forms(datasets: Mapping[str, pa.Table], catalog: Catalog, *, batch_id: str) -> StageForms:
     """Consolidate system datasets (``"<system>.<form>" -> table``) into the four stage forms."""
     pk = project_element(catalog)
-    frames: dict[str, pl.DataFrame] = {}
+    members = {s.stage_id: stage_elements(catalog, s.stage_id) for s in catalog.stages}
+    wanted = {e.key: e for els in members.values() for e in els[1:]}
+    parts: list[pl.DataFrame] = []
     unmatched: dict[str, int] = {}
     stage_projects: dict[str, set[str]] = {s.stage_id: set() for s in catalog.stages}
     for ds in sorted(datasets):
         table, form = datasets[ds], form_of(catalog, ds)
         if pk.key not in table.column_names:
             continue
-        df = _frame(ds, table, form, pk)
-        frames[ds] = df
-        unmatched[ds] = int(df["_project"].null_count())
+        keys = project_key(table[pk.key])
+        unmatched[ds] = keys.null_count
         if form.stage_id in stage_projects:
-            stage_projects[form.stage_id].update(v for v in df["_project"].drop_nulls().to_list())
-    members = {s.stage_id: stage_elements(catalog, s.stage_id) for s in catalog.stages}
-    wanted = {e.element_id: e for els in members.values() for e in els[1:]}
-    winners: dict[str, pl.DataFrame] = {}
-    conflicts: list[pl.DataFrame] = []
+            stage_projects[form.stage_id].update(keys.drop_null().to_pylist())
+        long = _long(ds, table, pk, wanted)
+        if long is not None:
+            parts.append(long)
+    if parts:
+        win, losers = _resolve(pl.concat(parts, how="vertical_relaxed"), wanted)
+    else:
+        win, losers = pl.DataFrame(), pl.DataFrame()
     feeding: dict[str, set[str]] = {}
-    for el in catalog.elements:
-        if el.element_id not in wanted:
-            continue
-        cand = _candidates(frames, el)
-        if cand is None:
-            continue
-        feeding[el.key] = set(cand["_source_system"].unique().to_list())
-        win, losers = _resolve(cand, el)
-        winners[el.element_id] = win
-        conflicts.append(losers)
+    if win.height:
+        for key, systems in win.group_by("element_key").agg(pl.col("_source_system").unique()).iter_rows():
+            feeding[key] = set(systems)
     forms: dict[str, pa.Table] = {}
     provenance: dict[str, pa.Table] = {}
     for stage in catalog.stages:
         sid = stage.stage_id
         forms[stage_dataset_id(sid)], provenance[provenance_dataset_id(sid)] = _stage_table(
-            sorted(stage_projects[sid]), members[sid], winners, sid, batch_id)
-    all_conflicts = pl.concat(conflicts) if conflicts else pl.DataFrame()
-    if all_conflicts.height:
-        all_conflicts = all_conflicts.sort(["project_code", "element_id", "system_id", "source_key"])
-    return StageForms(forms, provenance, _to_arrow(all_conflicts, CONFLICT_SCHEMA), unmatched, feeding)
+            sorted(stage_projects[sid]), members[sid], win, sid, batch_id)
+    if losers.height:
+        losers = losers.sort(["project_code", "element_id", "system_id", "source_key"])
+    return StageForms(forms, provenance, _to_arrow(losers, CONFLICT_SCHEMA), unmatched, feeding)
 
 
-def _stage_table(projects: list[str], elements: list[Element], winners: dict[str, pl.DataFrame],
-                 stage_id: str, batch_id: str) -> tuple[pa.Table, pa.Table]:
+def _stage_table(projects: list[str], elements: list[Element], win: pl.DataFrame, stage_id: str,
+                 batch_id: str) -> tuple[pa.Table, pa.Table]:
     pk, rest = elements[0], elements[1:]
+    keys = [e.key for e in rest]
     base = pl.DataFrame({"_project": projects}, schema={"_project": pl.String})
-    wide = base
-    prov_parts: list[pl.DataFrame] = []
-    for el in rest:
-        win = winners.get(el.element_id)
-        if win is None:
-            wide = wide.with_columns(pl.lit(None).alias(el.key), pl.lit(None, pl.String).alias(f"_src_{el.key}"),
-                                     pl.lit(None, pl.Datetime("us", "UTC")).alias(f"_ext_{el.key}"))
-            continue
-        win = win.join(base, on="_project", how="semi")
-        wide = wide.join(win.select("_project", pl.col("value").alias(el.key),
-                                    pl.col("_source_system").alias(f"_src_{el.key}"),
-                                    pl.col("_extracted_at").alias(f"_ext_{el.key}")), on="_project", how="left")
-        prov_parts.append(win.select(
-            pl.col("_project").alias("project_code"), pl.lit(el.element_id).alias("element_id"),
-            pl.lit(el.key).alias("element_key"), pl.col("_source_system").alias("system_id"),
-            pl.col("_source_table").alias("source_table"), pl.col("_source_key").alias("source_key"),
-            pl.col("_batch_id").alias("batch_id"), pl.col("_extracted_at").alias("extracted_at"), "rule",
-            pl.col("systems").cast(pl.Int64), pl.col("distinct_values").cast(pl.Int64)))
-    src_cols = [f"_src_{e.key}" for e in rest]
-    ext_cols = [f"_ext_{e.key}" for e in rest]
-    required = [e for e in rest if stage_id in e.required_in]
-    missing = [pl.when(pl.col(e.key).is_null()).then(pl.lit(e.key)).otherwise(pl.lit(None)) for e in required]
-    wide = wide.with_columns(
-        pl.concat_list(src_cols).list.drop_nulls().list.unique().list.sort().list.join("|").alias("_source_systems")
-        if src_cols else pl.lit("").alias("_source_systems"),
-        pl.max_horizontal(ext_cols).alias("_extracted_at") if ext_cols
-        else pl.lit(None, pl.Datetime("us", "UTC")).alias("_extracted_at"),
-        pl.concat_list(missing).list.drop_nulls().list.join("|").alias("_missing_required")
-        if missing else pl.lit("").alias("_missing_required"),
-    ).drop(src_cols + ext_cols).rename({"_project": pk.key})
-    wide = wide.with_columns(pl.lit(batch_id).alias("_batch_id"))
-    schema = pa.schema([(pk.key, pa.string())] + [(e.key, arrow_type(e)) for e in rest] + [
-        ("_source_systems", pa.string()), ("_missing_required", pa.string()), ("_batch_id", pa.string()),
-        ("_extracted_at", pa.timestamp("us", tz="UTC"))])
-    prov = pl.concat(prov_parts) if prov_parts else pl.DataFrame()
-    if prov.height:
-        prov = prov.sort(["project_code", "element_id"])
-    return _to_arrow(wide, schema), _to_arrow(prov, PROVENANCE_SCHEMA)
+    mine = (win.filter(pl.col("element_key").is_in(keys)).join(base, on="_project", how="semi")
+            if win.height else pl.DataFrame(schema={"_project": pl.String, "element_key": pl.String,
+                                                    "value": pl.String, "_source_system": pl.String,
+                                                    "_extracted_at": pl.Datetime("us", "UTC")}))
+    values = mine.pivot(on="element_key", index="_project", values="value") if mine.height else base
+    rowinfo = mine.group_by("_project").agg(
+        pl.col("_source_system").unique().sort().str.join("|").alias("_source_systems"),
+        pl.col("_extracted_at").max().alias("_extracted_at"))
+    wide = base.join(values, on="_project", how="left").join(rowinfo, on="_project", how="left")
+    wide = wide.with_columns([pl.lit(None, pl.String).alias(k) for k in keys if k not in wide.columns])
+    required = [e.key for e in rest if stage_id in e.required_in]
+    missing = (pl.concat_list([pl.when(pl.col(k).is_null()).then(pl.lit(k)) for k in required])
+               .list.drop_nulls().list.join("|") if required else pl.lit(""))
+    wide = wide.with_columns(missing.alias("_missing_required"))
+    text = {k: wide[k].to_arrow() for k in keys}
+    cols: dict[str, pa.Array] = {pk.key: wide["_project"].to_arrow().cast(pa.string())}
+    for e in rest:
+        cols[e.key] = _typed(text[e.key], e)
+    cols["_source_systems"] = wide["_source_systems"].fill_null("").to_arrow().cast(pa.string())
+    cols["_missing_required"] = wide["_missing_required"].to_arrow().cast(pa.string())
+    cols["_batch_id"] = pa.array([batch_id] * wide.height, pa.string())
+    cols["_extracted_at"] = wide["_extracted_at"].to_arrow().cast(pa.timestamp("us", tz="UTC"))
+    prov = mine.select(
+        pl.col("_project").alias("project_code"), "element_id", "element_key",
+        pl.col("_source_system").alias("system_id"), pl.col("_source_table").alias("source_table"),
+        pl.col("_source_key").alias("source_key"), pl.col("_batch_id").alias("batch_id"),
+        pl.col("_extracted_at").alias("extracted_at"), "rule", pl.col("systems").cast(pl.Int64),
+        pl.col("distinct_values").cast(pl.Int64)).sort(["project_code", "element_id"]) if mine.height \
+        else pl.DataFrame()
+    return pa.table(cols), _to_arrow(prov, PROVENANCE_SCHEMA)
+
+
+def _typed(text: pa.Array | pa.ChunkedArray, element: Element) -> pa.Array:
+    """A winning value column back from text to the element's type (exactly: it was written from it)."""
+    arr = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    out: pa.Array = pc.cast(pc.cast(arr, pa.string()), arrow_type(element))
+    return out

@@ -6,8 +6,8 @@ old version or the new one). SQL: in PostgreSQL the table ``<schema>.<dataset_id
 bulk-loaded beside the current one and swapped in one transaction together with its comments and
 grants; with SQLite each area is its own database file ``<schema>.db`` (``ATTACH`` it as ``<schema>``),
 with a ``_columns`` table holding the column names and definitions SQLite cannot store as comments.
-Every version is recorded in ``_exchange_areas`` of the shared database, with its content hash, so
-re-publishing the same content is a no-op.
+Every version is recorded in ``_exchange_areas`` of the shared database, with its content hash and the
+batch that made it, so re-publishing the same content is a no-op (nothing written at all).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class AreaStore:
         self.prefix = role_prefix
         self.root = store.root / "areas"
         self._access_applied = False
+        self._registry: sa.Table | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -88,7 +89,7 @@ class AreaStore:
                 self._swap_postgres(audience, dataset_id, table, columns, table_meta)
             else:
                 self._swap_sqlite(audience, dataset_id, table, columns)
-        self._record(audience.schema, dataset_id, kind, table.num_rows, digest, batch_id)
+            self._record(audience.schema, dataset_id, kind, table.num_rows, digest, batch_id)
         return AreaPublished(dataset_id, audience.schema, table.num_rows, digest, str(link), sql_name(dataset_id),
                              not unchanged)
 
@@ -169,6 +170,8 @@ class AreaStore:
 
     # --- registry ---
     def _table(self) -> sa.Table:
+        if self._registry is not None:
+            return self._registry
         md = sa.MetaData()
         t = sa.Table(
             AREAS_TABLE, md,
@@ -183,6 +186,7 @@ class AreaStore:
             sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         )
         md.create_all(self.store.engine, checkfirst=True)
+        self._registry = t
         return t
 
     def _current(self, schema: str, dataset_id: str) -> str | None:
