@@ -11,7 +11,7 @@ from quancheng.consolidate.enterprise import build_enterprise_master
 from quancheng.consolidate.keys import name_exact_key
 from quancheng.consolidate.mentions import entity_roles, valid_org_code, valid_reg_no, valid_uscc
 
-U1, U2, U3, U4 = uscc("MA3C4X5Y"), uscc("12345678"), uscc("MA9WWWW1"), uscc("MA7ABCD2")
+U1, U2, U3, U4, U5 = uscc("MA3C4X5Y"), uscc("12345678"), uscc("MA9WWWW1"), uscc("MA7ABCD2"), uscc("MA5BCDE3")
 OLD_ORG, OLD_REG = org_code("87654321"), reg_no(7)
 
 
@@ -35,6 +35,10 @@ def datasets(catalog):  # type: ignore[no-untyped-def]
          "construction_unit_name": "恒达建设集团有限公司", "source_updated_at": datetime(2026, 2, 1)},
         {"project_code": "2019-370102-47-01-000003", "construction_unit_uscc": bad_check(U4),
          "construction_unit_name": "济南新城开发有限公司"},
+        {"project_code": "2019-370102-47-01-000006", "construction_unit_uscc": U5,
+         "construction_unit_name": "旧名置业有限公司", "source_updated_at": datetime(2025, 6, 1, 9, 0)},
+        {"project_code": "2019-370102-47-01-000007", "construction_unit_uscc": U5,
+         "construction_unit_name": "新名置业有限公司", "source_updated_at": datetime(2026, 2, 1, 9, 0)},
     ]
     hcb = [
         {"project_code": "2019-370102-47-01-000001", "construction_unit_name": "恒达建设有限责任公司"},
@@ -179,3 +183,8 @@ def test_stable_ids_and_order_independence(datasets, catalog, master) -> None:  
         assert a.equals(b)
     assert all(e.split(":", 1)[0] in {"uscc", "org", "reg", "name"} for e in master.master["entity_id"].to_pylist())
     assert name_exact_key("恒达（济南）") == name_exact_key("恒达(济南)")
+
+
+def test_without_an_authority_the_most_recent_name_is_current(master) -> None:  # type: ignore[no-untyped-def]
+    row = next(r for r in master.master.to_pylist() if r["entity_id"] == f"uscc:{U5}")
+    assert (row["enterprise_name"], row["former_names"]) == ("新名置业有限公司", "旧名置业有限公司")

@@ -136,48 +136,55 @@ def _ids(uscc: str | None, org: str | None, reg: str | None, lic: str | None) ->
     return u, o, r, mismatch
 
 
+RAW_IDS = ("uscc", "org_code", "reg_no", "license_no")
+
+
 def mentions(datasets: Mapping[str, pa.Table], catalog: Catalog) -> pl.DataFrame:
     """One row per (dataset row, entity role) that names an entity, identifiers checked.
 
     ``org_code_mismatch`` holds an organisation code given beside a credit code that embeds another.
+    Identifiers are checked once per distinct combination, not once per row.
     """
     roles = entity_roles(catalog)
-    rows: list[dict[str, object]] = []
+    parts: list[pl.DataFrame] = []
     for ds in sorted(datasets):
         form = form_of(catalog, ds)
         table = datasets[ds]
         for role in roles.get(form.form_id, []):
-            cols = {k: getattr(role, k) for k in ("uscc", "org_code", "reg_no", "license_no", "name", "former_name")}
-            present = {k: c for k, c in cols.items() if c and c in table.column_names}
-            if not present:
+            cols = {k: getattr(role, k) for k in (*RAW_IDS, "name", "former_name")}
+            if not any(c and c in table.column_names for c in cols.values()):
                 continue
-            data = {k: (table[c].to_pylist() if k in present else [None] * table.num_rows) for k, c in cols.items()}
-            keys = table["_source_key"].to_pylist()
-            systems = table["_source_system"].to_pylist()
-            tables = table["_source_table"].to_pylist()
-            extracted = table["_extracted_at"].to_pylist()
-            as_of = _as_of(table)
-            for i in range(table.num_rows):
-                u, o, r, mismatch = _ids(data["uscc"][i], data["org_code"][i], data["reg_no"][i], data["license_no"][i])
-                name = (data["name"][i] or "").strip() or None
-                if u is None and o is None and r is None and name is None:
-                    continue
-                rows.append({
-                    "dataset_id": ds, "system_id": systems[i], "source_table": tables[i], "source_key": keys[i],
-                    "role": role.role, "uscc": u, "org_code": o, "reg_no": r, "name": name,
-                    "former_name": (data["former_name"][i] or "").strip() or None,
-                    "authoritative": bool(role.name_authority) and systems[i] == role.name_authority,
-                    "as_of": as_of[i], "extracted_at": extracted[i], "org_code_mismatch": mismatch,
-                })
-    return pl.DataFrame(rows, schema={**MENTION_SCHEMA, "org_code_mismatch": pl.String})
+            df = pl.from_arrow(table.select([c for c in table.column_names if c.startswith("_")
+                                             or c in cols.values() or c == RECENCY_KEY]))
+            assert isinstance(df, pl.DataFrame)
+            parts.append(df.select(
+                pl.lit(ds).alias("dataset_id"), pl.col("_source_system").alias("system_id"),
+                pl.col("_source_table").alias("source_table"), pl.col("_source_key").alias("source_key"),
+                pl.lit(role.role).alias("role"),
+                *((pl.col(c).cast(pl.String) if c and c in df.columns else pl.lit(None, pl.String)).alias("raw_" + k)
+                  for k, c in cols.items()),
+                (pl.lit(bool(role.name_authority)) & (pl.col("_source_system") == role.name_authority))
+                .alias("authoritative"),
+                _as_of(df).alias("as_of"), pl.col("_extracted_at").alias("extracted_at")))
+    out_schema = {**MENTION_SCHEMA, "org_code_mismatch": pl.String}
+    if not parts:
+        return pl.DataFrame(schema=out_schema)
+    m = pl.concat(parts, how="vertical_relaxed").with_columns(
+        *(pl.col("raw_" + k).str.strip_chars().replace("", None).alias(k) for k in ("name", "former_name")))
+    raw = [f"raw_{k}" for k in RAW_IDS]
+    combos = m.select(raw).unique()
+    checked = pl.DataFrame([(*r, *_ids(*r)) for r in combos.iter_rows()], orient="row",
+                           schema={**dict.fromkeys(raw, pl.String), "uscc": pl.String, "org_code": pl.String,
+                                   "reg_no": pl.String, "org_code_mismatch": pl.String})
+    m = m.join(checked, on=raw, how="left", nulls_equal=True)
+    m = m.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in ("uscc", "org_code", "reg_no", "name")))
+    return m.select(list(out_schema)).sort(["dataset_id", "source_key", "role"])
 
 
-def _as_of(table: pa.Table) -> list[object]:
+def _as_of(df: pl.DataFrame) -> pl.Expr:
     """When the row was last true: its source update time (local) if it has one, else its extraction."""
-    df = pl.from_arrow(table.select([c for c in ("_extracted_at", RECENCY_KEY) if c in table.column_names]))
-    assert isinstance(df, pl.DataFrame)
     expr = pl.col("_extracted_at")
     if RECENCY_KEY in df.columns and df.schema[RECENCY_KEY] == pl.Datetime("us"):
         local = pl.col(RECENCY_KEY).dt.replace_time_zone(SOURCE_TZ, ambiguous="earliest", non_existent="null")
         expr = pl.coalesce(local.dt.convert_time_zone("UTC"), expr)
-    return df.select(expr.alias("a"))["a"].to_list()
+    return expr
