@@ -1,0 +1,94 @@
+"""On the demo world of the full catalog (35 systems, seeded small), checked against the seed's own ground
+truth: the stage forms hold exactly the projects that reached each stage (as far as the sources show them),
+the master holds the pool's enterprises and invents none, conflicts follow the rule, and the materials
+dataset gives the reform figure. The syncs run in-process (the Airflow path is tested elsewhere)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from quancheng import pipeline
+from quancheng.catalog import load_catalog
+from quancheng.catalog.stats import compute
+from quancheng.consolidate.keys import project_key
+from quancheng.consolidate.run import (
+    publish_enterprise_master,
+    publish_materials,
+    publish_stage_forms,
+    share_system_datasets,
+)
+from quancheng.consolidate.stage_forms import keyed_forms
+from quancheng.publish.store import SharedStore
+from quancheng.sharing.scan import clear_id_numbers
+from quancheng.sources import Window
+
+pytestmark = pytest.mark.xdist_group("demo_world")
+SEED, SCALE = 11, 12
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from quancheng.demo.run import _ceil_to_day, served_world
+    from quancheng.demo.seed import build_values, seed_world
+
+    catalog = load_catalog()
+    home = tmp_path_factory.mktemp("demo_world")
+    seeded = seed_world(catalog, home / "world", scale=SCALE, seed=SEED)
+    values = build_values(catalog, SEED, SCALE)  # the same pools the seed drew from: the ground truth
+    end = _ceil_to_day(datetime.fromisoformat(seeded.interval["end"]))
+    with served_world(home / "world", seeded.to_dict()) as uris:
+        for sid, info in seeded.systems.items():
+            pipeline.run_system(sid, Window(None, end), catalog=catalog, home=home, uri=uris.get(sid, info["uri"]))
+    store = SharedStore(home)
+    outputs = {**share_system_datasets(store, catalog), **publish_stage_forms(store, catalog),
+               **publish_enterprise_master(store, catalog), **publish_materials(store, catalog)}
+    return catalog, values, store, home, outputs
+
+
+def test_stage_forms_hold_the_projects_that_reached_each_stage(world) -> None:  # type: ignore[no-untyped-def]
+    catalog, values, store, _, _ = world
+    reached = dict(zip(values.projects.code, (int(r) for r in values.projects.reached), strict=True))
+    keyed = keyed_forms(catalog)
+    for stage in catalog.stages:
+        rows = store.read(f"stage.{stage.stage_id}")["project_code"].to_pylist()
+        assert rows, stage.stage_id
+        assert all(reached.get(c, 0) >= stage.order for c in rows), stage.stage_id  # no project that did not
+        shown: set[str] = set()
+        for f in keyed:
+            t = store.read(f"{f.system_id}.{f.form_id}") if f.stage_id == stage.stage_id else None
+            if t is not None:
+                shown |= set(project_key(t["project_code"]).drop_null().to_pylist())
+        assert set(rows) == shown  # and every project a source of the stage shows
+
+
+def test_master_holds_the_pool_enterprises_and_invents_none(world) -> None:  # type: ignore[no-untyped-def]
+    _, values, store, _, _ = world
+    master = store.read("master.enterprise")
+    codes = [c for c in master["enterprise_uscc"].to_pylist() if c]
+    assert codes and set(codes) <= set(values.enterprises.uscc)
+    assert len(codes) == len(set(codes))
+    amr = store.read("amr_enterprise.amr_enterprise_reg")
+    if amr is not None and "enterprise_uscc" in amr.column_names:
+        assert set(amr["enterprise_uscc"].drop_null().to_pylist()) <= set(codes)
+
+
+def test_conflicts_follow_the_rule(world) -> None:  # type: ignore[no-untyped-def]
+    catalog, _, store, _, _ = world
+    conflicts = store.read("conflicts.stage_forms").to_pylist()
+    assert conflicts
+    for r in conflicts:
+        auth = catalog.element_by_key[r["element_key"]].authority_system
+        assert (r["rule"] == "authority_system") == (r["winner_system"] == auth)
+        assert r["value"] != r["winner_value"]
+
+
+def test_materials_and_no_clear_ids(world) -> None:  # type: ignore[no-untyped-def]
+    catalog, _, _, home, outputs = world
+    assert outputs["materials.by_stage"]["summary"]["after"] == compute(catalog)["materials_after"]
+    opened = list((home / "shared" / "areas" / "shared_open").glob("*/data.parquet"))
+    assert len(opened) > len(catalog.forms)
+    import pyarrow.parquet as pq
+
+    for p in opened:
+        assert clear_id_numbers(pq.read_table(p), catalog) == [], p
