@@ -90,3 +90,15 @@ def test_docs_links_stay_inside_the_home(tmp_path) -> None:  # type: ignore[no-u
     assert docs_href("../outside.html", tmp_path) is None
     assert docs_href("https://docs.example/run", tmp_path) == "https://docs.example/run"
     assert docs_href(None, tmp_path) is None
+
+
+def test_flow_picture_is_capped_but_tables_list_everything(slice_catalog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from quancheng.ops import pages
+
+    monkeypatch.setattr(pages, "FLOW_MAX_NODES", 1)
+    detail = element_detail(slice_catalog, "DE00001")
+    assert detail is not None and len(detail.systems) > 1
+    page = element_page(detail)
+    flow_svg = page[page.index('<svg class="flow"'):page.index("</svg>", page.index('<svg class="flow"')) + 6]
+    assert f"+{len(detail.systems)} more systems" in flow_svg
+    assert {r["data-system"] for r in rows_of(page) if "data-system" in r} == set(detail.systems)

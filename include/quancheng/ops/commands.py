@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from quancheng.ops.health import ALERTING, SystemHealth
+from quancheng.ops.health import ALERTING, SystemHealth, most_severe_first
 
 COLOURS = {"ok": "green", "late": "yellow", "quarantine": "yellow", "stale": "red", "failed": "red",
            "never": "bright_black"}
@@ -62,7 +62,7 @@ def status(home: Path, as_json: bool, check: bool) -> None:
                       ("last run", "left"), ("published", "right"), ("quarantine / max", "right"),
                       ("trend", "left"), ("reason", "left")]:
         t.add_column(col, justify=just, no_wrap=col in ("system", "state", "trend"))  # type: ignore[arg-type]
-    for h in ov.systems:
+    for h in most_severe_first(ov.systems):
         colour = COLOURS[h.state]
         last = h.last_run
         last_txt = f"{last['status']} {last['finished_at']:%m-%d %H:%M}" if last else "–"

@@ -272,7 +272,14 @@ def assess_dataset(entry: Mapping[str, Any], *, systems: Sequence[SystemHealth],
     )
 
 
+STATE_ORDER: tuple[State, ...] = ("failed", "stale", "quarantine", "late", "never", "ok")
+
+
 def counts_by_state(healths: Sequence[SystemHealth]) -> dict[str, int]:
     """How many systems are in each state, every state listed (zeros included), most severe first."""
-    order: tuple[State, ...] = ("failed", "stale", "quarantine", "late", "never", "ok")
-    return {s: sum(h.state == s for h in healths) for s in order}
+    return {s: sum(h.state == s for h in healths) for s in STATE_ORDER}
+
+
+def most_severe_first(healths: Sequence[SystemHealth]) -> list[SystemHealth]:
+    """Systems ordered by state (failed first, ok last), catalog order within a state."""
+    return sorted(healths, key=lambda h: STATE_ORDER.index(h.state))

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from quancheng.ops.browser import SHARE_LABELS, ElementDetail, Feed, Hit
-from quancheng.ops.health import DatasetHealth, SystemHealth
+from quancheng.ops.health import DatasetHealth, SystemHealth, most_severe_first
 from quancheng.ops.overview import Overview
 from quancheng.ops.svg import SHARE_COLOURS, Node, flow, sparkline
 
@@ -37,7 +37,7 @@ th{background:#edf2f7;font-weight:600;font-size:13px}td.num{text-align:right;fon
 border-left:5px solid #718096}.chip b{font-size:18px;margin-right:4px}.dim{color:#718096;font-size:12px}
 .reason{color:#c53030;max-width:420px}form input[type=search]{font-size:15px;padding:6px 10px;width:360px}
 dl.attrs{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;background:#fff;padding:10px 14px}
-dl.attrs dt{color:#4a5568}a{color:#2b6cb0}h2{font-size:16px;margin:18px 0 8px}
+dl.attrs dt{color:#4a5568}td.nw,td.num{white-space:nowrap}a{color:#2b6cb0}h2{font-size:16px;margin:18px 0 8px}
 """
 
 
@@ -90,20 +90,21 @@ def _system_row(h: SystemHealth, run_links: Mapping[str, str], home: Path) -> st
     trend = sparkline([p.rate for p in h.trend], threshold=h.quarantine_threshold)
     rows_trend = sparkline([float(p.published) if p.status == "success" else None for p in h.trend], width=70,
                            height=18, percent=False, label=f"rows published per batch, last {len(h.trend)} runs")
-    last_txt = f"{escape(last['status'])} · {local_time(last['finished_at'])}" if last else "–"
-    window = escape(str(last["window_end"]))[:16] if last else ""
+    last_txt = f"{escape(last['status'])} {local_time(last['finished_at'])[5:]}" if last else "–"
+    window = escape(str(last["window_end"]))[:10] if last else ""
     return (f'<tr data-system="{escape(h.system_id)}" data-state="{escape(h.state)}">'
             f'<td><b>{escape(h.name_zh)}</b><br><span class="dim">{escape(h.system_id)} · '
             f'{escape(h.department_zh)} · {escape(h.kind)}</span></td>'
             f'<td>{badge(h.state)}</td>'
             f'<td class="num">{fresh}<br><span class="dim">limit {h.freshness_hours:g} h · {escape(h.schedule)}'
             f'</span></td>'
-            f'<td>{last_txt}<br><span class="dim">window to {window}</span></td>'
+            f'<td class="nw">{last_txt}<br><span class="dim">data to {window}</span></td>'
             f'<td class="num">{last["published"] if last else "–"} {rows_trend}<br><span class="dim">'
             f'{last["quarantined"] if last else "–"} quarantined</span></td>'
             f'<td class="num" title="{escape(reasons)}">{rate}<br><span class="dim">threshold '
             f'{h.quarantine_threshold:.0%}</span></td>'
-            f'<td>{trend}</td><td class="reason">{escape(h.reason)}</td><td>{links}</td></tr>')
+            f'<td>{trend}</td><td class="reason" title="{escape(h.error or h.reason)}">{escape(h.reason)}</td>'
+            f'<td class="nw">{links}</td></tr>')
 
 
 def _dataset_row(d: DatasetHealth) -> str:
@@ -131,7 +132,7 @@ def overview_page(ov: Overview, *, run_links: Mapping[str, str] | None = None) -
     ds_head = "".join(f"<th>{h}</th>" for h in ["数据集 Dataset", "类型 Kind", "状态 State", "新鲜度 Age",
                                                  "行数 Rows", "隔离率 Quarantine", "趋势 Trend",
                                                  "更新 Updated / batch", "来源系统 Fed by"])
-    rows = "".join(_system_row(h, run_links or {}, ov.home) for h in ov.systems)
+    rows = "".join(_system_row(h, run_links or {}, ov.home) for h in most_severe_first(ov.systems))
     ds_rows = "".join(_dataset_row(d) for d in ov.datasets) or '<tr><td colspan="9">nothing published yet</td></tr>'
     body = (f'<div class="chips">{chips}</div><p class="dim">{len(ov.systems)} systems, {len(ov.datasets)} shared '
             f'datasets · as of {local_time(ov.now)} (Asia/Shanghai) · home {escape(str(ov.home))} · '
@@ -183,12 +184,14 @@ def element_page(d: ElementDetail) -> str:
         share += f' <span class="dim">granted to: {escape(", ".join(d.granted_to))}</span>'
     dl += f"<dt>共享类型 Sharing</dt><dd id=\"share\">{share}</dd>"
     colour = SHARE_COLOURS.get(e["share_type"], "#718096")
-    picture = flow(
-        [Node(f.system_name_zh, f"{f.system_id}: {f.form_name_zh} · {f.table}.{f.column} ({f.label_zh})")
-         for f in _one_per_system(d)],
-        Node(f'{e["name_zh"]} {e["element_id"]}', f'{e["name_en"]} ({e["key"]})', colour=colour),
-        [Node(c.dataset_id, f"{c.kind}, {c.rows if c.rows is not None else 'not published yet'} rows",
-              colour="#2c7a7b" if c.published else "#a0aec0", dashed=not c.published) for c in d.datasets])
+    systems = [Node(f.system_name_zh, f"{f.system_id}: {f.form_name_zh} · {f.table}.{f.column} ({f.label_zh})")
+               for f in _one_per_system(d)]
+    first = sorted(d.datasets, key=lambda c: (c.kind == "system", not c.published, c.dataset_id))
+    datasets = [Node(c.dataset_id, f"{c.kind}, {c.rows if c.rows is not None else 'not published yet'} rows",
+                     colour="#2c7a7b" if c.published else "#a0aec0", dashed=not c.published) for c in first]
+    picture = flow(_capped(systems, "systems"),
+                   Node(f'{e["name_zh"]} {e["element_id"]}', f'{e["name_en"]} ({e["key"]})', colour=colour),
+                   _capped(datasets, "datasets"))
     feeds = "".join(f'<tr data-system="{escape(f.system_id)}"><td>{escape(f.system_name_zh)}<br>'
                     f'<span class="dim">{escape(f.system_id)} · {escape(f.department_zh)}</span></td>'
                     f'<td>{escape(f.form_name_zh)}<br><span class="dim">{escape(f.table)}</span></td>'
@@ -204,6 +207,18 @@ def element_page(d: ElementDetail) -> str:
             f'<h2>承载数据集 Carried by {len(d.datasets)} dataset(s)</h2><table id="carriers"><tr><th>数据集 Dataset'
             f'</th><th>类型 Kind</th><th>列 Column</th><th>行数 Rows</th></tr>{carriers}</table>')
     return layout(f"Exchange · {e['name_zh']}", body, active="catalog")
+
+
+FLOW_MAX_NODES = 12  # per side; the tables below the picture list every one
+
+
+def _capped(nodes: list[Node], what: str) -> list[Node]:
+    """At most FLOW_MAX_NODES boxes: the rest summed up in one last box, so the picture stays readable."""
+    if len(nodes) <= FLOW_MAX_NODES:
+        return nodes
+    rest = nodes[FLOW_MAX_NODES - 1:]
+    return [*nodes[:FLOW_MAX_NODES - 1], Node(f"+{len(rest)} more {what}", ", ".join(n.label for n in rest),
+                                              colour="#718096", dashed=True)]
 
 
 def _one_per_system(d: ElementDetail) -> list[Feed]:
