@@ -168,7 +168,9 @@ def serve(world_dir: Path, port: int = 0, *, rate_limit: int | None = None,
     server = ThreadingHTTPServer(("127.0.0.1", port),
                                  _handler(_Tables(Path(world_dir)), _RateLimit(rate_limit, per_seconds)))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="quancheng-demo-api", daemon=True)
+    # a short poll interval: shutdown() waits up to one interval, and tests start many servers
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="quancheng-demo-api",
+                              daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

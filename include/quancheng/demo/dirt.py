@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, SourceField, SourceForm
 from quancheng.demo.pools import HISTORIC
@@ -214,32 +215,50 @@ def contexts(catalog: Catalog, form: SourceForm, date_style: str) -> list[Ctx]:
 
 def inject(table: pa.Table, catalog: Catalog, form: SourceForm, rng: np.random.Generator, *,
            rate: float = DEFAULT_RATE, date_style: str = "%Y-%m-%d") -> tuple[pa.Table, list[dict[str, str]]]:
-    """Dirty about ``rate`` of the rows (one cell each); returns the table and its manifest rows."""
+    """Dirty about ``rate`` of the rows (one cell each); returns the table and its manifest rows.
+
+    Only the chosen rows are read into Python (a take per touched column); each touched column is then
+    rewritten in one ``replace_with_mask``, so the cost follows the dirt, not the table.
+    """
     candidates = [(ctx, p) for ctx in contexts(catalog, form, date_style) for p in PATTERNS if p.applies(ctx)]
     n = table.num_rows
     if not candidates or n == 0 or rate <= 0:
         return table, []
-    rows = rng.choice(n, size=min(n, max(1, round(rate * n))), replace=False)
-    keys = source_keys(table, form.primary_key).to_pylist() if form.primary_key else [str(i) for i in range(n)]
-    columns: dict[str, list[Any]] = {}
-    manifest: list[dict[str, str]] = []
-    for row in sorted(int(r) for r in rows):
+    rows = np.sort(rng.choice(n, size=min(n, max(1, round(rate * n))), replace=False))
+    at_rows = pa.array(rows, pa.int64())
+    values: dict[str, list[Any]] = {}  # column -> its values at ``rows``
+    changes: dict[str, dict[int, Any]] = {}  # column -> position in ``rows`` -> dirty value
+    hits: list[tuple[int, str, Pattern]] = []
+    for pos in range(len(rows)):
         for k in rng.permutation(len(candidates)):
             ctx, pattern = candidates[int(k)]
-            if ctx.field.column not in columns:
-                columns[ctx.field.column] = table[ctx.field.column].to_pylist()
-            col = columns[ctx.field.column]
-            value = col[row]
+            column = ctx.field.column
+            if column not in values:
+                values[column] = table[column].take(at_rows).to_pylist()
+            value = values[column][pos]
             if value is None:
                 continue
             dirty = pattern.apply(value, rng, ctx)
             if dirty is None or dirty == value:
                 continue
-            col[row] = dirty
-            manifest.append({"system_id": form.system_id, "table": form.table, "source_key": str(keys[row]),
-                             "column": ctx.field.column, "pattern": pattern.name, "expected": pattern.expected})
+            changes.setdefault(column, {})[pos] = dirty
+            hits.append((pos, column, pattern))
             break
-    for name, values in columns.items():
-        i = table.column_names.index(name)
-        table = table.set_column(i, name, pa.array(values, table.schema.field(name).type))
+    if not hits:
+        return table, []
+    if form.primary_key:
+        keys = source_keys(table.take(at_rows), form.primary_key).to_pylist()
+    else:
+        keys = [str(int(r)) for r in rows]
+    manifest = [{"system_id": form.system_id, "table": form.table, "source_key": str(keys[pos]), "column": column,
+                 "pattern": pattern.name, "expected": pattern.expected} for pos, column, pattern in hits]
+    for column, by_pos in changes.items():
+        order = sorted(by_pos)
+        mask = np.zeros(n, bool)
+        mask[rows[order]] = True
+        i = table.column_names.index(column)
+        typ = table.schema.field(column).type
+        col = table.column(i).combine_chunks()
+        dirty_col = pc.replace_with_mask(col, pa.array(mask), pa.array([by_pos[p] for p in order], typ))
+        table = table.set_column(i, column, dirty_col)
     return table, manifest

@@ -6,9 +6,14 @@ One function per engine family, all taking a form's native Arrow table (columns 
   native affinities, bulk-loaded with ADBC ``adbc_ingest``; dates and times stored as ISO text
   (``YYYY-MM-DD`` and ``YYYY-MM-DD HH:MM:SS``, which sort like the times they stand for).
 - PostgreSQL: one database per system (created and dropped here), tables loaded with ADBC ingest (COPY).
-- MariaDB: one database per system, loaded with multi-row INSERTs in batches (PyMySQL ``executemany``).
+- MariaDB: one database per system, loaded with ``LOAD DATA LOCAL INFILE`` from a CSV that pyarrow
+  writes (every valid value quoted, null as the bare word ``NULL``, so text ``"NULL"`` stays text);
+  a server that refuses local files gets batched multi-row INSERTs (PyMySQL ``executemany``).
 - file drops: :func:`quancheng.sources.files.write_drop`; JSON API: one Parquet file per table under
   ``<world>/api/<system_id>/`` that :mod:`quancheng.demo.api` serves.
+
+:class:`Loader` keeps one connection per database for a whole seeding (connecting costs more than
+loading a small table); the ``load_*`` functions are one-off loads with their own connection.
 
 Every table gets its catalog primary key and an index on its update column; :func:`apply_changes`
 upserts and deletes rows by primary key in any engine (used by ``demo advance``).
@@ -88,22 +93,64 @@ def sqlite_ready(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-# --- SQLite ---
-def load_sqlite(path: Path, catalog: Catalog, form: SourceForm, table: pa.Table) -> None:
-    import adbc_driver_sqlite.dbapi as adbc_sqlite
+# --- loading ---
+class Loader:
+    """Creates and bulk-loads form tables, reusing one connection per database until closed."""
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(path)) as db:
-        db.execute(f"DROP TABLE IF EXISTS {quote('sqlite', form.table)}")
-        for stmt in create_table_sql("sqlite", catalog, form):
-            db.execute(stmt)
-        db.commit()
-    if table.num_rows:
-        with adbc_sqlite.connect(str(path)) as conn:
-            cur = conn.cursor()
-            cur.adbc_ingest(form.table, sqlite_ready(table), mode="append")
+    def __init__(self) -> None:
+        self._conns: dict[str, Any] = {}
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        conns, self._conns = self._conns, {}
+        for conn in conns.values():
+            conn.close()
+
+    def _conn(self, engine: DbEngine, uri: str) -> Any:
+        if uri not in self._conns:
+            if engine == "sqlite":
+                import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+                path = Path(sqlite_path(uri))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._conns[uri] = adbc_sqlite.connect(str(path))
+            elif engine == "postgresql":
+                import adbc_driver_postgresql.dbapi as adbc_pg
+
+                self._conns[uri] = adbc_pg.connect(uri)
+            else:
+                self._conns[uri] = _mariadb(db_name(uri))
+        return self._conns[uri]
+
+    def load(self, engine: DbEngine, uri: str, catalog: Catalog, form: SourceForm, table: pa.Table) -> None:
+        """(Re)create ``form``'s table in the database at ``uri`` and load ``table`` into it."""
+        conn = self._conn(engine, uri)
+        ddl = [f"DROP TABLE IF EXISTS {quote(engine, form.table)}", *create_table_sql(engine, catalog, form)]
+        if engine == "mariadb":
+            with conn.cursor() as cur:
+                for stmt in ddl:
+                    cur.execute(stmt)
+                _insert_mariadb(cur, form, table)
+            return
+        cur = conn.cursor()
+        try:
+            for stmt in ddl:
+                cur.execute(stmt)
+            if table.num_rows:
+                cur.adbc_ingest(form.table, sqlite_ready(table) if engine == "sqlite" else table, mode="append")
+        finally:
             cur.close()
-            conn.commit()
+        conn.commit()
+
+
+def load_sqlite(path: Path, catalog: Catalog, form: SourceForm, table: pa.Table) -> None:
+    with Loader() as loader:
+        loader.load("sqlite", f"sqlite:///{path}", catalog, form, table)
 
 
 # --- PostgreSQL and MariaDB ---
@@ -112,7 +159,7 @@ def pg_uri(db: str) -> str:
 
 
 def mariadb_uri(db: str) -> str:
-    return f"mysql://root@127.0.0.1:3306/{db}"
+    return f"mysql://root@127.0.0.1:3306/{db}?ssl_mode=DISABLED"  # the local server has no TLS
 
 
 def recreate_database(engine: Literal["postgresql", "mariadb"], db: str) -> str:
@@ -144,8 +191,10 @@ def drop_database(engine: Literal["postgresql", "mariadb"], db: str) -> None:
 def _mariadb(db: str | None) -> Any:
     import pymysql
 
+    # the demo's own servers are local: no TLS (PyMySQL would build a TLS context per connection)
     return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database=db,
-                           charset="utf8mb4", autocommit=True, connect_timeout=10)
+                           charset="utf8mb4", autocommit=True, connect_timeout=10, local_infile=True,
+                           ssl_disabled=True)
 
 
 def db_name(uri: str) -> str:
@@ -153,37 +202,75 @@ def db_name(uri: str) -> str:
 
 
 def load_postgresql(uri: str, catalog: Catalog, form: SourceForm, table: pa.Table) -> None:
-    import adbc_driver_postgresql.dbapi as adbc_pg
-
-    with adbc_pg.connect(uri) as conn:
-        cur = conn.cursor()
-        cur.execute(f"DROP TABLE IF EXISTS {quote('postgresql', form.table)}")
-        for stmt in create_table_sql("postgresql", catalog, form):
-            cur.execute(stmt)
-        if table.num_rows:
-            cur.adbc_ingest(form.table, table, mode="append")
-        cur.close()
-        conn.commit()
+    with Loader() as loader:
+        loader.load("postgresql", uri, catalog, form, table)
 
 
 def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
     return list(zip(*(c.to_pylist() for c in table.columns), strict=True)) if table.num_columns else []
 
 
-def load_mariadb(uri: str, catalog: Catalog, form: SourceForm, table: pa.Table, batch_rows: int = 5000) -> None:
-    with _mariadb(db_name(uri)) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {quote('mariadb', form.table)}")
-        for stmt in create_table_sql("mariadb", catalog, form):
-            cur.execute(stmt)
-        _insert_mariadb(cur, form, table, batch_rows)
+def load_mariadb(uri: str, catalog: Catalog, form: SourceForm, table: pa.Table) -> None:
+    with Loader() as loader:
+        loader.load("mariadb", uri, catalog, form, table)
+
+
+def mariadb_csv(table: pa.Table) -> pa.Table:
+    """What LOAD DATA reads back exactly: booleans as 0/1, times with their microseconds."""
+    cols = []
+    for col in table.columns:
+        if pa.types.is_boolean(col.type):
+            col = pc.cast(col, pa.int8())
+        elif pa.types.is_timestamp(col.type):
+            col = pc.strftime(pc.cast(col, pa.timestamp("us")), "%Y-%m-%d %H:%M:%S")
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
 
 
 def _insert_mariadb(cur: Any, form: SourceForm, table: pa.Table, batch_rows: int = 5000) -> None:
+    import pymysql
+
+    if not table.num_rows:
+        return
+    try:
+        _load_data_mariadb(cur, form, table)
+        return
+    except pymysql.err.OperationalError as exc:
+        # 1148/3948/4166: the server does not take local files; 2068: the client refused the request
+        if exc.args[0] not in (1148, 2068, 3948, 4166):
+            raise
     cols = ", ".join(quote("mariadb", c) for c in table.column_names)
     marks = ", ".join(["%s"] * table.num_columns)
     sql = f"INSERT INTO {quote('mariadb', form.table)} ({cols}) VALUES ({marks})"
     for batch in table.to_batches(batch_rows):
         cur.executemany(sql, _rows(pa.Table.from_batches([batch])))
+
+
+def _load_data_mariadb(cur: Any, form: SourceForm, table: pa.Table) -> None:
+    import os
+    import tempfile
+
+    import pyarrow.csv as pcsv
+
+    fd, name = tempfile.mkstemp(prefix="qc_load_", suffix=".csv")
+    os.close(fd)
+    try:
+        pcsv.write_csv(mariadb_csv(table), name, pcsv.WriteOptions(
+            include_header=False, null_string="NULL", quoting_style="all_valid", batch_size=8192))
+        cols = ", ".join(quote("mariadb", c) for c in table.column_names)
+        cur.execute(f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote('mariadb', form.table)} CHARACTER SET utf8mb4 "
+                    "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
+                    f"LINES TERMINATED BY '\n' ({cols})", (name,))
+        loaded = cur.rowcount
+        cur.execute("SELECT @@warning_count")
+        warnings = int(cur.fetchone()[0])
+        if warnings:  # a value MariaDB had to change (truncated, out of range ...) is a loader bug: say which
+            cur.execute("SHOW WARNINGS LIMIT 5")
+            raise RuntimeError(f"LOAD DATA into {form.table}: {warnings} warning(s), e.g. {cur.fetchall()}")
+    finally:
+        os.unlink(name)
+    if loaded != table.num_rows:
+        raise RuntimeError(f"LOAD DATA into {form.table} took {loaded} of {table.num_rows} rows")
 
 
 # --- JSON API store ---

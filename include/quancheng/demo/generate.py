@@ -13,23 +13,26 @@ projects left to add. Columns, in fields.csv order, each rendered from its mappi
 - the update column: a time inside the world's interval; excluded fields from their native type and
   label (remarks, clerks, internal numbers; key columns get unique serials).
 
-Optional columns are sometimes empty; key columns never are.
+Optional columns are sometimes empty; key columns never are. Every column is built whole from the
+canonical Arrow columns (a take by entity index, then Arrow compute), never value by value.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, Mapping, SourceField, SourceForm
+from quancheng.demo.idgen import day_number
 from quancheng.demo.pools import person_name, phones, rng_for
-from quancheng.demo.values import FREE_TEXT, EntityKind, Values, as_arrow
+from quancheng.demo.values import FREE_TEXT, EntityKind, Values
+from quancheng.demo.vec import choose, concat, dates, lookup, num_text, strftime, zfill
 from quancheng.sources.types import NATIVE_ARROW, source_keys
 
 DATE_STYLES = ["%Y-%m-%d", "%Y年%m月%d日", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d"]
@@ -86,126 +89,130 @@ class FormRenderer:
             if m.element_id in catalog.element:
                 self.maps.setdefault(m.column, []).append(m)
 
+    def elements(self) -> set[str]:
+        """The element ids this form's columns are rendered from."""
+        return {m.element_id for maps in self.maps.values() for m in maps}
+
     def render(self, idx: np.ndarray, *, serial_start: int = 0, salt: str = "seed",
                updated_range: tuple[datetime, datetime] | None = None) -> pa.Table:
         n = len(idx)
+        take = pa.array(np.asarray(idx, np.int64))
         cols: dict[str, pa.Array] = {}
         for f in self.catalog.fields_of(self.form.form_id):
             rng = rng_for(self.seed, f"{salt}.{self.form.form_id}.{f.column}")
             if f.column == self.form.updated_column:
                 lo, hi = updated_range or self.interval
                 span = int((hi - lo).total_seconds())
-                vals: list[Any] = [lo + timedelta(seconds=int(s)) for s in rng.integers(0, span, n)]
+                seconds = rng.integers(0, span, n) + int((lo - datetime(1970, 1, 1)).total_seconds())
+                vals: pa.Array = pa.array(seconds * 1_000_000, pa.timestamp("us"))
             elif f.column in self.maps:
-                vals = self._mapped(f, self.maps[f.column], idx, rng)
+                vals = self._mapped(f, self.maps[f.column], take, rng)
             else:
                 vals = self._excluded(f, n, rng, serial_start)
             cols[f.column] = self._native(f, vals, rng)
         return pa.table(cols)
 
     # --- mapped fields ---
-    def _canon(self, el: Element, idx: np.ndarray) -> list[Any]:
-        full = self.values.canonical(self.kind, el)
-        return [full[i] for i in idx]
+    def _canon(self, el: Element, take: pa.Array) -> pa.Array:
+        return self.values.canonical(self.kind, el).take(take)
 
-    def _mapped(self, f: SourceField, maps: list[Mapping], idx: np.ndarray, rng: np.random.Generator) -> list[Any]:
+    def _mapped(self, f: SourceField, maps: list[Mapping], take: pa.Array, rng: np.random.Generator) -> pa.Array:
         maps = sorted(maps, key=lambda m: m.part)
         first = maps[0]
         el = self.catalog.element[first.element_id]
         if first.transform == "split" or (len(maps) > 1 and first.transform != "date_range"):
-            parts = [[self._one(f, self.catalog.element[m.element_id], v, as_text=True)
-                      for v in self._canon(self.catalog.element[m.element_id], idx)] for m in maps]
+            parts = []
+            for m in maps:
+                part_el = self.catalog.element[m.element_id]
+                parts.append(_as_text(self._one(f, part_el, self._canon(part_el, take), as_text=True)))
             sep = f.packed_sep or "/"
-            return [None if any(p is None for p in row) else sep.join(str(p) for p in row)
-                    for row in zip(*parts, strict=True)]
+            return pc.binary_join_element_wise(*parts, sep)
         if first.transform == "date_range":
-            by_part = {m.part: self._canon(self.catalog.element[m.element_id], idx) for m in maps}
+            by_part = {m.part: self._canon(self.catalog.element[m.element_id], take) for m in maps}
             if 0 in by_part and 1 in by_part:
-                return [None if a is None or b is None else f"{a:%Y-%m-%d}至{b:%Y-%m-%d}"
-                        for a, b in zip(by_part[0], by_part[1], strict=True)]
+                return concat(strftime(by_part[0], "%Y-%m-%d"), "至", strftime(by_part[1], "%Y-%m-%d"))
             key = next(iter(by_part))
-            return [None if v is None else (f"{v}天" if key == 2 else f"{v:%Y-%m-%d}") for v in by_part[key]]
+            if key == 2:
+                return concat(num_text(by_part[key]), "天")
+            return strftime(by_part[key], "%Y-%m-%d")
         if first.transform == "concat":
             pieces = sorted(m.part for m in self.catalog.mappings_of(self.form.form_id)
                             if m.element_id == first.element_id and m.transform == "concat")
-            k, pos = len(pieces), pieces.index(first.part)
-            return [None if v is None else _piece(str(v), k, pos) for v in self._canon(el, idx)]
-        return [self._one(f, el, v) for v in self._canon(el, idx)]
+            return _piece(_as_text(self._canon(el, take)), len(pieces), pieces.index(first.part))
+        return self._one(f, el, self._canon(el, take))
 
-    def _one(self, f: SourceField, el: Element, v: Any, as_text: bool = False) -> Any:
-        if v is None:
-            return None
+    def _one(self, f: SourceField, el: Element, v: pa.Array, as_text: bool = False) -> pa.Array:
         text = as_text or f.native_type == "text"
-        if el.data_type in ("decimal", "integer") and isinstance(v, int | float) and not isinstance(v, bool):
+        numeric = pa.types.is_integer(v.type) or pa.types.is_floating(v.type)
+        if el.data_type in ("decimal", "integer") and numeric:
             v = self._convert(v, el.unit, f.unit)
-            return _num_text(v) if text else v
-        if isinstance(v, date):
-            return v.strftime(self.date_style) if text and f.native_type == "text" else (
-                f"{v:%Y-%m-%d}" if text else v)
+            return num_text(v) if text else v
+        if pa.types.is_date(v.type):
+            if text:
+                return strftime(v, self.date_style if f.native_type == "text" else "%Y-%m-%d")
+            return v
         if el.code_list and f.code_list and f.code_list in self.catalog.crosswalk:
             inverse = _inverse(self.catalog.crosswalk[f.code_list])
-            return inverse.get(str(v), next(iter(inverse.values()), v))
+            return lookup(v.cast(pa.string()), inverse, default=next(iter(inverse.values()), None))
         return v
 
-    def _convert(self, v: float, from_unit: str, to_unit: str) -> float:
+    def _convert(self, v: pa.Array, from_unit: str, to_unit: str) -> pa.Array:
         a, b = self.catalog.unit.get(from_unit), self.catalog.unit.get(to_unit)
         if not a or not b or a.dimension != b.dimension:
             return v
-        return round(v * a.factor_num / a.factor_den * b.factor_den / b.factor_num, 4)
+        factor = a.factor_num / a.factor_den * b.factor_den / b.factor_num
+        return pc.round(pc.multiply(v.cast(pa.float64()), factor), 4)
 
     # --- excluded fields ---
-    def _excluded(self, f: SourceField, n: int, rng: np.random.Generator, serial_start: int) -> list[Any]:
+    def _excluded(self, f: SourceField, n: int, rng: np.random.Generator, serial_start: int) -> pa.Array:
         label = f.label_zh + f.column
         if f.column in self.form.primary_key:
+            serials = np.arange(serial_start + 1, serial_start + n + 1)
             if f.native_type == "integer":
-                return list(range(serial_start + 1, serial_start + n + 1))
+                return pa.array(serials)
             prefix = "".join(c for c in f.column.upper() if c.isascii() and c.isalpha())[:4] or "BH"
-            return [f"{prefix}{crc(self.form.form_id) % 90 + 10}{serial_start + i + 1:08d}" for i in range(n)]
+            return concat(f"{prefix}{crc(self.form.form_id) % 90 + 10}", zfill(serials, 8))
         nt = f.native_type
         if nt == "integer":
-            return [int(x) for x in rng.integers(0, 100, n)]
+            return pa.array(rng.integers(0, 100, n))
         if nt == "decimal":
-            return [float(x) for x in np.round(rng.uniform(0, 1000, n), 2)]
+            return pa.array(np.round(rng.uniform(0, 1000, n), 2))
         if nt in ("date", "datetime"):
-            days = rng.integers(0, 3650, n)
-            base = date(2015, 1, 1)
-            ds = [base + timedelta(days=int(d)) for d in days]
-            return ds if nt == "date" else [datetime.combine(d, datetime.min.time()) for d in ds]
+            return dates(day_number(date(2015, 1, 1)) + rng.integers(0, 3650, n))
         if nt == "boolean":
-            return list(rng.random(n) < 0.5)
+            return pa.array(rng.random(n) < 0.5)
         if "备注" in label or "说明" in label:
-            return list(rng.choice(["", "无特殊说明", "加急办理", "材料齐全", "已补正"], n))
+            return choose(rng, ["", "无特殊说明", "加急办理", "材料齐全", "已补正"], n)
         if any(w in label for w in ("经办人", "受理人", "审核人", "审批人", "录入人", "操作员")):
             return person_name(rng, n)
         if "电话" in label:
             return phones(rng, n)
         if "时间" in label or "日期" in label:
-            return [f"{date(2015, 1, 1) + timedelta(days=int(d)):%Y-%m-%d}" for d in rng.integers(0, 3650, n)]
+            return strftime(dates(day_number(date(2015, 1, 1)) + rng.integers(0, 3650, n)), "%Y-%m-%d")
         for words, choices in FREE_TEXT:
             if any(w in label for w in words):
-                return list(rng.choice(choices, n))
+                return choose(rng, choices, n)
         if "编号" in label or label.endswith("号"):
-            return [f"{int(x):010d}" for x in rng.integers(0, 10**10, n)]
-        return [f"{f.label_zh}{int(x):03d}" for x in rng.integers(1, 999, n)]
+            return zfill(rng.integers(0, 10**10, n), 10)
+        return concat(f.label_zh, zfill(rng.integers(1, 999, n), 3))
 
     # --- native types ---
-    def _native(self, f: SourceField, vals: list[Any], rng: np.random.Generator) -> pa.Array:
-        required = self._required(f)
-        if not required:
-            holes = rng.random(len(vals)) < NULL_RATE
-            vals = [None if h else v for v, h in zip(vals, holes, strict=True)]
-        vals = [None if v == "" else v for v in vals]
-        target = NATIVE_ARROW[f.native_type]
-        if f.native_type == "text":
-            return pa.array([None if v is None else (v if isinstance(v, str) else _text(v)) for v in vals],
-                            pa.string())
-        if f.native_type == "decimal":
-            return pc.cast(pa.array([None if v is None else float(v) for v in vals], pa.float64()), target,
-                           safe=False)
-        if f.native_type == "datetime":
-            vals = [datetime.combine(v, datetime.min.time()) if isinstance(v, date) and not isinstance(v, datetime)
-                    else v for v in vals]
-        return pa.array(vals, target)
+    def _native(self, f: SourceField, vals: pa.Array, rng: np.random.Generator) -> pa.Array:
+        if isinstance(vals, pa.ChunkedArray):
+            vals = vals.combine_chunks()
+        if not self._required(f):
+            holes = pa.array(rng.random(len(vals)) < NULL_RATE)
+            vals = pc.if_else(holes, pa.scalar(None, vals.type), vals)
+        if pa.types.is_string(vals.type):
+            vals = pc.if_else(pc.equal(vals, ""), pa.scalar(None, pa.string()), vals)
+        nt = f.native_type
+        if nt == "text":
+            return _as_text(vals)
+        if nt == "decimal":
+            return pc.cast(vals.cast(pa.float64()), NATIVE_ARROW[nt], safe=False)
+        if nt == "datetime" and pa.types.is_date(vals.type):
+            return vals.cast(pa.timestamp("us"))
+        return pc.cast(vals, NATIVE_ARROW[nt], safe=False)
 
     def _required(self, f: SourceField) -> bool:
         if f.column in self.form.primary_key or f.column == self.form.updated_column:
@@ -214,28 +221,28 @@ class FormRenderer:
                    for m in self.maps.get(f.column, []))
 
 
-def _text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    if isinstance(v, float):
-        return _num_text(v)
-    if isinstance(v, datetime):
-        return f"{v:%Y-%m-%d %H:%M:%S}"
-    if isinstance(v, date):
-        return f"{v:%Y-%m-%d}"
-    return str(v)
+def _as_text(v: pa.Array) -> pa.Array:
+    """A column as the text a clerk would see: 是/否, trimmed numbers, ISO dates and times."""
+    t = v.type
+    if pa.types.is_string(t):
+        return v
+    if pa.types.is_boolean(t):
+        return pc.if_else(v, "是", "否")
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return num_text(v)
+    if pa.types.is_timestamp(t):
+        return strftime(v, "%Y-%m-%d %H:%M:%S")
+    if pa.types.is_date(t):
+        return strftime(v, "%Y-%m-%d")
+    return v.cast(pa.string())
 
 
-def _num_text(v: float | int) -> str:
-    if isinstance(v, int):
-        return str(v)
-    s = f"{v:.4f}".rstrip("0").rstrip(".")
-    return s or "0"
-
-
-def _piece(text: str, k: int, pos: int) -> str:
-    step = -(-len(text) // k)
-    return text[pos * step:(pos + 1) * step]
+def _piece(text: pa.Array, k: int, pos: int) -> pa.Array:
+    """The ``pos``-th of ``k`` nearly equal pieces of each value (the last one may be shorter)."""
+    s = pl.Series("v", text)
+    step = (s.str.len_chars() + k - 1) // k
+    out = pl.DataFrame({"v": s, "step": step}).select(pl.col("v").str.slice(pl.col("step") * pos, pl.col("step")))
+    return out.to_series().to_arrow().cast(pa.string())
 
 
 def _inverse(crosswalk: dict[str, str]) -> dict[str, str]:
@@ -249,11 +256,10 @@ def dedupe_keys(table: pa.Table, keys: Sequence[str]) -> pa.Table:
     """Keep the first row of each primary key (entity-derived keys can collide in tiny pools)."""
     if not keys or table.num_rows == 0:
         return table
-    k = source_keys(table, keys)
-    _, first = np.unique(np.asarray(k.to_pylist(), dtype=object), return_index=True)
-    if len(first) == table.num_rows:
+    first = pl.Series(source_keys(table, keys)).is_first_distinct().to_arrow()
+    if pc.all(first).as_py():
         return table
-    return table.take(pa.array(np.sort(first)))
+    return table.filter(first)
 
 
-__all__ = ["FormRenderer", "as_arrow", "dedupe_keys", "entity_kind", "select_rows"]
+__all__ = ["FormRenderer", "dedupe_keys", "entity_kind", "select_rows"]

@@ -13,16 +13,25 @@ under the same 投资项目代码 and the same enterprise under the same 统一�
 - persons carry a valid 18-digit 身份证号 (their 15-digit form is derivable) from their birthplace,
   including abolished Jinan codes.
 
-Pools are pure functions of ``(seed, size)``: each attribute has its own random stream.
+Pools are pure functions of ``(seed, size)``: each attribute has its own random stream. Every
+attribute is built as a whole column without a loop over entities. Text attributes are numpy arrays
+of ``str`` (iterate and index them like lists); :meth:`Pool.arrow` gives the same column as Arrow
+strings, which is what the generator takes from. Dates are day numbers since 1970-01-01.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 from quancheng.demo import idgen
+from quancheng.demo.idgen import day_number
+from quancheng.demo.vec import choose, concat, from_matrix, lookup, zfill
 
 CURRENT_DIVISIONS = ["370102", "370103", "370104", "370105", "370112", "370113", "370114", "370115",
                      "370116", "370117", "370124", "370126"]
@@ -50,6 +59,9 @@ PROJECT_TAILS = ["项目", "建设项目", "一期工程", "二期工程", "改�
 ORG_GRADES = ["特级", "一级", "二级", "三级", "甲级", "乙级", "丙级"]
 
 
+PoolT = TypeVar("PoolT", bound="Pool")
+
+
 def rng_for(seed: int, tag: str) -> np.random.Generator:
     return np.random.default_rng([seed, *tag.encode()])
 
@@ -59,42 +71,83 @@ def division_at(current: str, when: date) -> str:
     return old[0] if old and when < old[1] else current
 
 
-def _dates(rng: np.random.Generator, start: date, end: date, n: int) -> list[date]:
-    span = (end - start).days
-    return [start + timedelta(days=int(d)) for d in rng.integers(0, span, n)]
+def divisions_at(current: pa.Array, days: np.ndarray) -> pa.Array:
+    """Column :func:`division_at`: each division code as it was on its day."""
+    out = current
+    for new, (old, until) in HISTORIC.items():
+        hit = pc.and_(pc.equal(current, new), pa.array(np.asarray(days) < day_number(until)))
+        out = pc.if_else(hit, old, out)
+    return out
 
 
-def person_name(rng: np.random.Generator, n: int) -> list[str]:
-    s = rng.choice(SURNAMES, n)
-    g1 = rng.choice(GIVEN, n)
-    g2 = rng.choice(GIVEN + [""] * 12, n)
-    return [a + b + c for a, b, c in zip(s, g1, g2, strict=True)]
+def _days(rng: np.random.Generator, start: date, end: date, n: int) -> np.ndarray:
+    return day_number(start) + rng.integers(0, (end - start).days, n)
 
 
-def phones(rng: np.random.Generator, n: int) -> list[str]:
-    prefix = rng.choice(["135", "137", "138", "139", "150", "151", "152", "158", "177", "186", "188"], n)
-    mobile = [f"{p}{d:08d}" for p, d in zip(prefix, rng.integers(0, 10**8, n), strict=True)]
-    landline = [f"0531-{d:08d}" for d in rng.integers(80000000, 89999999, n)]
-    use_mobile = rng.random(n) < 0.7
-    return [m if u else ln for m, ln, u in zip(mobile, landline, use_mobile, strict=True)]
+def person_name(rng: np.random.Generator, n: int) -> pa.Array:
+    return concat(choose(rng, SURNAMES, n), choose(rng, GIVEN, n), choose(rng, GIVEN + [""] * 12, n))
 
 
-def addresses(rng: np.random.Generator, divisions: list[str]) -> list[str]:
+def phones(rng: np.random.Generator, n: int) -> pa.Array:
+    prefix = choose(rng, ["135", "137", "138", "139", "150", "151", "152", "158", "177", "186", "188"], n)
+    mobile = concat(prefix, zfill(rng.integers(0, 10**8, n), 8))
+    landline = concat("0531-", zfill(rng.integers(80000000, 89999999, n), 8))
+    return pc.if_else(pa.array(rng.random(n) < 0.7), mobile, landline)
+
+
+def addresses(rng: np.random.Generator, divisions: pa.Array) -> pa.Array:
     n = len(divisions)
-    road = rng.choice(PLACES, n)
-    no = rng.integers(1, 3000, n)
-    return [f"{OLD_ADDRESS_PREFIX.get(d, '山东省济南市' + DIVISION_NAMES.get(d, ''))}{r}{k}号"
-            for d, r, k in zip(divisions, road, no, strict=True)]
+    prefixes = {d: OLD_ADDRESS_PREFIX.get(d, "山东省济南市" + DIVISION_NAMES.get(d, "")) for d in DIVISION_NAMES}
+    prefix = lookup(divisions, prefixes, default="山东省济南市")
+    return concat(prefix, choose(rng, PLACES, n), rng_ints_text(rng, 1, 3000, n), "号")
+
+
+def rng_ints_text(rng: np.random.Generator, lo: int, hi: int, n: int) -> pa.Array:
+    return pa.array(rng.integers(lo, hi, n)).cast(pa.string())
+
+
+def unique_names(names: pa.Array) -> pa.Array:
+    """Make repeated names unique: the k-th repeat (k >= 1) of a company name becomes ``…第{k+1}分有限…``,
+    of any other name ``name{k}``."""
+    k = pl.int_range(pl.len()).over("n")
+    parts = pl.col("n").str.splitn("有限", 2)
+    out = pl.DataFrame({"n": pl.Series(names)}).select(
+        pl.when(k == 0).then(pl.col("n"))
+        .when(pl.col("n").str.contains("有限", literal=True))
+        .then(pl.concat_str([parts.struct.field("field_0"), pl.lit("第"), (k + 1).cast(pl.String), pl.lit("分有限"),
+                             parts.struct.field("field_1")]))
+        .otherwise(pl.concat_str([pl.col("n"), k.cast(pl.String)])))
+    return out.to_series().to_arrow().cast(pa.string())
+
+
+class Pool:
+    """Shared by the pools: text attributes as Arrow columns, converted once and kept."""
+
+    _arrow: dict[str, pa.Array]
+
+    def arrow(self, name: str) -> pa.Array:
+        """The text attribute ``name`` as an Arrow string column."""
+        if name not in self._arrow:
+            self._arrow[name] = pa.array(getattr(self, name), pa.string())
+        return self._arrow[name]
+
+    def _keep(self, **columns: pa.Array) -> None:
+        self._arrow.update(columns)
+
+
+def _text(col: pa.Array) -> np.ndarray:
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @dataclass
-class Persons:
-    name: list[str]
-    ric: list[str]
-    ric15: list[str]  # the same person's old 15-digit number
-    birth: list[date]
-    phone: list[str]
-    address: list[str]
+class Persons(Pool):
+    name: np.ndarray
+    ric: np.ndarray
+    ric15: np.ndarray  # the same person's old 15-digit number
+    birth: np.ndarray  # day numbers
+    phone: np.ndarray
+    address: np.ndarray
+    _arrow: dict[str, pa.Array] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -102,20 +155,21 @@ class Persons:
 
 
 @dataclass
-class Enterprises:
-    name: list[str]
-    uscc: list[str]
-    org_code: list[str]
-    reg_no: list[str]  # 15-digit registration number, "" for those registered after 2015
-    established: list[date]
-    division: list[str]  # current division of the registered address
-    address: list[str]
+class Enterprises(Pool):
+    name: np.ndarray
+    uscc: np.ndarray
+    org_code: np.ndarray
+    reg_no: np.ndarray  # 15-digit registration number, None for those registered after 2015
+    established: np.ndarray  # day numbers
+    division: np.ndarray  # current division of the registered address
+    address: np.ndarray
     legal_rep: np.ndarray  # person index
     contact: np.ndarray  # person index
-    phone: list[str]
-    grade: list[str]
-    cert_no: list[str]
+    phone: np.ndarray
+    grade: np.ndarray
+    cert_no: np.ndarray
     capital_wan: np.ndarray  # registered capital in 万元
+    _arrow: dict[str, pa.Array] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -123,96 +177,93 @@ class Enterprises:
 
 
 @dataclass
-class Projects:
-    code: list[str]
-    name: list[str]
+class Projects(Pool):
+    code: np.ndarray
+    name: np.ndarray
     stage_dates: np.ndarray  # (n, 4) days since 1970 of reaching each stage
     reached: np.ndarray  # highest stage order reached (1..4)
-    division: list[str]  # current division of the site
+    division: np.ndarray  # current division of the site
     owner: np.ndarray  # enterprise index of the 建设单位
-    construction_permit: list[str]
-    planning_permit: list[str]
+    construction_permit: np.ndarray
+    planning_permit: np.ndarray
     roles: dict[str, np.ndarray] = field(default_factory=dict)  # party role -> enterprise index
+    _arrow: dict[str, pa.Array] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
         return len(self.code)
 
 
+def _pool(cls: type[PoolT], **attrs: pa.Array | np.ndarray) -> PoolT:
+    """Build a pool from its columns: Arrow text becomes numpy ``str`` arrays, and is kept as Arrow too."""
+    arrow = {k: v for k, v in attrs.items() if isinstance(v, pa.Array)}
+    pool = cls(**{k: _text(v) if isinstance(v, pa.Array) else v for k, v in attrs.items()})  # type: ignore[arg-type]
+    pool._keep(**arrow)
+    return pool
+
+
 def make_persons(seed: int, n: int) -> Persons:
     r = rng_for(seed, "persons")
-    births = _dates(rng_for(seed, "persons.birth"), date(1950, 1, 1), date(1999, 12, 31), n)
-    places = rng_for(seed, "persons.place").choice(
-        [*CURRENT_DIVISIONS, "370181", "371202", "371203", "370125", "370802", "370303", "510103"], n)
+    births = _days(rng_for(seed, "persons.birth"), date(1950, 1, 1), date(1999, 12, 31), n)
+    places = choose(rng_for(seed, "persons.place"),
+                    [*CURRENT_DIVISIONS, "370181", "371202", "371203", "370125", "370802", "370303", "510103"], n)
+    place_no = np.asarray(places.cast(pa.int64()))
     seqs = rng_for(seed, "persons.seq").integers(0, 1000, n)
-    ric = [idgen.ric18(p, b, int(s)) for p, b, s in zip(places, births, seqs, strict=True)]
-    ric15 = [idgen.ric15(p, b, int(s)) for p, b, s in zip(places, births, seqs, strict=True)]
-    return Persons(person_name(r, n), ric, ric15, births, phones(rng_for(seed, "persons.phone"), n),
-                   addresses(rng_for(seed, "persons.addr"), list(places)))
+    return _pool(Persons, name=person_name(r, n), ric=idgen.ric18_many(place_no, births, seqs),
+                 ric15=idgen.ric15_many(place_no, births, seqs), birth=births,
+                 phone=phones(rng_for(seed, "persons.phone"), n),
+                 address=addresses(rng_for(seed, "persons.addr"), places))
 
 
 def make_enterprises(seed: int, n: int, persons: Persons) -> Enterprises:
     r = rng_for(seed, "enterprises")
-    est = _dates(rng_for(seed, "ent.est"), date(1995, 1, 1), date(2024, 12, 31), n)
-    current = list(rng_for(seed, "ent.div").choice(CURRENT_DIVISIONS, n))
-    reg_div = [division_at(c, e) for c, e in zip(current, est, strict=True)]
-    kinds = rng_for(seed, "ent.kind").choice(["91", "91", "91", "91", "92", "93", "12", "52", "N2", "Y1", "A1"], n)
-    orgs = [idgen.org_code(r, new_style=e >= date(2015, 10, 1)) for e in est]
-    usccs = [idgen.uscc(str(k), d, o) for k, d, o in zip(kinds, reg_div, orgs, strict=True)]
-    reg_nos = [idgen.reg_no15(d, int(i)) if e < date(2015, 10, 1) else ""
-               for d, i, e in zip(reg_div, r.integers(0, 10**8, n), est, strict=True)]
+    est = _days(rng_for(seed, "ent.est"), date(1995, 1, 1), date(2024, 12, 31), n)
+    current = choose(rng_for(seed, "ent.div"), CURRENT_DIVISIONS, n)
+    reg_div = divisions_at(current, est)
+    reg_no_div = np.asarray(reg_div.cast(pa.int64()))
+    kinds = choose(rng_for(seed, "ent.kind"), ["91", "91", "91", "91", "92", "93", "12", "52", "N2", "Y1", "A1"], n)
+    old_style = est < day_number(date(2015, 10, 1))
+    orgs = idgen.org_code_matrix(r, ~old_style)
+    reg_nos = pc.if_else(pa.array(old_style), idgen.reg_no15_many(reg_no_div, r.integers(0, 10**8, n)),
+                         pa.scalar(None, pa.string()))
     rn = rng_for(seed, "ent.name")
-    prefix = rn.choice(["济南", "山东", "济南市", "山东省", ""], n)
-    bracket = rn.random(n) < 0.1
-    brand, trade, suffix = rn.choice(BRANDS, n), rn.choice(TRADES, n), rn.choice(SUFFIXES, n, p=[.55, .2, .15, .1])
-    names = [f"{b}{t}（山东）{s}" if br else f"{p}{b}{t}{s}"
-             for p, b, t, s, br in zip(prefix, brand, trade, suffix, bracket, strict=True)]
-    names = _unique([n.replace("集团集团", "集团") for n in names])
+    prefix = choose(rn, ["济南", "山东", "济南市", "山东省", ""], n)
+    bracket = pa.array(rn.random(n) < 0.1)
+    brand, trade = choose(rn, BRANDS, n), choose(rn, TRADES, n)
+    suffix = choose(rn, SUFFIXES, n, p=[.55, .2, .15, .1])
+    names = pc.if_else(bracket, concat(brand, trade, "（山东）", suffix), concat(prefix, brand, trade, suffix))
+    names = unique_names(pc.replace_substring(names, "集团集团", "集团"))
     rp = rng_for(seed, "ent.people")
-    return Enterprises(
-        name=names, uscc=usccs, org_code=orgs, reg_no=reg_nos, established=est, division=current,
-        address=addresses(rng_for(seed, "ent.addr"), current),
+    return _pool(
+        Enterprises, name=names, uscc=idgen.uscc_many(kinds, reg_no_div, orgs), org_code=from_matrix(orgs),
+        reg_no=reg_nos,
+        established=est, division=current, address=addresses(rng_for(seed, "ent.addr"), current),
         legal_rep=rp.integers(0, persons.size, n), contact=rp.integers(0, persons.size, n),
-        phone=phones(rng_for(seed, "ent.phone"), n), grade=list(rp.choice(ORG_GRADES, n)),
-        cert_no=[f"D{int(x):09d}" for x in rp.integers(10**8, 10**9, n)],
+        phone=phones(rng_for(seed, "ent.phone"), n), grade=choose(rp, ORG_GRADES, n),
+        cert_no=concat("D", rng_ints_text(rp, 10**8, 10**9, n)),
         capital_wan=np.round(np.exp(rp.uniform(np.log(50), np.log(100000), n)), 0))
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for nm in names:
-        k = seen.get(nm, 0)
-        seen[nm] = k + 1
-        out.append(nm if k == 0 else nm.replace("有限", f"第{k + 1}分有限", 1) if "有限" in nm else nm + str(k))
-    return out
 
 
 def make_projects(seed: int, n: int, enterprises: Enterprises, interval_end: date) -> Projects:
     r = rng_for(seed, "projects")
-    d1 = np.array([(d - date(1970, 1, 1)).days for d in
-                   _dates(rng_for(seed, "proj.d1"), date(2015, 3, 1), interval_end - timedelta(days=20), n)])
+    d1 = _days(rng_for(seed, "proj.d1"), date(2015, 3, 1), interval_end - timedelta(days=20), n)
     gaps = rng_for(seed, "proj.gaps")
     d2 = d1 + gaps.integers(60, 240, n)
     d3 = d2 + gaps.integers(30, 180, n)
     d4 = d3 + gaps.integers(365, 1100, n)
     stage_dates = np.stack([d1, d2, d3, d4], axis=1)
-    end_day = (interval_end - date(1970, 1, 1)).days
-    reached = (stage_dates < end_day).sum(axis=1)
-    current = list(rng_for(seed, "proj.div").choice(CURRENT_DIVISIONS, n))
-    approved = [date(1970, 1, 1) + timedelta(days=int(d)) for d in d1]
-    codes = [idgen.project_code(a, division_at(c, a), r) for a, c in zip(approved, current, strict=True)]
+    reached = (stage_dates < day_number(interval_end)).sum(axis=1)
+    current = choose(rng_for(seed, "proj.div"), CURRENT_DIVISIONS, n)
+    codes = idgen.project_codes(r, d1, divisions_at(current, d1))
     rn = rng_for(seed, "proj.name")
-    names = _unique([f"{DIVISION_NAMES[c]}{p}{t}{tail}" for c, p, t, tail in zip(
-        current, rn.choice(PLACES, n), rn.choice(PROJECT_THINGS, n), rn.choice(PROJECT_TAILS, n), strict=True)])
+    names = unique_names(concat(lookup(current, DIVISION_NAMES), choose(rn, PLACES, n), choose(rn, PROJECT_THINGS, n),
+                                choose(rn, PROJECT_TAILS, n)))
     rp = rng_for(seed, "proj.permits")
-    issued3 = [date(1970, 1, 1) + timedelta(days=int(d)) for d in d3]
-    cperm = [idgen.construction_permit(c, i, k, int(cat)) for k, (c, i, cat) in
-             enumerate(zip(current, issued3, rp.integers(1, 20, n), strict=True))]
-    issued2 = [date(1970, 1, 1) + timedelta(days=int(d)) for d in d2]
-    pperm = [idgen.planning_permit(c, i.year, k + 1) for k, (c, i) in enumerate(zip(current, issued2, strict=True))]
-    return Projects(codes, names, stage_dates, reached, current,
-                    rng_for(seed, "proj.owner").integers(0, enterprises.size, n), cperm, pperm)
+    cperm = idgen.construction_permits(current, d3, np.arange(n), rp.integers(1, 20, n))
+    pperm = idgen.planning_permits(current, idgen.ymd(d2)[0], np.arange(1, n + 1))
+    return _pool(Projects, code=codes, name=names, stage_dates=stage_dates, reached=reached, division=current,
+                 owner=rng_for(seed, "proj.owner").integers(0, enterprises.size, n), construction_permit=cperm,
+                 planning_permit=pperm)
 
 
 def role_of(projects: Projects, seed: int, role: str, n_enterprises: int) -> np.ndarray:

@@ -10,11 +10,16 @@ lives (:mod:`quancheng.demo.engines`):
   systems in one MariaDB database each; the rest as embedded.
 
 The same ``seed`` gives the same data. ``scale`` is about the rows of a first-stage form; later stages
-hold fewer (only the projects that got there), enterprise and person registers about as many.
+hold fewer (only the projects that got there), enterprise and person registers about as many; the
+whole world holds about ``0.8 * scale`` rows per form (81 forms in the full catalog: ``--scale 160000``
+for ten million rows). Columns are generated whole (see :mod:`quancheng.demo.vec`), databases are
+bulk-loaded over one connection each (:class:`quancheng.demo.engines.Loader`), and each canonical
+column is dropped after the last form that uses it, so memory follows the largest form, not the world.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import zlib
 from collections.abc import Callable
@@ -30,7 +35,7 @@ from quancheng.demo import engines as eng
 from quancheng.demo.dirt import DEFAULT_RATE, MANIFEST_SCHEMA, inject
 from quancheng.demo.generate import FormRenderer, dedupe_keys, select_rows
 from quancheng.demo.pools import make_enterprises, make_persons, make_projects, rng_for
-from quancheng.demo.values import Values
+from quancheng.demo.values import EntityKind, Values
 from quancheng.demo.world import MANIFEST_FILE, World
 from quancheng.sources.files import write_drop
 
@@ -79,20 +84,30 @@ def system_home(world_dir: Path, system: System, engines: Engines, db_prefix: st
 
 
 def write_form(world_dir: Path, catalog: Catalog, home: dict[str, str], form: SourceForm, table: pa.Table,
-               stamp: str) -> None:
+               stamp: str, loader: eng.Loader | None = None) -> None:
     kind, uri = home["kind"], home["uri"]
-    if kind == "sqlite":
-        eng.load_sqlite(Path(uri.removeprefix("sqlite://")), catalog, form, table)
-    elif kind == "postgresql":
-        eng.load_postgresql(uri, catalog, form, table)
-    elif kind == "mariadb":
-        eng.load_mariadb(uri, catalog, form, table)
+    if kind in ("sqlite", "postgresql", "mariadb"):
+        with contextlib.ExitStack() as stack:
+            active = loader or stack.enter_context(eng.Loader())
+            active.load(kind, uri, catalog, form, table)  # type: ignore[arg-type]
     elif kind in ("csv", "excel"):
         folder = Path(uri.removeprefix("file://")) / form.table
         write_drop(folder, table, "csv" if kind == "csv" else "xlsx", stamp,
                    encoding=csv_encoding(form.system_id) if kind == "csv" else "utf-8")
     else:
         eng.load_api(world_dir, form.system_id, form, table)
+
+
+def last_uses(renderers: list[FormRenderer]) -> dict[int, list[tuple[EntityKind, str]]]:
+    """Form position -> the (entity kind, element) columns no later form needs."""
+    last: dict[tuple[EntityKind, str], int] = {}
+    for i, r in enumerate(renderers):
+        for el in r.elements():
+            last[(r.kind, el)] = i
+    out: dict[int, list[tuple[EntityKind, str]]] = {}
+    for key, i in last.items():
+        out.setdefault(i, []).append(key)
+    return out
 
 
 def write_api_meta(world_dir: Path, catalog: Catalog, systems: dict[str, dict[str, str]]) -> None:
@@ -118,18 +133,22 @@ def seed_world(catalog: Catalog, out_dir: Path, *, scale: int = 200, engines: En
     manifest: list[dict[str, str]] = []
     form_info: dict[str, dict[str, object]] = {}
     stamp = drop_stamp(INTERVAL[1])
-    for done, form in enumerate(forms):
-        if progress:
-            progress(f"{form.system_id}.{form.table}", done, len(forms))
-        renderer = FormRenderer(catalog, values, form, seed, INTERVAL)
-        kind, idx = select_rows(values, catalog, form, seed)
-        table = dedupe_keys(renderer.render(idx), form.primary_key)
-        table, dirt = inject(table, catalog, form, rng_for(seed, "dirt." + form.form_id), rate=dirt_rate,
-                             date_style=renderer.date_style)
-        manifest.extend(dirt)
-        write_form(world_dir, catalog, systems[form.system_id], form, table, stamp)
-        form_info[form.form_id] = {"rows": table.num_rows, "entity": kind, "system_id": form.system_id,
-                                   "table": form.table}
+    renderers = [FormRenderer(catalog, values, form, seed, INTERVAL) for form in forms]
+    done_with = last_uses(renderers)
+    with eng.Loader() as loader:
+        for done, (form, renderer) in enumerate(zip(forms, renderers, strict=True)):
+            if progress:
+                progress(f"{form.system_id}.{form.table}", done, len(forms))
+            kind, idx = select_rows(values, catalog, form, seed)
+            table = dedupe_keys(renderer.render(idx), form.primary_key)
+            for entity, element_id in done_with.get(done, []):
+                values.release(entity, element_id)
+            table, dirt = inject(table, catalog, form, rng_for(seed, "dirt." + form.form_id), rate=dirt_rate,
+                                 date_style=renderer.date_style)
+            manifest.extend(dirt)
+            write_form(world_dir, catalog, systems[form.system_id], form, table, stamp, loader)
+            form_info[form.form_id] = {"rows": table.num_rows, "entity": kind, "system_id": form.system_id,
+                                       "table": form.table}
     if progress:
         progress("manifest", len(forms), len(forms))
     pq.write_table(pa.Table.from_pylist(manifest, schema=MANIFEST_SCHEMA), world_dir / MANIFEST_FILE)

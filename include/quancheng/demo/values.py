@@ -12,22 +12,38 @@ in every system (so a project's 总投资 agrees wherever it appears). How a val
 - dates from the project's stage dates (开工 after 施工许可, 竣工 at acceptance, 拟/计划 ahead);
 - the catalog's cross-field rules hold: ``sum_equals`` totals are the sum of their parts, ``before``
   pairs are ordered and ``duration_days`` is end minus start.
+
+Values are whole Arrow columns (strings, int64, float64 for decimals, date32 for dates and date-times,
+bool), one entry per entity, built with array operations only.
 """
 
 from __future__ import annotations
 
 import zlib
-from datetime import date, timedelta
-from typing import Any, Literal
+from datetime import date
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element
-from quancheng.demo.pools import CURRENT_DIVISIONS, Enterprises, Persons, Projects, rng_for, role_of
+from quancheng.demo.pools import (
+    CURRENT_DIVISIONS,
+    Enterprises,
+    Persons,
+    Projects,
+    addresses,
+    phones,
+    rng_for,
+    role_of,
+)
+from quancheng.demo.vec import choose, concat, dates, zfill
 
 EntityKind = Literal["project", "enterprise", "person"]
 EPOCH = date(1970, 1, 1)
+PROJECT_ATTR = {"project_code": "code", "construction_permit": "construction_permit",
+                "planning_permit": "planning_permit"}
 PARTY_WORDS = ("单位", "企业", "法人", "公司", "机构", "组织", "申请人", "业主")
 PERSON_WORDS = ("自然人", "人员", "个人", "经办人", "联系人", "负责人", "法定代表人", "项目经理", "总监")
 FREE_TEXT = [
@@ -48,6 +64,10 @@ def _days(d: date) -> int:
     return (d - EPOCH).days
 
 
+def _take(col: pa.Array, idx: np.ndarray) -> pa.Array:
+    return col.take(pa.array(idx))
+
+
 class Values:
     """Canonical element values over the pools, cached per (entity kind, element)."""
 
@@ -55,18 +75,23 @@ class Values:
                  projects: Projects):
         self.catalog, self.seed = catalog, seed
         self.persons, self.enterprises, self.projects = persons, enterprises, projects
-        self.cache: dict[tuple[str, str], list[Any]] = {}
+        self.cache: dict[tuple[str, str], pa.Array] = {}
 
     def size(self, kind: EntityKind) -> int:
         return {"project": self.projects.size, "enterprise": self.enterprises.size,
                 "person": self.persons.size}[kind]
 
-    def canonical(self, kind: EntityKind, element: Element) -> list[Any]:
+    def canonical(self, kind: EntityKind, element: Element) -> pa.Array:
+        """One value per entity of ``kind`` (see the module docstring for the types)."""
         key = (kind, element.element_id)
         if key not in self.cache:
             self.cache[key] = self._make(kind, element)
             self._apply_rules(kind, element)
         return self.cache[key]
+
+    def release(self, kind: EntityKind, element_id: str) -> None:
+        """Forget a cached column (seeding drops each after the last form that uses it)."""
+        self.cache.pop((kind, element_id), None)
 
     # --- who an element is about ---
     def _party(self, kind: EntityKind, element: Element) -> np.ndarray | None:
@@ -89,12 +114,13 @@ class Values:
         if party is not None:
             ent = self.enterprises
             pick = ent.legal_rep if "法定代表人" in text or "法人代表" in text else ent.contact
-            return np.asarray(np.asarray(pick)[party])
+            picked: np.ndarray = np.asarray(pick)[party]
+            return picked
         rng = rng_for(self.seed, f"person.{kind}.{element.object_class}.{element.property}")
         return rng.integers(0, self.persons.size, self.size(kind))
 
     # --- value makers ---
-    def _make(self, kind: EntityKind, el: Element) -> list[Any]:
+    def _make(self, kind: EntityKind, el: Element) -> pa.Array:
         n = self.size(kind)
         rng = rng_for(self.seed, f"{kind}.{el.element_id}")
         party = self._party(kind, el)
@@ -102,86 +128,72 @@ class Values:
         text = el.name_zh + el.property
         ent, per, prj = self.enterprises, self.persons, self.projects
         ik = el.identifier_kind
-        if ik == "project_code" and kind == "project":
-            return list(prj.code)
-        if ik == "construction_permit" and kind == "project":
-            return list(prj.construction_permit)
-        if ik == "planning_permit" and kind == "project":
-            return list(prj.planning_permit)
+        if kind == "project" and ik in ("project_code", "construction_permit", "planning_permit"):
+            return prj.arrow(PROJECT_ATTR[ik])
         if ik == "ric" or (person is not None and "身份证" in text):
-            idx = person if person is not None else rng.integers(0, per.size, n)
-            return [per.ric[i] for i in idx]
+            return _take(per.arrow("ric"), person if person is not None else rng.integers(0, per.size, n))
         if ik in ("uscc", "org_code", "reg_no", "license_no"):
             idx = party if party is not None else rng.integers(0, ent.size, n)
-            if ik == "uscc":
-                return [ent.uscc[i] for i in idx]
             if ik == "org_code":
-                return [f"{ent.org_code[i][:8]}-{ent.org_code[i][8]}" for i in idx]
+                org = _take(ent.arrow("org_code"), idx)
+                return concat(pc.utf8_slice_codeunits(org, 0, 8), "-", pc.utf8_slice_codeunits(org, 8, 9))
             if ik == "reg_no":
-                return [ent.reg_no[i] or ent.uscc[i] for i in idx]
-            return [ent.uscc[i] for i in idx]
+                return pc.coalesce(_take(ent.arrow("reg_no"), idx), _take(ent.arrow("uscc"), idx))
+            return _take(ent.arrow("uscc"), idx)
         if ik in ("project_code", "construction_permit", "planning_permit"):
-            idx = rng.integers(0, prj.size, n)
-            src = {"project_code": prj.code, "construction_permit": prj.construction_permit,
-                   "planning_permit": prj.planning_permit}[ik]
-            return [src[i] for i in idx]
+            return _take(prj.arrow(PROJECT_ATTR[ik]), rng.integers(0, prj.size, n))
         if el.code_list:
             return self._codes(el, rng, n, party)
         if el.data_type in ("date", "datetime"):
             return self._dates(kind, el, rng, n, party, person)
         if el.data_type in ("decimal", "integer"):
-            return self._numbers(kind, el, rng, n, party)
+            return self._numbers(el, rng, n, party)
         if el.data_type == "boolean":
-            return list(rng.random(n) < 0.5)
+            return pa.array(rng.random(n) < 0.5)
         if person is not None:
             if "电话" in text or "手机" in text:
-                return [per.phone[i] for i in person]
+                return _take(per.arrow("phone"), person)
             if "地址" in text or "住址" in text:
-                return [per.address[i] for i in person]
-            return [per.name[i] for i in person]
+                return _take(per.arrow("address"), person)
+            return _take(per.arrow("name"), person)
         if party is not None:
             if "电话" in text:
-                return [ent.phone[i] for i in party]
+                return _take(ent.arrow("phone"), party)
             if "地址" in text or "住所" in text:
-                return [ent.address[i] for i in party]
+                return _take(ent.arrow("address"), party)
             if "资质等级" in text or text.endswith("等级"):
-                return [ent.grade[i] for i in party]
+                return _take(ent.arrow("grade"), party)
             if "证书" in text or "编号" in text:
-                return [ent.cert_no[i] for i in party]
-            return [ent.name[i] for i in party]
+                return _take(ent.arrow("cert_no"), party)
+            return _take(ent.arrow("name"), party)
         if kind == "project" and ("项目名称" in text or "工程名称" in text or el.property == "名称"):
-            return list(prj.name)
+            return prj.arrow("name")
         if kind == "project" and any(w in text for w in ("地点", "地址", "位置", "坐落")):
-            from quancheng.demo.pools import addresses
-
-            return addresses(rng, list(prj.division))
+            return addresses(rng, prj.arrow("division"))
         if "电话" in text:
-            from quancheng.demo.pools import phones
-
             return phones(rng, n)
         if "邮编" in text or "邮政编码" in text:
-            return [f"2{int(x):05d}" for x in rng.integers(50000, 71999, n)]
+            return concat("2", zfill(rng.integers(50000, 71999, n), 5))
         for words, choices in FREE_TEXT:
             if any(w in text for w in words):
-                return list(rng.choice(choices, n))
-        return [f"{el.name_zh}{int(x):04d}" for x in rng.integers(1, 9999, n)]
+                return choose(rng, choices, n)
+        return concat(el.name_zh, zfill(rng.integers(1, 9999, n), 4))
 
-    def _codes(self, el: Element, rng: np.random.Generator, n: int, party: np.ndarray | None) -> list[Any]:
+    def _codes(self, el: Element, rng: np.random.Generator, n: int, party: np.ndarray | None) -> pa.Array:
         if el.code_list == "gb2260":
             if party is not None:
-                return [self.enterprises.division[i] for i in party]
-            if "建设" in el.name_zh or "项目" in el.name_zh or "地点" in el.name_zh:
-                return list(self.projects.division)[:n] if n == self.projects.size else \
-                    list(rng.choice(CURRENT_DIVISIONS, n))
-            return list(rng.choice(CURRENT_DIVISIONS, n))
+                return _take(self.enterprises.arrow("division"), party)
+            if ("建设" in el.name_zh or "项目" in el.name_zh or "地点" in el.name_zh) and n == self.projects.size:
+                return self.projects.arrow("division")
+            return choose(rng, CURRENT_DIVISIONS, n)
         codes = [c for c in self.catalog.codes_by_list.get(el.code_list, []) if not c.valid_to]
         if not codes:
-            return [None] * n
-        leaves = [c.code for c in codes if not any(o.parent == c.code for o in codes)] or [c.code for c in codes]
-        return list(rng.choice(leaves, n))
+            return pa.nulls(n, pa.string())
+        parents = {c.parent for c in codes}
+        leaves = [c.code for c in codes if c.code not in parents] or [c.code for c in codes]
+        return choose(rng, leaves, n)
 
-    def _numbers(self, kind: EntityKind, el: Element, rng: np.random.Generator, n: int,
-                 party: np.ndarray | None) -> list[Any]:
+    def _numbers(self, el: Element, rng: np.random.Generator, n: int, party: np.ndarray | None) -> pa.Array:
         text = el.name_zh + el.property
         unit = self.catalog.unit.get(el.unit)
         dim = unit.dimension if unit else ""
@@ -209,16 +221,16 @@ class Values:
         hi = el.max_value if el.max_value is not None else np.inf
         vals = np.clip(vals, lo, hi)
         if el.data_type == "integer":
-            return [int(v) for v in vals]
-        return [float(v) for v in vals]
+            return pa.array(vals.astype(np.int64))
+        return pa.array(vals.astype(np.float64))
 
     def _dates(self, kind: EntityKind, el: Element, rng: np.random.Generator, n: int,
-               party: np.ndarray | None, person: np.ndarray | None) -> list[Any]:
+               party: np.ndarray | None, person: np.ndarray | None) -> pa.Array:
         text = el.name_zh + el.property
         if person is not None and "出生" in text:
-            return [self.persons.birth[i] for i in person]
+            return dates(self.persons.birth[person])
         if party is not None and ("成立" in text or "设立" in text or "注册" in text):
-            return [self.enterprises.established[i] for i in party]
+            return dates(self.enterprises.established[party])
         if kind == "project":
             sd = self.projects.stage_dates
             if any(w in text for w in ("竣工", "验收", "完工", "备案")):
@@ -228,12 +240,9 @@ class Values:
             elif any(w in text for w in ("拟", "计划")):
                 base, jitter = sd[:, 0], rng.integers(60, 365, n)
             else:
-                stage = self._stage_of(el)
-                base, jitter = sd[:, stage], rng.integers(0, 25, n)
-            days = base + jitter
-        else:
-            days = rng.integers(_days(date(2005, 1, 1)), _days(date(2025, 1, 1)), n)
-        return [EPOCH + timedelta(days=int(d)) for d in days]
+                base, jitter = sd[:, self._stage_of(el)], rng.integers(0, 25, n)
+            return dates(base + jitter)
+        return dates(rng.integers(_days(date(2005, 1, 1)), _days(date(2025, 1, 1)), n))
 
     def _stage_of(self, el: Element) -> int:
         orders = {s.stage_id: s.order for s in self.catalog.stages}
@@ -248,31 +257,22 @@ class Values:
             if el.element_id not in rule.elements or not all(e in self.catalog.element for e in rule.elements):
                 continue
             members = [self.catalog.element[e] for e in rule.elements]
-            for m in members:  # make the other members without recursing into rules again
-                self.cache.setdefault((kind, m.element_id), self._make(kind, m))
-            cols = [self.cache[(kind, m.element_id)] for m in members]
+            keys = [(kind, m.element_id) for m in members]
+            for key, m in zip(keys, members, strict=True):  # the other members, without recursing into rules
+                if key not in self.cache:
+                    self.cache[key] = self._make(kind, m)
+            cols = [self.cache[k] for k in keys]
             if rule.kind == "sum_equals" and len(cols) >= 2:
-                parts = np.array([[float(v or 0) for v in c] for c in cols[1:]]).sum(axis=0)
-                cols[0][:] = [round(float(v), 2) for v in parts]
-            elif rule.kind == "before" and len(cols) == 2:
-                for i, (a, b) in enumerate(zip(cols[0], cols[1], strict=True)):
-                    if a is not None and b is not None and a > b:  # type: ignore[operator]
-                        cols[0][i], cols[1][i] = b, a
-            elif rule.kind == "duration_days" and len(cols) == 3:
-                for i, (a, b) in enumerate(zip(cols[0], cols[1], strict=True)):
-                    if a is not None and b is not None:
-                        if a > b:  # type: ignore[operator]
-                            cols[0][i], cols[1][i], a, b = b, a, b, a
-                        cols[2][i] = (b - a).days  # type: ignore[operator]
-
-
-def as_arrow(values: list[Any], el: Element) -> pa.Array:
-    """Canonical values as an Arrow array of the element's type (decimals as float64 here)."""
-    t = {"string": pa.string(), "integer": pa.int64(), "decimal": pa.float64(), "date": pa.date32(),
-         "datetime": pa.timestamp("us"), "boolean": pa.bool_()}[el.data_type]
-    if el.data_type == "datetime":
-        from datetime import datetime, time
-
-        values = [datetime.combine(v, time(9 + _h(str(v)) % 8, _h(str(v), "m") % 60))
-                  if isinstance(v, date) and not isinstance(v, datetime) else v for v in values]
-    return pa.array(values, t)
+                parts = sum(np.nan_to_num(np.asarray(c.cast(pa.float64()).to_numpy(zero_copy_only=False), float))
+                            for c in cols[1:])
+                total = pa.array(np.round(np.asarray(parts, float), 2))
+                self.cache[keys[0]] = total.cast(cols[0].type, safe=False)
+            elif ((rule.kind == "before" and len(cols) == 2) or (rule.kind == "duration_days" and len(cols) == 3)) \
+                    and cols[0].type == cols[1].type:
+                a, b = cols[0], cols[1]
+                swap = pc.fill_null(pc.greater(a, b), False)
+                a, b = pc.if_else(swap, b, a), pc.if_else(swap, a, b)
+                self.cache[keys[0]], self.cache[keys[1]] = a, b
+                if rule.kind == "duration_days" and len(cols) == 3 and pa.types.is_date(a.type):
+                    days = pc.subtract(b.cast(pa.int32()).cast(pa.int64()), a.cast(pa.int32()).cast(pa.int64()))
+                    self.cache[keys[2]] = pc.coalesce(days.cast(cols[2].type, safe=False), cols[2])

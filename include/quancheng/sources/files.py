@@ -84,15 +84,9 @@ def write_drop(folder: Path, table: pa.Table, fmt: DropFormat, stamp: str, *, en
             pcsv.write_csv(text, sink)
             path.write_bytes(sink.getvalue().to_pybytes().decode("utf-8").encode(encoding))
     else:
-        from openpyxl import Workbook
+        from quancheng.sources.xlsx import write_xlsx
 
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("Sheet1")
-        ws.append(text.column_names)
-        for batch in text.to_batches(10_000):
-            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                ws.append(list(row))
-        wb.save(path)
+        write_xlsx(text, path)
     meta = {"rows": table.num_rows, "bytes": path.stat().st_size}
     if fmt == "csv":
         meta["encoding"] = encoding

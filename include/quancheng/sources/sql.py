@@ -9,6 +9,8 @@ lists as ``postgresql`` can be served from a SQLite file in the embedded demo wi
 - ``postgresql://user@host:port/db``: ADBC PostgreSQL (binary COPY, batches bounded by a byte hint).
 - ``mysql://user@host:port/db`` (MariaDB): ConnectorX's Arrow stream when installed, else PyMySQL's
   unbuffered (server-side) cursor turned into Arrow batches. Both hold one chunk at a time.
+  ``?ssl_mode=DISABLED`` turns TLS off for a server that has none (PyMySQL otherwise builds a TLS
+  context for every connection, ~0.1 s, to offer it).
 
 Column names, order and types come from SQLAlchemy reflection (:meth:`SqlSource.live_columns`,
 :meth:`SqlSource.live_types`: a retyped column is schema drift, see :func:`_accepts`). Incremental
@@ -45,6 +47,7 @@ _SQLITE_CAST: dict[NativeType, tuple[str, str]] = {
     "date": ("TEXT", "''"), "datetime": ("TEXT", "''"), "boolean": ("INTEGER", "0"),
 }
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S"
+_TLS_MODE = ("ssl_mode", "ssl-mode")
 
 
 def engine_of(uri: str) -> Engine:
@@ -107,6 +110,7 @@ class SqlSource(Source):
     """A departmental database; the engine follows the URI (see the module docstring)."""
 
     kind: ClassVar[str] = "sql"
+    _memo: dict[str, list[tuple[str, LiveType]]] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -123,7 +127,7 @@ class SqlSource(Source):
         if self.engine == "sqlite":
             return f"sqlite:///file:{sqlite_path(self.uri)}?mode=ro&uri=true"
         driver = "postgresql+psycopg" if self.engine == "postgresql" else "mysql+pymysql"
-        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "connect_timeout"])
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("connect_timeout", *_TLS_MODE)])
         return urlunsplit((driver, parts.netloc, parts.path, query, ""))
 
     def _check_file(self, form: SourceForm | None) -> None:
@@ -139,16 +143,21 @@ class SqlSource(Source):
         import sqlalchemy as sa
 
         self._check_file(form)
+        if self._memo is not None and form.table in self._memo:
+            return self._memo[form.table]
         connect_args: dict[str, Any] = {}
         if self.engine != "sqlite":
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        if self.engine == "mariadb":
+            connect_args.update(self._mariadb_tls())
         engine = sa.create_engine(self._sqlalchemy_url(), connect_args=connect_args, poolclass=sa.pool.NullPool)
         try:
             inspector = sa.inspect(engine)
-            if not inspector.has_table(form.table):
-                return []
-            return [(str(c["name"]), live_type(self.engine, c["type"], engine.dialect))
-                    for c in inspector.get_columns(form.table)]
+            columns = [(str(c["name"]), live_type(self.engine, c["type"], engine.dialect))
+                       for c in inspector.get_columns(form.table)] if inspector.has_table(form.table) else []
+            if self._memo is not None:
+                self._memo[form.table] = columns
+            return columns
         except sa.exc.DBAPIError as exc:
             raise self._down(form, exc.orig or exc) from None
         finally:
@@ -156,6 +165,19 @@ class SqlSource(Source):
 
     def live_columns(self, form: SourceForm) -> list[str]:
         return [name for name, _ in self._reflect(form)]
+
+    def check_schema(self, form: SourceForm) -> list[str]:
+        self._memo = {}  # names and types from one reflection
+        try:
+            return super().check_schema(form)
+        finally:
+            self._memo = None
+
+    def _mariadb_tls(self) -> dict[str, Any]:
+        """PyMySQL's TLS arguments: ``ssl_mode=DISABLED`` in the URI turns TLS off; otherwise PyMySQL's
+        default (TLS whenever the server offers it) applies."""
+        query = {k.replace("-", "_"): v for k, v in parse_qsl(urlsplit(self.uri).query)}
+        return {"ssl_disabled": True} if query.get("ssl_mode", "").upper() == "DISABLED" else {}
 
     def live_types(self, form: SourceForm) -> dict[str, LiveType]:
         return dict(self._reflect(form))
@@ -291,7 +313,8 @@ class SqlSource(Source):
             conn = pymysql.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
                                    user=unquote(parts.username or "root"), password=unquote(parts.password or ""),
                                    database=parts.path.lstrip("/"), charset="utf8mb4",
-                                   connect_timeout=CONNECT_TIMEOUT_S, cursorclass=pymysql.cursors.SSCursor)
+                                   connect_timeout=CONNECT_TIMEOUT_S, cursorclass=pymysql.cursors.SSCursor,
+                                   **self._mariadb_tls())
         except pymysql.err.OperationalError as exc:
             raise self._down(form, exc) from None
         fields = self.catalog.fields_of(form.form_id)
