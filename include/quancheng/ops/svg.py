@@ -92,19 +92,19 @@ class Node:
     dashed: bool = False
 
 
-def flow(systems: Sequence[Node], element: Node, datasets: Sequence[Node], *, box_w: int = 230,
-         gap: int = 90, row_h: int = 38) -> str:
+def flow(systems: Sequence[Node], element: Node, datasets: Sequence[Node], *,
+         widths: tuple[int, int, int] = (230, 250, 330), gap: int = 80, row_h: int = 38) -> str:
     """Systems on the left feed the element in the middle, which the datasets on the right carry."""
     rows = max(len(systems), len(datasets), 1)
     height = rows * row_h + 16
-    width = 3 * box_w + 2 * gap + 8
-    cols = (4, 4 + box_w + gap, 4 + 2 * (box_w + gap))
+    width = sum(widths) + 2 * gap + 8
+    cols = (4, 4 + widths[0] + gap, 4 + widths[0] + widths[1] + 2 * gap)
     bh = row_h - 10
 
     def y_of(i: int, n: int) -> float:
         return 8 + (height - 16) * (i + 0.5) / max(n, 1) - bh / 2
 
-    def box(node: Node, x: float, y: float, role: str) -> str:
+    def box(node: Node, x: float, y: float, role: str, box_w: int) -> str:
         tip = escape(node.title or node.label)
         dash = ' stroke-dasharray="4 3"' if node.dashed else ""
         inner = (f'<rect x="{x}" y="{y:.1f}" width="{box_w}" height="{bh}" rx="6" fill="#fff" '
@@ -127,11 +127,11 @@ def flow(systems: Sequence[Node], element: Node, datasets: Sequence[Node], *, bo
              'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#718096"/></marker></defs>']
     for i in range(len(systems)):
         y = y_of(i, len(systems))
-        parts.append(edge(cols[0] + box_w, y + bh / 2, cols[1], ey + bh / 2, "#a0aec0"))
+        parts.append(edge(cols[0] + widths[0], y + bh / 2, cols[1], ey + bh / 2, "#a0aec0"))
     for i in range(len(datasets)):
         y = y_of(i, len(datasets))
-        parts.append(edge(cols[1] + box_w, ey + bh / 2, cols[2], y + bh / 2, "#a0aec0"))
-    parts += [box(s, cols[0], y_of(i, len(systems)), "system") for i, s in enumerate(systems)]
-    parts.append(box(element, cols[1], ey, "element"))
-    parts += [box(d, cols[2], y_of(i, len(datasets)), "dataset") for i, d in enumerate(datasets)]
+        parts.append(edge(cols[1] + widths[1], ey + bh / 2, cols[2], y + bh / 2, "#a0aec0"))
+    parts += [box(s, cols[0], y_of(i, len(systems)), "system", widths[0]) for i, s in enumerate(systems)]
+    parts.append(box(element, cols[1], ey, "element", widths[1]))
+    parts += [box(d, cols[2], y_of(i, len(datasets)), "dataset", widths[2]) for i, d in enumerate(datasets)]
     return "".join(parts) + "</svg>"
