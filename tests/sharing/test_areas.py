@@ -80,3 +80,29 @@ def test_no_clear_id_number_in_any_open_table(shared, home: Path, catalog) -> No
 ])
 def test_id_number_recognition(value: str, is_id: bool) -> None:
     assert is_id_number(value) is is_id
+
+
+def test_a_publish_that_fails_half_way_is_completed_by_the_next(shared, home: Path, catalog, tokenizer,
+                                                                monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    store, areas, table, _ = shared
+    db = home / "shared" / "areas" / "shared_open.db"
+    with sqlite3.connect(db) as c:
+        before = c.execute("select count(*) from amr_enterprise__amr_enterprise_reg").fetchone()[0]
+    bigger = system_table(catalog, "amr_enterprise_reg", [*table.to_pylist(), {"enterprise_name": "新公司",
+                                                                             "_source_key": "new"}])
+
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(AreaStore, "_swap_sqlite", boom)
+    with pytest.raises(OSError, match="disk full"):
+        share_system_dataset(store, catalog, catalog.form["amr_enterprise_reg"], bigger, batch_id="b2",
+                             areas=areas, tokenizer=tokenizer)
+    with sqlite3.connect(db) as c:  # the last good version is still whole
+        assert c.execute("select count(*) from amr_enterprise__amr_enterprise_reg").fetchone()[0] == before
+    monkeypatch.undo()
+    done = share_system_dataset(store, catalog, catalog.form["amr_enterprise_reg"], bigger, batch_id="b2",
+                                areas=areas, tokenizer=tokenizer)
+    assert all(v["changed"] and v["rows"] == bigger.num_rows for v in done.values())
+    with sqlite3.connect(db) as c:
+        assert c.execute("select count(*) from amr_enterprise__amr_enterprise_reg").fetchone()[0] == bigger.num_rows
