@@ -48,7 +48,9 @@ def main() -> int:
     if bag.import_errors:
         emit(event="import_errors", errors={k: v[-2000:] for k, v in bag.import_errors.items()})
         return 3
-    dag_ids = args.dag_ids or sorted(d for d in bag.dags if d.startswith("sync__"))
+    # the syncs first, then what their Assets trigger: sharing, then consolidation
+    order = ("sync__", "share__", "consolidate__")
+    dag_ids = args.dag_ids or [d for p in order for d in sorted(bag.dags) if d.startswith(p)]
     emit(event="parsed", seconds=round(time.perf_counter() - t2, 2), dags=dag_ids)
     end = pendulum.parse(args.interval_end)
     failed = 0
@@ -57,8 +59,10 @@ def main() -> int:
         t = time.perf_counter()
         try:
             dag = bag.dags[dag_id]
-            interval = dag.timetable.infer_manual_data_interval(run_after=end)
-            dr = dag.test(logical_date=interval.start, run_conf={"full_refresh": args.full_refresh})
+            infer = getattr(dag.timetable, "infer_manual_data_interval", None)  # Asset-scheduled DAGs have none
+            logical = infer(run_after=end).start if infer else end
+            conf = {"full_refresh": args.full_refresh} if dag_id.startswith("sync__") else {}
+            dr = dag.test(logical_date=logical, run_conf=conf)
             state = str(dr.state.value if hasattr(dr.state, "value") else dr.state)
         except Exception as exc:  # noqa: BLE001 - reported per DAG, the others still run
             state, dr = f"error: {exc}", None

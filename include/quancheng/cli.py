@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("quancheng.pipeline_commands", "run", "Run one system's sync (extract, normalize, validate, publish)."),
     "datasets": ("quancheng.publish.commands", "datasets", "List the shared datasets."),
     "status": ("quancheng.ops.commands", "status", "Show the latest state of every system."),
+    "sharing": ("quancheng.sharing.commands", "sharing", "Roles, schemas and grants from the catalog; clear-ID scan."),
 }
 
 

@@ -40,7 +40,8 @@ def test_every_dag_succeeds(demo_home):  # type: ignore[no-untyped-def]
     _, first, second = demo_home
     catalog = load_catalog(SLICE)
     expected = {f"sync__{s.system_id}" for s in catalog.systems}
-    assert set(first.states) == expected
+    assert {d for d in first.states if d.startswith("sync__")} == expected
+    assert {"consolidate__stage_forms", "consolidate__enterprise_master"} <= set(first.states)
     assert first.failed == [] and second.failed == []
 
 
