@@ -226,12 +226,14 @@ def inject(table: pa.Table, catalog: Catalog, form: SourceForm, rng: np.random.G
         return table, []
     rows = np.sort(rng.choice(n, size=min(n, max(1, round(rate * n))), replace=False))
     at_rows = pa.array(rows, pa.int64())
+    # each row tries the candidates in its own random order (all orders drawn at once)
+    orders = rng.permuted(np.broadcast_to(np.arange(len(candidates)), (len(rows), len(candidates))), axis=1).tolist()
     values: dict[str, list[Any]] = {}  # column -> its values at ``rows``
     changes: dict[str, dict[int, Any]] = {}  # column -> position in ``rows`` -> dirty value
     hits: list[tuple[int, str, Pattern]] = []
-    for pos in range(len(rows)):
-        for k in rng.permutation(len(candidates)):
-            ctx, pattern = candidates[int(k)]
+    for pos, order in enumerate(orders):
+        for k in order:
+            ctx, pattern = candidates[k]
             column = ctx.field.column
             if column not in values:
                 values[column] = table[column].take(at_rows).to_pylist()

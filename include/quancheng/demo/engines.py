@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import NativeType, SourceForm
+from quancheng.demo.vec import strftime
 from quancheng.sources.sql import sqlite_path
 
 DbEngine = Literal["sqlite", "postgresql", "mariadb"]
@@ -81,10 +82,9 @@ def sqlite_ready(table: pa.Table) -> pa.Table:
     for col in table.columns:
         t = col.type
         if pa.types.is_date(t):
-            col = pc.strftime(col, "%Y-%m-%d")
-        elif pa.types.is_timestamp(t):
-            # %S prints fractions in Arrow; keep whole seconds so the text sorts like the time
-            col = pc.utf8_slice_codeunits(pc.strftime(col, "%Y-%m-%d %H:%M:%S"), 0, 19)
+            col = strftime(col, "%Y-%m-%d")
+        elif pa.types.is_timestamp(t):  # whole seconds, so the text sorts like the time
+            col = strftime(col, "%Y-%m-%d %H:%M:%S")
         elif pa.types.is_decimal(t):
             col = pc.cast(col, pa.float64())
         elif pa.types.is_boolean(t):

@@ -21,6 +21,7 @@ strings, which is what the generator takes from. Dates are day numbers since 197
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
@@ -63,7 +64,9 @@ PoolT = TypeVar("PoolT", bound="Pool")
 
 
 def rng_for(seed: int, tag: str) -> np.random.Generator:
-    return np.random.default_rng([seed, *tag.encode()])
+    """The random stream of one attribute: seeded by ``seed`` and a 128-bit hash of ``tag``."""
+    digest = hashlib.blake2b(tag.encode(), digest_size=16).digest()
+    return np.random.default_rng([seed, int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")])
 
 
 def division_at(current: str, when: date) -> str:

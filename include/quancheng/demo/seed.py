@@ -98,6 +98,50 @@ def write_form(world_dir: Path, catalog: Catalog, home: dict[str, str], form: So
         eng.load_api(world_dir, form.system_id, form, table)
 
 
+class BackgroundWriter:
+    """Runs write calls one at a time, in order, in a thread, while the caller generates the next form.
+
+    Loading is mostly native code that releases the GIL (ADBC ingest, the servers' own work, Arrow's
+    CSV and Parquet writers), so generation and loading overlap. At most ``depth`` tables wait; the
+    first error is raised in the caller at its next :meth:`submit` or on leaving the ``with`` block.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        import queue
+        import threading
+
+        self._queue: queue.Queue[tuple[Callable[..., object], tuple[object, ...]] | None] = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="quancheng-seed-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    job[0](*job[1])
+                except BaseException as exc:  # noqa: BLE001 -- handed to the caller's thread, re-raised there
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def submit(self, fn: Callable[..., object], *args: object) -> None:
+        self._raise()
+        self._queue.put((fn, args))
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if exc[0] is None:
+            self._raise()
+
+
 def last_uses(renderers: list[FormRenderer]) -> dict[int, list[tuple[EntityKind, str]]]:
     """Form position -> the (entity kind, element) columns no later form needs."""
     last: dict[tuple[EntityKind, str], int] = {}
@@ -135,7 +179,7 @@ def seed_world(catalog: Catalog, out_dir: Path, *, scale: int = 200, engines: En
     stamp = drop_stamp(INTERVAL[1])
     renderers = [FormRenderer(catalog, values, form, seed, INTERVAL) for form in forms]
     done_with = last_uses(renderers)
-    with eng.Loader() as loader:
+    with eng.Loader() as loader, BackgroundWriter() as writer:
         for done, (form, renderer) in enumerate(zip(forms, renderers, strict=True)):
             if progress:
                 progress(f"{form.system_id}.{form.table}", done, len(forms))
@@ -146,7 +190,7 @@ def seed_world(catalog: Catalog, out_dir: Path, *, scale: int = 200, engines: En
             table, dirt = inject(table, catalog, form, rng_for(seed, "dirt." + form.form_id), rate=dirt_rate,
                                  date_style=renderer.date_style)
             manifest.extend(dirt)
-            write_form(world_dir, catalog, systems[form.system_id], form, table, stamp, loader)
+            writer.submit(write_form, world_dir, catalog, systems[form.system_id], form, table, stamp, loader)
             form_info[form.form_id] = {"rows": table.num_rows, "entity": kind, "system_id": form.system_id,
                                        "table": form.table}
     if progress:

@@ -3,7 +3,9 @@
 :class:`Values` answers ``canonical(entity_kind, element)``: one value per entity of the pool, the same
 in every system (so a project's 总投资 agrees wherever it appears). How a value is chosen:
 
-- identifiers by ``identifier_kind`` (project code, credit code, ID number, permits ...) from the pools;
+- identifiers by ``identifier_kind`` (project code, credit code, ID number, permits ...) from the pools
+  (a form about enterprises or persons carries its own entity's; other draws are distinct entities);
+- document numbers (elements named …号: 文号, 编号, 备案号) are unique per entity;
 - elements whose ``object_class`` names a party (建设单位, 施工单位, 法人 ...) are attributes of the
   enterprise playing that role in the project (or of the enterprise itself), chosen by ``property``
   (名称, 法定代表人, 联系电话, 地址 ...); persons' names, ID numbers and phones likewise;
@@ -68,6 +70,13 @@ def _take(col: pa.Array, idx: np.ndarray) -> pa.Array:
     return col.take(pa.array(idx))
 
 
+def _distinct(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
+    """``n`` indices into a pool of ``size``: all different while the pool is large enough."""
+    if n <= size:
+        return rng.permutation(size)[:n]
+    return rng.integers(0, size, n)
+
+
 class Values:
     """Canonical element values over the pools, cached per (entity kind, element)."""
 
@@ -117,7 +126,7 @@ class Values:
             picked: np.ndarray = np.asarray(pick)[party]
             return picked
         rng = rng_for(self.seed, f"person.{kind}.{element.object_class}.{element.property}")
-        return rng.integers(0, self.persons.size, self.size(kind))
+        return _distinct(rng, self.persons.size, self.size(kind))
 
     # --- value makers ---
     def _make(self, kind: EntityKind, el: Element) -> pa.Array:
@@ -131,9 +140,13 @@ class Values:
         if kind == "project" and ik in ("project_code", "construction_permit", "planning_permit"):
             return prj.arrow(PROJECT_ATTR[ik])
         if ik == "ric" or (person is not None and "身份证" in text):
-            return _take(per.arrow("ric"), person if person is not None else rng.integers(0, per.size, n))
+            if person is None:  # a person form's own number, else someone's
+                person = np.arange(n) if kind == "person" else _distinct(rng, per.size, n)
+            return _take(per.arrow("ric"), person)
         if ik in ("uscc", "org_code", "reg_no", "license_no"):
-            idx = party if party is not None else rng.integers(0, ent.size, n)
+            if party is None:  # an enterprise form's own code, else some enterprise's
+                party = np.arange(n) if kind == "enterprise" else _distinct(rng, ent.size, n)
+            idx = party
             if ik == "org_code":
                 org = _take(ent.arrow("org_code"), idx)
                 return concat(pc.utf8_slice_codeunits(org, 0, 8), "-", pc.utf8_slice_codeunits(org, 8, 9))
@@ -141,7 +154,7 @@ class Values:
                 return pc.coalesce(_take(ent.arrow("reg_no"), idx), _take(ent.arrow("uscc"), idx))
             return _take(ent.arrow("uscc"), idx)
         if ik in ("project_code", "construction_permit", "planning_permit"):
-            return _take(prj.arrow(PROJECT_ATTR[ik]), rng.integers(0, prj.size, n))
+            return _take(prj.arrow(PROJECT_ATTR[ik]), _distinct(rng, prj.size, n))
         if el.code_list:
             return self._codes(el, rng, n, party)
         if el.data_type in ("date", "datetime"):
@@ -155,6 +168,8 @@ class Values:
                 return _take(per.arrow("phone"), person)
             if "地址" in text or "住址" in text:
                 return _take(per.arrow("address"), person)
+            if el.name_zh.endswith("号"):  # a person's certificate number: fixed per person
+                return concat("鲁1", zfill(np.asarray(person) * 7 + _h(el.element_id) % 7, 9))
             return _take(per.arrow("name"), person)
         if party is not None:
             if "电话" in text:
@@ -174,6 +189,9 @@ class Values:
             return phones(rng, n)
         if "邮编" in text or "邮政编码" in text:
             return concat("2", zfill(rng.integers(50000, 71999, n), 5))
+        if el.name_zh.endswith("号"):  # a document number (文号, 编号, 备案号 ...): one per entity, never shared
+            year = zfill(rng.integers(2015, 2026, n), 4)
+            return concat(el.name_zh[:2], year, zfill(rng.permutation(n) + 1, 7))
         for words, choices in FREE_TEXT:
             if any(w in text for w in words):
                 return choose(rng, choices, n)
