@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORK ?= work
 
-.PHONY: demo test lint standalone bench lock clean
+.PHONY: demo test lint standalone bench lock clean browser
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,8 +17,14 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)  ## seed the demo systems and run every system's DAG through Airflow
 	$(BIN)/quancheng demo run --dir $(WORK)
 
-test: $(STAMP)  ## the whole test suite
+test: $(STAMP) browser  ## the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# Headless Chromium (Debian's package) for the browser tests; without root they skip, except in CI.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk \
+	  || echo "chromium not installed: browser tests will skip"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check include dags plugins tests benchmarks tools
