@@ -25,13 +25,13 @@ from quancheng.catalog.models import Element, SourceForm
 from quancheng.errors import SourceError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch
 from quancheng.normalize.base import Outcome, mark
-from quancheng.normalize.convert import as_text, run_group
+from quancheng.normalize.convert import Sources, run_group
 from quancheng.normalize.issues import severity_expr
 from quancheng.normalize.plan import FormPlan, Group, plan_for
 from quancheng.normalize.quantity import suspect_scale
 from quancheng.normalize.types import ROW, arrow_type
 
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # one per core: polars, numpy and pyarrow release the GIL
 
 
 def polars_dtype(element: Element) -> pl.DataType:
@@ -69,12 +69,10 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
     n = raw.num_rows
     if ROW not in raw.column_names:
         raw = raw.append_column(ROW, pa.array(np.arange(n, dtype=np.int64)))
-    used = sorted({c for g in plan.groups for c in g.columns})
-    cols = {c: raw[c] for c in used}
-    text_of = {c: as_text(raw[c]) for c in used}
+    src = Sources(raw)
 
     def run(g: Group) -> list[Outcome]:
-        return run_group(g, cols, text_of, plan.units)
+        return run_group(g, src, plan.units)
 
     if WORKERS > 1 and len(plan.groups) > 1 and n >= 10_000:
         with ThreadPoolExecutor(WORKERS) as pool:
@@ -86,8 +84,6 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
     issues: list[pl.DataFrame] = []
     rows = pl.Series(raw[ROW]).cast(pl.Int64)
     for g, outs in zip(plan.groups, results, strict=True):
-        raw_text = text_of[g.columns[0]] if len(g.columns) == 1 else pl.select(
-            pl.concat_str([text_of[c] for c in g.columns], separator="|", ignore_nulls=True)).to_series()
         for t, o in zip(g.targets, outs, strict=True):
             el = t.element
             v = o.values if o.values.dtype == polars_dtype(el) else o.values.cast(polars_dtype(el), strict=False)
@@ -97,13 +93,14 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
             if el.key in values:  # a second mapping of the same element fills what the first left empty
                 v = pl.select(pl.coalesce(values[el.key], v)).to_series()
             values[el.key] = v
-            hit = codes.is_not_null()
-            if hit.any():
-                idx = hit.arg_true()
+            if codes.null_count() < len(codes):
+                idx = codes.is_not_null().arg_true()
+                value = src.text_at(g.columns[0], idx) if len(g.columns) == 1 else pl.select(pl.concat_str(
+                    [src.text_at(c, idx) for c in g.columns], separator="|", ignore_nulls=True)).to_series()
                 issues.append(pl.DataFrame({
                     ROW: rows.gather(idx), "element_id": pl.repeat(el.element_id, len(idx), eager=True),
                     "column": pl.repeat("|".join(g.columns), len(idx), eager=True),
-                    "value": raw_text.gather(idx), "code": codes.gather(idx)}))
+                    "value": value, "code": codes.gather(idx)}))
     return NormalizedBatch(_table(raw, plan, values, n), _issues(issues))
 
 

@@ -58,7 +58,8 @@ class Outcome:
 
 
 def no_codes(n: int) -> pl.Series:
-    return pl.Series([None], dtype=pl.String).extend_constant(None, n - 1) if n else pl.Series([], dtype=pl.String)
+    """A column of ``n`` null issue codes."""
+    return pl.repeat(None, n, eager=True, dtype=pl.String)
 
 
 def nfkc(s: pl.Series) -> pl.Series:
@@ -80,21 +81,40 @@ def placeholder_mask(trimmed: pl.Series, zero: bool) -> pl.Series:
 def mark(codes: pl.Series, mask: pl.Series | np.ndarray, code: str) -> pl.Series:
     """``codes`` with ``code`` set where ``mask`` is true and no earlier code was set."""
     m = mask if isinstance(mask, pl.Series) else pl.Series(mask)
+    if not m.any():  # the usual case: nothing to mark, no column rewritten
+        return codes
     return pl.select(pl.when(m & codes.is_null()).then(pl.lit(code)).otherwise(codes)).to_series()
 
 
 def null_where(values: pl.Series, mask: pl.Series | np.ndarray) -> pl.Series:
+    """``values`` with nulls where ``mask`` is true."""
     m = mask if isinstance(mask, pl.Series) else pl.Series(mask)
+    if not m.any():
+        return values
     return pl.select(pl.when(m).then(None).otherwise(values)).to_series().cast(values.dtype)
 
 
-def distinct_ratio(arr: pa.ChunkedArray | pa.Array, sample: int = 4096) -> float:
-    """Distinct values / rows on an evenly spread sample (cheap estimate of cardinality)."""
+def first_code(*codes: pl.Series) -> pl.Series:
+    """Per row, the first non-null code of ``codes`` (a coalesce that skips all-null columns)."""
+    live = [c for c in codes if c.null_count() < len(c)]
+    if not live:
+        return codes[0]
+    if len(live) == 1:
+        return live[0]
+    return pl.select(pl.coalesce(live)).to_series()
+
+
+def distinct_ratio(arr: pa.ChunkedArray | pa.Array, sample: int = 65536) -> float:
+    """Distinct values / rows on an evenly spread sample (a cheap estimate of cardinality).
+
+    The sample is large on purpose: 11 000 distinct dates in a million rows look unique in a sample
+    of 4 000 rows but repeat five times in one of 65 000.
+    """
     n = len(arr)
     if n == 0:
         return 0.0
     step = max(1, n // sample)
-    part = arr.take(pa.array(np.arange(0, n, step)))
+    part = arr if step == 1 else arr.take(pa.array(np.arange(0, n, step)))
     return float(pc.count_distinct(part).as_py()) / len(part)
 
 

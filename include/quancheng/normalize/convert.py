@@ -28,7 +28,8 @@ import polars as pl
 import pyarrow as pa
 
 from quancheng.ids import check_column
-from quancheng.normalize.base import Outcome, mark, no_codes, null_where, on_distinct, on_distinct_parts
+from quancheng.ids.vector import compact_column
+from quancheng.normalize.base import Outcome, first_code, mark, no_codes, null_where, on_distinct, on_distinct_parts
 from quancheng.normalize.base import fullwidth as to_fullwidth
 from quancheng.normalize.base import placeholder_mask as is_placeholder
 from quancheng.normalize.dates import parse_date_ranges, parse_dates, parse_datetimes
@@ -47,6 +48,39 @@ def as_text(col: pa.ChunkedArray | pa.Array) -> pl.Series:
         col = col.cast(col.type.value_type)
     s = pl.Series(col)
     return s if s.dtype == pl.String else s.cast(pl.String)
+
+
+class Sources:
+    """The raw batch's columns, converted to polars once and only as far as a transform needs.
+
+    Text is made only for the columns read as text: a native date, number or time that feeds an
+    element of its own kind is used as it is (casting a million timestamps to text costs 0.4 s).
+    """
+
+    def __init__(self, raw: pa.Table):
+        self.raw = raw
+        self._text: dict[str, pl.Series] = {}
+
+    def arrow(self, column: str) -> pa.ChunkedArray:
+        return self.raw[column]
+
+    def text(self, column: str) -> pl.Series:
+        if column not in self._text:
+            self._text[column] = as_text(self.raw[column])
+        return self._text[column]
+
+    def number_or_text(self, column: str) -> pl.Series:
+        """Integers and decimals as they are (exact), anything else as text (floats by their shortest repr)."""
+        t = self.raw[column].type
+        if pa.types.is_integer(t) or pa.types.is_decimal(t):
+            return pl.Series(self.raw[column])
+        return self.text(column)
+
+    def text_at(self, column: str, idx: pl.Series) -> pl.Series:
+        """The source values of ``column`` at ``idx`` as text (for issues: no whole-column cast)."""
+        if column in self._text:
+            return self._text[column].gather(idx)
+        return as_text(self.raw[column].take(idx.to_arrow()))
 
 
 def native(col: pa.ChunkedArray | pa.Array, target: Target) -> Outcome | None:
@@ -82,23 +116,19 @@ def typed(text: pl.Series, t: Target, units: UnitTable, cleaned: bool = False) -
 
 
 def _identifier(text: pl.Series, t: Target) -> Outcome:
-    trimmed = clean_text(text)
+    trimmed = text.str.strip_chars()
     ph = is_placeholder(trimmed, zero=True)
-    kind = t.element.identifier_kind
-    if kind is None:
-        from quancheng.ids.vector import compact_column
-        return Outcome(null_where(compact_column(trimmed), ph), mark(no_codes(len(text)), ph, "placeholder.null"))
-    res = check_column(null_where(trimmed, ph), kind)
-    values = null_where(res.normalized, ~pl.Series(res.valid))
     codes = mark(no_codes(len(text)), ph, "placeholder.null")
-    codes = pl.select(pl.coalesce(codes, res.reason)).to_series()
-    wide = (trimmed.str.len_bytes() != trimmed.str.len_chars()).fill_null(False)
-    if wide.any():
-        wide = wide & trimmed.str.contains("[０-９Ａ-Ｚａ-ｚ－\u3000]").fill_null(False)
-        codes = mark(codes, wide & values.is_not_null(), "fullwidth.normalized")
-    if kind in ("ric", "license_no"):
-        short = trimmed.str.replace_all(r"\s", "").str.len_chars() == 15
-        codes = mark(codes, short & (res.kind == "ric") & values.is_not_null(), "ric.upgraded")
+    kind = t.element.identifier_kind
+    if kind is None:  # an identifier without rules: compacted (NFKC, no spaces, upper-case), hyphens kept
+        return Outcome(null_where(compact_column(trimmed, keep_hyphens=True, allow_cjk=True), ph), codes)
+    res = check_column(null_where(trimmed, ph), kind)
+    values = null_where(res.normalized, pl.Series(~res.valid))
+    codes = first_code(codes, res.reason)
+    if res.fullwidth is not None:
+        codes = mark(codes, pl.Series(res.fullwidth) & values.is_not_null(), "fullwidth.normalized")
+    if res.upgraded is not None:
+        codes = mark(codes, pl.Series(res.upgraded), "ric.upgraded")
     return Outcome(values, codes)
 
 
@@ -120,25 +150,28 @@ def _split(text: pl.Series, g: Group, units: UnitTable) -> list[Outcome]:
     return out
 
 
-def run_group(g: Group, cols: dict[str, pa.ChunkedArray], text_of: dict[str, pl.Series],
-              units: UnitTable) -> list[Outcome]:
+def run_group(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
     """Outcomes of every target of ``g`` in order."""
     if g.transform == "concat":
-        cleaned = [clean_text(text_of[c]) for c in g.columns]
+        cleaned = [clean_text(src.text(c)) for c in g.columns]
         joined = pl.select(pl.concat_str([c.fill_null("") for c in cleaned])).to_series()
         t = g.targets[0]
         return [typed(null_where(joined, joined == ""), t, units, cleaned=True)]
     col = g.columns[0]
     if g.transform == "split":
-        return _split(text_of[col], g, units)
+        return _split(src.text(col), g, units)
     if g.transform == "date_range":
-        parts = on_distinct_parts(text_of[col], parse_date_ranges)
+        parts = on_distinct_parts(src.text(col), parse_date_ranges)
         return [_retype(parts[min(x.part, 2)], x) for x in g.targets]
     t = g.targets[0]
-    direct = native(cols[col], t)
+    direct = native(src.arrow(col), t)
     if direct is not None:
         return [direct]
-    text = text_of[col]
+    if t.element.data_type == "decimal" and g.transform in ("quantity", "copy", "text"):
+        value = src.number_or_text(col)
+        if value.dtype != pl.String:
+            return [parse_quantities(value, t.declared_unit, t.target_unit, units, t.scale)]
+    text = src.text(col)
     match g.transform:
         case "text":
             o = normalize_text(text)

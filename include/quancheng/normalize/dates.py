@@ -29,7 +29,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from quancheng.normalize.base import Outcome, mark, nfkc, no_codes, null_where, placeholder_mask
+from quancheng.normalize.base import (
+    Outcome,
+    first_code,
+    mark,
+    nfkc,
+    no_codes,
+    null_where,
+    on_distinct,
+    placeholder_mask,
+)
 
 _CN_DIGITS = {"〇": "0", "○": "0", "零": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4",
               "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
@@ -88,39 +97,50 @@ def parse_dates(s: pl.Series) -> Outcome:
 
 
 def parse_date_ranges(s: pl.Series) -> dict[int, Outcome]:
-    """Start (0), end (1) and days (2) of packed ranges or durations; see the module rules."""
+    """Start (0), end (1) and days (2) of packed ranges or durations; see the module rules.
+
+    The cells are cut on the separator with literal string operations first; the two halves are
+    date columns with few distinct values, read by :func:`parse_dates` once per distinct value. Only
+    the cells without a ``至``-like separator go through the regular expressions.
+    """
     s = s.cast(pl.String)
     t = s.str.strip_chars()
-    k = _date_key(t)
-    split = k.str.extract_groups(rf"^(.+?){_RANGE_SEP}(.+)$")
-    a, b = split.struct.field("1"), split.struct.field("2")
-    dash = k.str.extract_groups(rf"^({_ONE}|\d{{4}}-\d{{1,2}}-\d{{1,2}})-({_ONE}|\d{{4}}-\d{{1,2}}-\d{{1,2}})$")
-    a = pl.select(pl.coalesce(a, dash.struct.field("1"))).to_series()
-    b = pl.select(pl.coalesce(b, dash.struct.field("2"))).to_series()
-    start, end = parse_dates(a), parse_dates(b)
-    days_txt = k.str.extract(r"^(\d+)个?(?:日历)?[天日]$", 1)
-    other_unit = k.str.contains(r"^\d+个?(?:月|年|周|星期)$").fill_null(False)
+    seps = ["到", "~", "～", "——", "—", "--"]
+    unified = t.str.replace_many(seps, ["至"] * len(seps))
+    halves = unified.str.split_exact("至", 1).struct.unnest()
+    a, b = halves["field_0"].str.strip_chars(), halves["field_1"].str.strip_chars()
+    lone = b.is_null() & t.is_not_null()
+    if lone.any():  # a single '-' between two dotted, slashed, Chinese or 8-digit dates
+        idx = lone.arg_true()
+        k = _date_key(t.gather(idx))
+        dash = k.str.extract_groups(rf"^({_ONE}|\d{{4}}-\d{{1,2}}-\d{{1,2}})-({_ONE}|\d{{4}}-\d{{1,2}}-\d{{1,2}})$")
+        a = a.clone().scatter(idx, pl.select(pl.when(dash.struct.field("2").is_not_null())
+                                             .then(dash.struct.field("1")).otherwise(a.gather(idx))).to_series())
+        b = b.clone().scatter(idx, dash.struct.field("2"))
+    is_range = b.is_not_null()
+    a = null_where(a, ~is_range)
+    start, end = on_distinct(a, parse_dates), on_distinct(b, parse_dates)
+    key = pl.select(pl.when(~is_range).then(t)).to_series()
+    key = _date_key(key) if (~is_range & t.is_not_null()).any() else key
+    days_txt = key.str.extract(r"^(\d+)个?(?:日历)?[天日]$", 1)
+    other_unit = key.str.contains(r"^\d+个?(?:月|年|周|星期)$").fill_null(False)
     derived = (end.values - start.values).dt.total_days()
     days = pl.select(pl.coalesce(days_txt.cast(pl.Int64, strict=False), derived)).to_series()
-    is_range = a.is_not_null()
     reversed_ = (derived < 0).fill_null(False)
 
     base = no_codes(len(s))
     base = mark(base, placeholder_mask(t, zero=True), "placeholder.null")
-    base = mark(base, k.str.contains(r"^[年月日至到~]+$").fill_null(False), "date.blank")
+    base = mark(base, key.str.contains(r"^[年月日至到~]+$").fill_null(False), "date.blank")
     base = mark(base, other_unit, "duration.unit")
     base = mark(base, ~is_range & days_txt.is_null() & (t != "").fill_null(False), "date_range.unparseable")
     base = mark(base, reversed_, "date_range.reversed")
     out: dict[int, Outcome] = {}
     for part, o in ((0, start), (1, end)):
-        codes = pl.select(pl.coalesce(base, pl.when(is_range).then(o.codes))).to_series()
-        out[part] = Outcome(null_where(o.values, reversed_), codes)
-    bad = pl.select(pl.coalesce(start.codes, end.codes)).to_series()
+        out[part] = Outcome(null_where(o.values, reversed_), first_code(base, o.codes))
+    bad = first_code(start.codes, end.codes)
     bad = null_where(bad, bad.is_in(["fullwidth.normalized"]).fill_null(False))
-    dcodes = pl.select(pl.coalesce(base, pl.when(is_range).then(bad),
-                                   pl.when(is_range & derived.is_not_null()).then(pl.lit("duration.derived")))
-                       ).to_series()
-    out[2] = Outcome(null_where(days, reversed_ | other_unit), dcodes)
+    derived_note = mark(no_codes(len(s)), is_range & derived.is_not_null(), "duration.derived")
+    out[2] = Outcome(null_where(days, reversed_ | other_unit), first_code(base, bad, derived_note))
     return out
 
 

@@ -110,10 +110,16 @@ def _slow_quantities(t: pl.Series, declared: Unit | None, target: Unit | None, u
 
 def parse_quantities(s: pl.Series, declared: Unit | None, target: Unit | None, units: UnitTable,
                      scale: int) -> Outcome:
-    """Exact decimals in ``target``'s unit at ``scale``; see the module rules."""
-    s = s.cast(pl.String)
+    """Exact decimals in ``target``'s unit at ``scale``; see the module rules.
+
+    ``s`` is text, or integers or decimals from a typed source column (used exactly as they are).
+    """
     n = len(s)
-    values = _decimal(s)  # the fast path: a plain number in the declared unit
+    if s.dtype != pl.String and (s.dtype.is_integer() or isinstance(s.dtype, pl.Decimal)):
+        values = s.cast(pl.Decimal(38, 8))
+    else:
+        s = s.cast(pl.String)
+        values = _decimal(s)  # the fast path: a plain number in the declared unit
     d_num, d_den = (declared.factor_num, declared.factor_den) if declared else (1, 1)
     num = np.full(n, d_num, np.int64)
     den = np.full(n, d_den, np.int64)
@@ -141,14 +147,25 @@ def parse_quantities(s: pl.Series, declared: Unit | None, target: Unit | None, u
     return Outcome(null_where(values, too_large), codes)
 
 
-def suspect_scale(values: pl.Series, min_rows: int = 10) -> pl.Series:
-    """True where a value is 10^3.5+ times above or below the column's median (see rules)."""
+def suspect_scale(values: pl.Series, min_rows: int = 10, sample: int = 20_000) -> pl.Series:
+    """True where a value is 10^3.5+ times above or below the column's median (see rules).
+
+    The median is taken on an evenly spread sample (a heuristic needs no exact median of a million
+    values), and when the column's extremes are within the band nothing is scanned at all.
+    """
     f = values.cast(pl.Float64)
     pos = f.filter(f > 0)
     if len(pos) < min_rows:
         return pl.Series(np.zeros(len(values), bool))
-    off = (f / pos.median()).abs().log10().fill_null(0.0).fill_nan(0.0).abs()
-    return ((off >= 3.5) & (f > 0)).fill_null(False)
+    step = max(1, len(pos) // sample)
+    median = pos.gather_every(step).median()
+    lo, hi = pos.min(), pos.max()
+    if not isinstance(median, float) or median <= 0 or not isinstance(lo, float) or not isinstance(hi, float):
+        return pl.Series(np.zeros(len(values), bool))
+    band = 10 ** 3.5
+    if hi / median < band and median / lo < band:
+        return pl.Series(np.zeros(len(values), bool))
+    return ((f >= median * band) | ((f > 0) & (f <= median / band))).fill_null(False)
 
 
 def parse_integers(s: pl.Series, unit: str = "") -> Outcome:

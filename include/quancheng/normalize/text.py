@@ -17,17 +17,24 @@ removed, upper-cased.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from quancheng.ids.vector import replace_where
-from quancheng.normalize.base import WHITESPACE, Outcome, nfkc, no_codes, placeholder_mask
+from quancheng.normalize.base import WHITESPACE, Outcome, mark, nfkc, no_codes, null_where, placeholder_mask
 
 
 def clean_text(s: pl.Series) -> pl.Series:
-    """Whitespace runs (incl. U+3000) -> one space, then trimmed; see the module rules."""
+    """Whitespace runs (incl. U+3000) -> one space, then trimmed; see the module rules.
+
+    Only the rows holding whitespace are rewritten (one scan finds them; most rows have none).
+    """
     s = s.cast(pl.String)
-    s = replace_where(s, ["\t", "\n", "\r", "\u3000", "\xa0", "  "], r"\s+", " ")
-    return s.str.strip_chars()
+    suspect = s.str.contains(r"\s").fill_null(False).to_numpy()
+    if not suspect.any():
+        return s
+    idx = pl.Series(np.flatnonzero(suspect))
+    fixed = s.gather(idx).str.replace_all(r"\s+", " ").str.strip_chars()
+    return s.clone().scatter(idx, fixed)  # scatter works in place: never on the caller's series
 
 
 def normalize_text(s: pl.Series, zero_is_placeholder: bool = True) -> Outcome:
@@ -35,9 +42,7 @@ def normalize_text(s: pl.Series, zero_is_placeholder: bool = True) -> Outcome:
     t = clean_text(s)
     ph = placeholder_mask(t, zero_is_placeholder)
     empty = (t == "").fill_null(False)
-    values = pl.select(pl.when(ph | empty).then(None).otherwise(t)).to_series()
-    codes = pl.select(pl.when(ph).then(pl.lit("placeholder.null")).otherwise(no_codes(len(s)))).to_series()
-    return Outcome(values, codes)
+    return Outcome(null_where(t, ph | empty), mark(no_codes(len(s)), ph, "placeholder.null"))
 
 
 def match_key(s: pl.Series) -> pl.Series:

@@ -18,7 +18,7 @@ from quancheng.normalize import NormalizedBatch
 from quancheng.normalize.types import ROW
 from quancheng.validate import ValidationResult
 from quancheng.validate.compile import Rule, rules_for
-from quancheng.validate.quarantine import quarantine_table
+from quancheng.validate.quarantine import filter_rows, quarantine_table
 
 
 def positions(table: pa.Table, rows: pl.Series) -> np.ndarray:
@@ -66,7 +66,7 @@ def validate_form(norm: NormalizedBatch, raw: pa.Table, form: SourceForm, catalo
     bad[err_pos] = True
     for m in masks:
         bad |= m
-    valid = table.filter(pa.array(~bad))
+    valid = filter_rows(table, ~bad)
     quarantine = quarantine_table(raw, rules, masks, errors, err_pos, bad)
     if valid.num_rows + quarantine.num_rows != n:
         raise AssertionError(f"form {form.form_id}: {n} rows in, {valid.num_rows} valid + "
