@@ -2,7 +2,13 @@
 
 Builds one table of ``--rows`` rows (text, decimal, date, timestamp columns) in PostgreSQL, MariaDB and
 SQLite, then reads it with each method in a fresh subprocess (peak RSS of that process is its memory).
-Reproduce: .venv/bin/python benchmarks/extract.py --rows 1000000 [--write]
+The quancheng sources run at each ``--chunks`` size on ``--sweep`` (the first size elsewhere): their
+memory follows the chunk, not the table. ``pandas.read_sql`` holds the whole result; it reads the first
+``--pandas-rows`` rows of the same table (the whole table by default), and a watchdog stops any child
+whose resident memory passes ``--mem-cap-gib`` (reported as such). PyMySQL, the slow fallback, reads
+at most ``--pymysql-rows`` rows.
+Reproduce: .venv/bin/python benchmarks/extract.py --rows 1000000 [--chunks 100000,10000] [--write]
+   10 M:   .venv/bin/python benchmarks/extract.py --rows 10000000 --chunks 100000,10000 --write
 """
 
 from __future__ import annotations
@@ -29,12 +35,15 @@ SQLITE = "/tmp/qc_bench_extract.db"
 
 CHILD = r'''
 import json, resource, sys, time
-method, uri, chunk = sys.argv[1], sys.argv[2], int(sys.argv[3])
+method, uri, chunk, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if method.startswith("pandas"):  # imports before the clock starts: the read is measured, not start-up
+    import pandas as pd, sqlalchemy as sa
+else:
+    import adbc_driver_postgresql.dbapi, adbc_driver_sqlite.dbapi, connectorx, pymysql, pyarrow
 t0 = time.perf_counter(); rows = 0
 if method.startswith("pandas"):
-    import pandas as pd, sqlalchemy as sa
     eng = sa.create_engine(uri)
-    rows = len(pd.read_sql("SELECT * FROM bench_extract", eng))
+    rows = len(pd.read_sql(f"SELECT * FROM bench_extract WHERE id <= {limit}", eng))
 else:
     from quancheng.catalog.models import SourceField, SourceForm, System
     from quancheng.sources.base import Window, source_class
@@ -49,12 +58,14 @@ else:
     system = System(system_id="bench", name_zh="b", name_en="b", department_zh="d", department_en="d",
                     stages=("s1",), kind="sqlite", conn_id="b", extract_mode="incremental")
     src = source_class("sqlite")(system, Cat(), uri)
+    from datetime import timedelta
+    window = Window(None, datetime(2025, 1, 1) + timedelta(seconds=limit + 1))  # updated = 2025-01-01 + id s
     if method == "pymysql":
-        it = src._read_mariadb_pymysql(form, Window(None, datetime(9999, 1, 1)), chunk)
+        it = src._read_mariadb_pymysql(form, window, chunk)
         from quancheng.sources.types import rechunk
         it = rechunk(it, chunk)
     else:
-        it = src.read(form, Window(None, datetime(9999, 1, 1)), chunk)
+        it = src.read(form, window, chunk)
     for b in it:
         rows += b.num_rows
 secs = time.perf_counter() - t0
@@ -64,8 +75,8 @@ print(json.dumps({"rows": rows, "seconds": secs, "peak_mib": peak}))
 
 
 def setup(n: int) -> None:
-    import sqlite3
-
+    import adbc_driver_postgresql.dbapi as adbc_pg
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
     import psycopg
     import pymysql
 
@@ -74,7 +85,7 @@ def setup(n: int) -> None:
         c.execute("CREATE DATABASE qc_bench_extract")
     with psycopg.connect(PG, autocommit=True) as c:
         c.execute(SETUP_PG.format(n=n))
-    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True, ssl_disabled=True)
     with conn.cursor() as cur:
         cur.execute("DROP DATABASE IF EXISTS qc_bench_extract")
         cur.execute("CREATE DATABASE qc_bench_extract CHARACTER SET utf8mb4")
@@ -84,33 +95,63 @@ def setup(n: int) -> None:
                 cur.execute(stmt)
     conn.close()
     Path(SQLITE).unlink(missing_ok=True)
-    with psycopg.connect(PG) as src, sqlite3.connect(SQLITE) as dst:
-        dst.execute("CREATE TABLE bench_extract (id INTEGER, name TEXT, addr TEXT, amount REAL, issued TEXT, "
-                    "updated TEXT)")
-        cur = src.cursor()
-        cur.execute("SELECT id, name, addr, amount::float8, issued::text, to_char(updated, 'YYYY-MM-DD HH24:MI:SS') "
-                    "FROM bench_extract")
-        while rows := cur.fetchmany(50_000):
-            dst.executemany("INSERT INTO bench_extract VALUES (?,?,?,?,?,?)", rows)
+    # PostgreSQL -> SQLite as one Arrow stream (SQLite stores dates and times as ISO text)
+    with adbc_pg.connect(PG) as src, adbc_sqlite.connect(SQLITE) as dst:
+        scur, dcur = src.cursor(), dst.cursor()
+        scur.execute("SELECT id, name, addr, amount::float8 AS amount, issued::text AS issued, "
+                     "to_char(updated, 'YYYY-MM-DD HH24:MI:SS') AS updated FROM bench_extract")
+        dcur.adbc_ingest("bench_extract", scur.fetch_record_batch(), mode="create")
+        dst.commit()
 
 
-def run(method: str, uri: str, chunk: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD, method, uri, str(chunk)], capture_output=True, text=True,
-                         check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+def _rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run(method: str, uri: str, chunk: int, limit: int, cap_mib: float) -> dict[str, float] | str:
+    """The child's figures, or why it stopped (memory cap, error)."""
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, method, uri, str(chunk), str(limit)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _rss_mib(proc.pid))
+        if peak > cap_mib:
+            proc.kill()
+            proc.wait()
+            return f"stopped above the {cap_mib / 1024:.0f} GiB memory cap"
+        time.sleep(0.25)
+    out, err = proc.communicate()
+    if proc.returncode:
+        return "failed: " + (err.strip().splitlines() or ["?"])[-1][:200]
+    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=100_000)
+    parser.add_argument("--chunks", default="100000", help="comma-separated chunk_rows for the quancheng sources")
+    parser.add_argument("--sweep", default="PostgreSQL", help="engine that runs every chunk size")
+    parser.add_argument("--pandas-rows", type=int, default=0, help="rows pandas.read_sql reads (0: all)")
+    parser.add_argument("--pymysql-rows", type=int, default=1_000_000, help="rows the PyMySQL fallback reads")
+    parser.add_argument("--mem-cap-gib", type=float, default=16.0)
+    parser.add_argument("--no-setup", action="store_true", help="reuse the tables of a previous run")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    t0 = time.perf_counter()
-    setup(args.rows)
-    print(f"set up {args.rows:,} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    chunks = [int(c) for c in args.chunks.split(",")]
+    pandas_rows = min(args.pandas_rows or args.rows, args.rows)
+    if not args.no_setup:
+        t0 = time.perf_counter()
+        setup(args.rows)
+        print(f"set up {args.rows:,} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     cases = [
-        ("PostgreSQL", "pandas.read_sql (psycopg)", "pandas", "postgresql+psycopg://postgres@127.0.0.1:5432/qc_bench_extract"),
+        ("PostgreSQL", "pandas.read_sql (psycopg)", "pandas",
+         "postgresql+psycopg://postgres@127.0.0.1:5432/qc_bench_extract"),
         ("PostgreSQL", "ADBC (quancheng)", "source", PG),
         ("MariaDB", "pandas.read_sql (pymysql)", "pandas", "mysql+pymysql://root@127.0.0.1:3306/qc_bench_extract"),
         ("MariaDB", "PyMySQL SSCursor -> Arrow", "pymysql", MY),
@@ -118,14 +159,24 @@ def main() -> None:
         ("SQLite", "pandas.read_sql (sqlite3)", "pandas", f"sqlite:///{SQLITE}"),
         ("SQLite", "ADBC (quancheng)", "source", f"sqlite:///{SQLITE}"),
     ]
-    lines = ["| engine | method | rows | seconds | rows/s | peak RSS MiB |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| engine | method | rows | chunk_rows | seconds | rows/s | peak RSS MiB |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for engine, label, method, uri in cases:
-        r = run(method, uri, args.chunk)
-        rate = r["rows"] / r["seconds"]
-        lines.append(f"| {engine} | {label} | {int(r['rows']):,} | {r['seconds']:.2f} | {rate:,.0f} "
-                     f"| {r['peak_mib']:.0f} |")
-        print(lines[-1], file=sys.stderr)
-    lines += ["", f"chunk_rows={args.chunk:,}; command: `.venv/bin/python benchmarks/extract.py --rows {args.rows}`"]
+        limit = {"pandas": pandas_rows, "pymysql": min(args.pymysql_rows, args.rows)}.get(method, args.rows)
+        sizes = chunks if method == "source" and engine == args.sweep else chunks[:1]
+        for chunk in sizes if method != "pandas" else [0]:
+            r = run(method, uri, chunk or chunks[0], limit, args.mem_cap_gib * 1024)
+            shown = "whole result" if method == "pandas" else f"{chunk:,}"
+            if isinstance(r, str):
+                lines.append(f"| {engine} | {label} | {limit:,} | {shown} | - | - | {r} |")
+            else:
+                lines.append(f"| {engine} | {label} | {int(r['rows']):,} | {shown} | {r['seconds']:.2f} "
+                             f"| {r['rows'] / r['seconds']:,.0f} | {r['peak_mib']:,.0f} |")
+            print(lines[-1], file=sys.stderr)
+    command = (f".venv/bin/python benchmarks/extract.py --rows {args.rows} --chunks {args.chunks}"
+               + (f" --pandas-rows {args.pandas_rows}" if args.pandas_rows else "")
+               + (f" --pymysql-rows {args.pymysql_rows}" if args.pymysql_rows != 1_000_000 else ""))
+    lines += ["", f"table: {args.rows:,} rows; command: `{command}`"]
     out = "\n".join(lines)
     print(out)
     if args.write:
