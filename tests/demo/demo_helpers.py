@@ -42,6 +42,14 @@ def live_columns(world: World, catalog: Catalog, form: SourceForm) -> list[str]:
     return source_for(world, catalog, form).live_columns(form)
 
 
+def check_schema(world: World, catalog: Catalog, form: SourceForm) -> list[str]:
+    """The source's own schema check (names and, for databases, types); returns the new columns."""
+    if world.systems[form.system_id]["kind"] == "http":
+        with serve(Path(world.dir)) as base:
+            return source_for(world, catalog, form, base).check_schema(form)
+    return source_for(world, catalog, form).check_schema(form)
+
+
 def source_for(world: World, catalog: Catalog, form: SourceForm, api_base: str = "") -> Source:
     home = world.systems[form.system_id]
     uri = world.uri(form.system_id, api_base or "http://127.0.0.1:9")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from demo_helpers import PROJECT_CATALOG, live_columns, read_form, require_servers, source_for
+from demo_helpers import PROJECT_CATALOG, check_schema, live_columns, read_form, require_servers, source_for
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.demo import idgen
 from quancheng.demo.dirt import PATTERN_BY_NAME
@@ -85,6 +85,9 @@ def test_pools_cover_the_special_cases(slice_catalog: Catalog) -> None:
 
     v = build_values(slice_catalog, 7, 300)
     assert any(u[0] in "NYA" for u in v.enterprises.uscc)  # letter-prefixed authorities
+    for u in v.enterprises.uscc:  # credit codes carry both check characters
+        assert idgen.uscc_check(u[:17]) == u[17] and idgen.org_check(u[8:16]) == u[16], u
+    assert any(r for r in v.enterprises.reg_no) and all(r is None or len(r) == 15 for r in v.enterprises.reg_no)
     assert any(u[2:6] == "3712" for u in v.enterprises.uscc)  # Laiwu companies keep their old division
     assert any(c[5:11] in ("371202", "371203") for c in v.projects.code)  # pre-2019 Laiwu projects
     assert any(c[5:11] == "370181" for c in v.projects.code)  # pre-2016 Zhangqiu projects
@@ -127,12 +130,14 @@ def test_native_schemas_match_the_catalog(world: World, slice_catalog: Catalog) 
 
 
 def test_project_catalog_native_schemas_match_engines(tmp_path: Path) -> None:
-    """The catalog in include/catalog (full or slice) seeds, and every form's live columns are fields.csv."""
+    """The catalog in include/catalog (full or slice) seeds, and every form's live columns are fields.csv,
+    in types the catalog's native types fit (the sources' own drift check passes)."""
     catalog = load_catalog(PROJECT_CATALOG)
     world = seed_world(catalog, tmp_path / "w", scale=20, seed=3)
     assert set(world.systems) == {s.system_id for s in catalog.systems}
     for form in catalog.forms:
         assert live_columns(world, catalog, form) == [f.column for f in catalog.fields_of(form.form_id)]
+        assert check_schema(world, catalog, form) == []
 
 
 @pytest.mark.postgres
@@ -150,7 +155,7 @@ def test_services_mode_puts_database_systems_on_the_servers(tmp_path: Path) -> N
                                                                               "excel", "http") else "sqlite")
         for form in catalog.forms:
             assert live_columns(world, catalog, form) == [f.column for f in catalog.fields_of(form.form_id)]
-            assert read_form(world, catalog, form).num_rows == world.forms[form.form_id]["rows"]
+            assert read_form(world, catalog, form).num_rows == world.forms[form.form_id]["rows"]  # checks types too
     finally:
         for s in catalog.systems:
             if s.kind in ("postgresql", "mariadb"):
