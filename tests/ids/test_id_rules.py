@@ -65,6 +65,9 @@ CASES = [
     ("license_no", "91110000600037341N", False, "uscc.checksum"),
     ("license_no", "36042619910102009X", False, "ric.checksum"),
     ("license_no", "12345", False, "license_no.unrecognized"),
+    ("tax_no", "370102600037341", True, "370102600037341"),                   # region + org code 60003734-1
+    ("tax_no", "370102600037342", False, "tax_no.checksum"),
+    ("license_no", "370102600037341", True, "370102600037341"),
 ]
 
 

@@ -5,7 +5,8 @@ behind ``quancheng ids check``; :mod:`quancheng.ids.vector` holds the column ver
 normalizer uses on the hot path. Tests hold the two to the same verdict on every value.
 """
 
-from quancheng.ids.scalar import KINDS, IdResult, Kind, check, classify, compact
+from quancheng.ids.scalar import KINDS, IdResult, Kind, check, classify, compact, embedded_org_code
 from quancheng.ids.vector import ColumnCheck, check_column
 
-__all__ = ["KINDS", "ColumnCheck", "IdResult", "Kind", "check", "check_column", "classify", "compact"]
+__all__ = ["KINDS", "ColumnCheck", "IdResult", "Kind", "check", "check_column", "classify", "compact",
+           "embedded_org_code"]

@@ -49,6 +49,10 @@ def _mod_11_10_ok(number: str) -> bool:
     return (p + int(number[-1])) % 10 == 1
 
 
+def tax_no(rng: random.Random) -> str:
+    return rng.choice(JINAN_COUNTIES) + org_code(rng)
+
+
 def project_code(rng: random.Random) -> str:
     county = rng.choice(JINAN_COUNTIES)
     if rng.random() < 0.5:
@@ -72,7 +76,8 @@ def license_no(rng: random.Random) -> str:
     return rng.choice([uscc, uscc, uscc, ric, reg_no, org_code])(rng)
 
 
-MAKERS = {"uscc": uscc, "ric": ric, "org_code": org_code, "reg_no": reg_no, "project_code": project_code,
+MAKERS = {"uscc": uscc, "ric": ric, "org_code": org_code, "reg_no": reg_no, "tax_no": tax_no,
+          "project_code": project_code,
           "construction_permit": construction_permit, "planning_permit": planning_permit, "license_no": license_no}
 
 
@@ -81,7 +86,7 @@ def make(kind: Kind, rng: random.Random) -> str:
     return MAKERS[kind](rng)
 
 
-CHECKED: tuple[Kind, ...] = ("uscc", "ric", "org_code", "reg_no", "license_no")
+CHECKED: tuple[Kind, ...] = ("uscc", "ric", "org_code", "reg_no", "tax_no", "license_no")
 
 
 def mistype(value: str, kind: Kind, rng: random.Random) -> str:

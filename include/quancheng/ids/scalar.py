@@ -18,6 +18,8 @@ Rules (each check returns an :class:`IdResult` with a machine-readable ``reason`
   (weights 3,7,9,10,5,8,4,2; 11 - sum mod 11; 10 -> X, 11 -> 0); the hyphen is optional on input and
   dropped on output, so the result equals ``uscc[8:17]``.
 - ``reg_no`` (15-digit 工商注册号, GS15-2006): 15 digits, ISO 7064 MOD 11,10 (python-stdnum).
+- ``tax_no`` (15-digit 税务登记号, pre-2015): a 6-digit region and the 9-character organisation code, whose
+  GB 11714 check is the only check there is.
 - ``project_code`` (投资项目代码, both 24 characters, format only): old 2015-2020
   ``YYYY-RRRRRR-II-TT-NNNNNN`` with year 2014-2020; new (GB/T 40058-2021, Nov 2020 on)
   ``YYMM-RRRRRR-DD-TT-NNNNNC`` with a real month from 2011 on and a digit or letter last. Without
@@ -28,8 +30,12 @@ Rules (each check returns an :class:`IdResult` with a machine-readable ``reason`
 - ``planning_permit`` (规划许可证号): ``建字第`` / ``地字第`` / ``乡字第`` + 6-digit region + 4-digit year
   + 4- or 5-digit sequence + ``号``.
 - ``license_no`` (证照号码, a mixed column): classified by length, charset and check: 18 characters ->
-  USCC, else ID number; 15 digits -> registration number, else old ID number; 9 characters -> organisation
-  code. When nothing fits, the reason of the candidate that got furthest is reported.
+  USCC, else ID number; 15 characters -> registration number, else old ID number, else tax number;
+  9 characters -> organisation code. When nothing fits, the reason of the candidate that got furthest
+  is reported. (15 digits are weak evidence: a mistyped registration number can still read as an old ID
+  number with a real birth date.)
+- :func:`embedded_org_code` gives the organisation code inside a valid USCC (positions 9-17), tax number
+  (7-15) or organisation code: the key that links pre-USCC records to today's entities.
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ from stdnum.cn import uscc as stdnum_uscc
 from stdnum.iso7064 import mod_11_2, mod_11_10
 
 Kind = Literal[
-    "uscc", "ric", "org_code", "reg_no", "project_code", "construction_permit", "planning_permit", "license_no",
+    "uscc", "ric", "org_code", "reg_no", "tax_no", "project_code", "construction_permit", "planning_permit",
+    "license_no",
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
@@ -170,6 +177,28 @@ def check_reg_no(value: str) -> IdResult:
     return IdResult(value, "reg_no", True, v)
 
 
+def check_tax_no(value: str) -> IdResult:
+    v = compact(value)
+    if len(v) != 15:
+        return _bad(value, "tax_no", v, "length")
+    if not (v[:6].isdigit() and re.fullmatch(r"[0-9A-Z]{8}[0-9X]", v[6:])):
+        return _bad(value, "tax_no", v, "charset")
+    if org_check_char(v[6:14]) != v[14]:
+        return _bad(value, "tax_no", v, "checksum")
+    return IdResult(value, "tax_no", True, v)
+
+
+def embedded_org_code(normalized: str, kind: str) -> str | None:
+    """The GB 11714 organisation code inside a valid identifier of ``kind`` (None when it has none)."""
+    if kind == "uscc":
+        return normalized[8:17]
+    if kind == "tax_no":
+        return normalized[6:15]
+    if kind == "org_code":
+        return normalized
+    return None
+
+
 def check_project_code(value: str) -> IdResult:
     v = compact(value, keep_hyphens=True)
     bare = _PROJECT_BARE.match(v)
@@ -218,7 +247,7 @@ def classify(value: str) -> IdResult:
     if len(v) == 18:
         candidates = [check_uscc(value), check_ric(value)]
     elif len(v) == 15:
-        candidates = [check_reg_no(value), check_ric(value)]
+        candidates = [check_reg_no(value), check_ric(value), check_tax_no(value)]
     elif len(v) == 9:
         candidates = [check_org_code(value)]
     else:
@@ -230,7 +259,7 @@ def classify(value: str) -> IdResult:
 
 
 CHECKS = {
-    "uscc": check_uscc, "ric": check_ric, "org_code": check_org_code, "reg_no": check_reg_no,
+    "uscc": check_uscc, "ric": check_ric, "org_code": check_org_code, "reg_no": check_reg_no, "tax_no": check_tax_no,
     "project_code": check_project_code, "construction_permit": check_construction_permit,
     "planning_permit": check_planning_permit, "license_no": classify,
 }

@@ -186,11 +186,11 @@ def _uscc(v: pl.Series, present: np.ndarray) -> _Verdict:
     verdict.fail(present & (_chars(v) != 18), "uscc.length")
     verdict.fail(present & (~ok | (vals.max(1) == 255)), "uscc.charset")
     verdict.fail(present & ~_AUTHORITY[mat[:, 0], mat[:, 1]], "uscc.authority")
-    verdict.fail(present & ~all_digits(mat[:, 2:8]), "uscc.region")
+    verdict.fail(present & (vals[:, 2:8].max(1) > 9), "uscc.region")  # digits are 0-9 in the alphabet too
     check = (31 - wsum(vals[:, :17], USCC_WEIGHTS) % 31) % 31
     verdict.fail(present & (check != vals[:, 17]), "uscc.checksum")
-    body = lut(mat[:, 8:16], _ORG_LUT)
-    verdict.fail(present & ((body.max(1) == 255) | (_org_expected(body) != mat[:, 16])), "uscc.org_code_checksum")
+    # every character passed the charset rule above, so each has a GB 11714 value
+    verdict.fail(present & (_org_expected(lut(mat[:, 8:16], _ORG_LUT)) != mat[:, 16]), "uscc.org_code_checksum")
     return verdict
 
 
@@ -249,6 +249,18 @@ def _reg_no(v: pl.Series, present: np.ndarray) -> _Verdict:
     return verdict
 
 
+def _tax_no(v: pl.Series, present: np.ndarray) -> _Verdict:
+    mat, ok = byte_matrix(v, 15)
+    verdict = _Verdict(len(v))
+    verdict.fail(present & (_chars(v) != 15), "tax_no.length")
+    body = lut(mat[:, 6:14], _ORG_LUT)
+    last = mat[:, 14]
+    verdict.fail(present & (~ok | ~all_digits(mat[:, :6]) | (body.max(1) == 255)
+                            | ~(_DIGIT[last] | (last == ord("X")))), "tax_no.charset")
+    verdict.fail(present & (_org_expected(body) != last), "tax_no.checksum")
+    return verdict
+
+
 def _regex_kind(v: pl.Series, present: np.ndarray, kind: str) -> tuple[pl.Series, _Verdict]:
     """The format-only kinds: project codes and permit numbers (regex, then the embedded date)."""
     verdict = _Verdict(len(v))
@@ -293,6 +305,8 @@ def check_column(values: pl.Series | pa.Array | pa.ChunkedArray, kind: Kind) -> 
         verdict = _org(v, present)
     elif kind == "reg_no":
         verdict = _reg_no(v, present)
+    elif kind == "tax_no":
+        verdict = _tax_no(v, present)
     elif kind == "license_no":
         c = _classify(v, present)
         return ColumnCheck(c.normalized, c.valid, c.reason, c.kind, wide, c.upgraded)
@@ -304,7 +318,7 @@ def check_column(values: pl.Series | pa.Array | pa.ChunkedArray, kind: Kind) -> 
 
 _PROGRESS = {"length": 0, "charset": 1, "authority": 2, "region": 2, "birth_date": 3, "checksum": 4,
              "org_code_checksum": 5}
-_CLASSES: list[str] = ["license_no", "uscc", "ric", "reg_no", "org_code"]
+_CLASSES: list[str] = ["license_no", "uscc", "ric", "reg_no", "org_code", "tax_no"]
 
 
 def _classify(v: pl.Series, present: np.ndarray) -> ColumnCheck:
@@ -313,8 +327,9 @@ def _classify(v: pl.Series, present: np.ndarray) -> ColumnCheck:
     lens = _chars(v)
     ric_v, ric = _ric(v, present & ((lens == 15) | (lens == 18)))
     cands = {"uscc": _uscc(v, present & (lens == 18)), "ric": ric,
-             "reg_no": _reg_no(v, present & (lens == 15)), "org_code": _org(v, present & (lens == 9))}
-    order = {18: ["uscc", "ric"], 15: ["reg_no", "ric"], 9: ["org_code"]}
+             "reg_no": _reg_no(v, present & (lens == 15)), "org_code": _org(v, present & (lens == 9)),
+             "tax_no": _tax_no(v, present & (lens == 15))}
+    order = {18: ["uscc", "ric"], 15: ["reg_no", "ric", "tax_no"], 9: ["org_code"]}
     kind = np.zeros(n, np.int16)
     names = ["license_no.unrecognized"]
     reason = np.where(present, 0, -1).astype(np.int16)

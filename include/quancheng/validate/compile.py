@@ -9,7 +9,8 @@ reasons carry):
 - ``format``: the element's GB/T 19488-style format: ``n6`` (exactly 6 digits), ``n..10`` (1-10 digits),
   ``an18`` / ``a3`` (exactly 18 / 3 characters), ``an..200`` (at most 200, when not already ``max_length``);
   for numbers ``n..18.2`` bounds the integer digits (|v| < 10^16).
-- ``code_list``: a code that is not a current code of the element's code list.
+- ``code_list``: a code that is not a current code of the element's code list (an element with a code
+  list gets no ``max_length``/``format`` rule: membership implies both).
 - ``min_value`` / ``max_value``: a number below / above the element's bounds.
 - identifiers are checked during normalization by the element's ``identifier_kind`` (reason e.g.
   ``uscc.checksum``); dates, numbers and codes that could not be read likewise (``date.unparseable``, ...).
@@ -130,10 +131,11 @@ def compile_rules(catalog: Catalog, form: SourceForm) -> tuple[Rule, ...]:
 
         if form.stage_id in e.required_in:
             add("required", c.is_null(), "expect_column_values_to_not_be_null")
-        if e.data_type == "string" and e.max_length:
+        coded = bool(e.code_list) and e.data_type == "string"  # membership implies length and format
+        if e.data_type == "string" and e.max_length and not coded:
             add("max_length", c.str.len_chars() > e.max_length, "expect_column_value_lengths_to_be_between",
                 {"max_value": e.max_length})
-        fmt = _format_rule(e)
+        fmt = None if coded else _format_rule(e)
         if fmt is not None:
             add("format", fmt[0], fmt[1], fmt[2])
         if e.code_list and e.data_type == "string":

@@ -65,14 +65,13 @@ def _source_text(raw: pa.Table, columns: tuple[str, ...], pos: np.ndarray) -> pl
     return pl.select(pl.concat_str(parts, separator="|", ignore_nulls=True)).to_series()
 
 
-def reasons_json(raw: pa.Table, rules: tuple[Rule, ...], masks: list[np.ndarray], errors: pl.DataFrame,
+def reasons_json(raw: pa.Table, rules: tuple[Rule, ...], fails: list[np.ndarray], errors: pl.DataFrame,
                  err_pos: np.ndarray) -> pl.DataFrame:
     """``pos`` -> ``reasons`` JSON for every row with at least one reason."""
     frames = [errors.select(pos=pl.Series(err_pos, dtype=pl.Int64), ord=pl.lit(0, pl.Int32),
                             rule=pl.col("code"), element=pl.col("element_id"), column=pl.col("column"),
                             value=pl.col("value"))]
-    for i, (r, m) in enumerate(zip(rules, masks, strict=True)):
-        pos = np.flatnonzero(m)
+    for i, (r, pos) in enumerate(zip(rules, fails, strict=True)):
         if len(pos):
             frames.append(pl.DataFrame({
                 "pos": pos.astype(np.int64), "ord": np.full(len(pos), i + 1, np.int32),
@@ -99,7 +98,7 @@ def raw_json(raw: pa.Table, pos: np.ndarray) -> pl.Series:
     return frame.select(pl.struct(native).struct.json_encode()).to_series()
 
 
-def quarantine_table(raw: pa.Table, rules: tuple[Rule, ...], masks: list[np.ndarray], errors: pl.DataFrame,
+def quarantine_table(raw: pa.Table, rules: tuple[Rule, ...], fails: list[np.ndarray], errors: pl.DataFrame,
                      err_pos: np.ndarray, bad: np.ndarray) -> pa.Table:
     """Provenance + ``reasons`` + ``raw`` of the rows where ``bad``, in source order."""
     pos = np.flatnonzero(bad)
@@ -107,7 +106,7 @@ def quarantine_table(raw: pa.Table, rules: tuple[Rule, ...], masks: list[np.ndar
     if len(pos) == 0:
         return pa.table({**{c: prov[c] for c in prov.column_names},
                          **{f.name: pa.array([], f.type) for f in QUARANTINE_EXTRA}})
-    reasons = reasons_json(raw, rules, masks, errors, err_pos)
+    reasons = reasons_json(raw, rules, fails, errors, err_pos)
     order = pl.DataFrame({"pos": pos.astype(np.int64)}).join(reasons, on="pos", how="left", maintain_order="left")
     out = prov.append_column("reasons", order["reasons"].to_arrow().cast(pa.string()))
     return out.append_column("raw", raw_json(raw, pos).to_arrow().cast(pa.string()))

@@ -32,15 +32,23 @@ def positions(table: pa.Table, rows: pl.Series) -> np.ndarray:
                                                           maintain_order="left")["pos"].to_numpy()
 
 
-def failure_masks(table: pa.Table, rules: tuple[Rule, ...]) -> list[np.ndarray]:
-    """One boolean mask per rule (True = the row fails), from one polars pass."""
+def failures(table: pa.Table, rules: tuple[Rule, ...]) -> list[np.ndarray]:
+    """Per rule, the positions of the rows it fails, from one polars pass.
+
+    The masks stay in polars: only the rows failing some rule are taken out to numpy, not one
+    million-row mask per rule.
+    """
     if not rules or table.num_rows == 0:
-        return [np.zeros(table.num_rows, bool) for _ in rules]
+        return [np.zeros(0, np.int64) for _ in rules]
     keys = sorted({e.key for r in rules for e in r.elements})
     frame = pl.from_arrow(table.select(keys))
     assert isinstance(frame, pl.DataFrame)
-    out = frame.select([r.fails.alias(f"r{i}") for i, r in enumerate(rules)])
-    return [out[f"r{i}"].to_numpy() for i in range(len(rules))]
+    names = [f"r{i}" for i in range(len(rules))]
+    out = frame.select([r.fails.alias(name) for name, r in zip(names, rules, strict=True)])
+    rows = out.select(pl.any_horizontal(pl.all())).to_series().arg_true()
+    hit = out[rows] if len(rows) else out.clear()
+    pos = rows.to_numpy().astype(np.int64)
+    return [pos[hit[name].to_numpy()] for name in names]
 
 
 def validate_form(norm: NormalizedBatch, raw: pa.Table, form: SourceForm, catalog: Catalog) -> ValidationResult:
@@ -50,24 +58,23 @@ def validate_form(norm: NormalizedBatch, raw: pa.Table, form: SourceForm, catalo
     if raw.num_rows != n:
         raise AssertionError(f"form {form.form_id}: raw has {raw.num_rows} rows, normalized {n}")
     rules = rules_for(catalog, form)
-    masks = failure_masks(table, rules)
+    fails = failures(table, rules)
 
     issues = pl.from_arrow(norm.issues)
     assert isinstance(issues, pl.DataFrame)
     errors = issues.filter(pl.col("severity") == "error")
     err_pos = positions(table, errors[ROW]) if len(errors) else np.zeros(0, np.int64)
     for i, r in enumerate(rules):  # a value normalization could not read is reported once, by its error
-        if r.kind == "required" and len(errors):
+        if r.kind == "required" and len(errors) and len(fails[i]):
             hit = err_pos[(errors["element_id"] == r.elements[0].element_id).to_numpy()]
-            masks[i] = masks[i].copy()
-            masks[i][hit] = False
+            fails[i] = np.setdiff1d(fails[i], hit)
 
     bad = np.zeros(n, bool)
     bad[err_pos] = True
-    for m in masks:
-        bad |= m
+    for p in fails:
+        bad[p] = True
     valid = filter_rows(table, ~bad)
-    quarantine = quarantine_table(raw, rules, masks, errors, err_pos, bad)
+    quarantine = quarantine_table(raw, rules, fails, errors, err_pos, bad)
     if valid.num_rows + quarantine.num_rows != n:
         raise AssertionError(f"form {form.form_id}: {n} rows in, {valid.num_rows} valid + "
                              f"{quarantine.num_rows} quarantined out")
@@ -79,4 +86,4 @@ def counts(result: ValidationResult) -> dict[str, int]:
     return {"valid": result.valid.num_rows, "quarantined": result.quarantine.num_rows}
 
 
-__all__ = ["counts", "failure_masks", "positions", "validate_form"]
+__all__ = ["counts", "failures", "positions", "validate_form"]
