@@ -87,9 +87,9 @@ def _format_rule(e: Element) -> tuple[pl.Expr, str, dict[str, object]] | None:
     fmt = e.format or ""
     if e.data_type == "string":
         if m := re.fullmatch(r"n(\d+)", fmt):
-            rx = rf"^\d{{{m.group(1)}}}$"
+            rx = rf"^[0-9]{{{m.group(1)}}}$"
         elif m := re.fullmatch(r"n\.\.(\d+)", fmt):
-            rx = rf"^\d{{1,{m.group(1)}}}$"
+            rx = rf"^[0-9]{{1,{m.group(1)}}}$"
         elif m := re.fullmatch(r"an?(\d+)", fmt):
             k = int(m.group(1))
             return (col.str.len_chars() != k, "expect_column_value_lengths_to_equal", {"value": k})
