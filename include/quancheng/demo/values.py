@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from quancheng.catalog import Catalog
-from quancheng.catalog.models import Element
+from quancheng.catalog.models import CrossRule, Element
 from quancheng.demo.pools import (
     CURRENT_DIVISIONS,
     Enterprises,
@@ -143,6 +143,10 @@ class Values:
             if person is None:  # a person form's own number, else someone's
                 person = np.arange(n) if kind == "person" else _distinct(rng, per.size, n)
             return _take(per.arrow("ric"), person)
+        if "单元号" in el.name_zh and el.max_length == 28:  # 不动产单元号: division, parcel, GB, lot, F, unit
+            division = choose(rng, CURRENT_DIVISIONS, n)
+            return concat(division, zfill(rng.integers(1, 999, n), 3), zfill(rng.integers(1, 999, n), 3), "GB",
+                          zfill(rng.integers(1, 99999, n), 5), "F", zfill(rng.permutation(n) + 1, 8))
         if ik in ("uscc", "org_code", "reg_no", "license_no"):
             if party is None:  # an enterprise form's own code, else some enterprise's
                 party = np.arange(n) if kind == "enterprise" else _distinct(rng, ent.size, n)
@@ -163,6 +167,8 @@ class Values:
             return self._numbers(el, rng, n, party)
         if el.data_type == "boolean":
             return pa.array(rng.random(n) < 0.5)
+        if "邮编" in text or "邮政编码" in text:
+            return concat("2", zfill(rng.integers(50000, 71999, n), 5))
         if person is not None:
             if "电话" in text or "手机" in text:
                 return _take(per.arrow("phone"), person)
@@ -270,6 +276,17 @@ class Values:
         return _h(el.element_id) % 4
 
     # --- cross-field rules ---
+    def _settle_sum(self, kind: EntityKind, rule: CrossRule) -> None:
+        """Make ``rule``'s total the sum of its parts (parts made first when missing)."""
+        keys = [(kind, e) for e in rule.elements]
+        for key, e in zip(keys, rule.elements, strict=True):
+            if key not in self.cache:
+                self.cache[key] = self._make(kind, self.catalog.element[e])
+        cols = [self.cache[k] for k in keys]
+        parts = sum(np.nan_to_num(np.asarray(c.cast(pa.float64()).to_numpy(zero_copy_only=False), float))
+                    for c in cols[1:])
+        self.cache[keys[0]] = pa.array(np.round(np.asarray(parts, float), 2)).cast(cols[0].type, safe=False)
+
     def _apply_rules(self, kind: EntityKind, el: Element) -> None:
         for rule in self.catalog.rules:
             if el.element_id not in rule.elements or not all(e in self.catalog.element for e in rule.elements):
@@ -279,6 +296,11 @@ class Values:
             for key, m in zip(keys, members, strict=True):  # the other members, without recursing into rules
                 if key not in self.cache:
                     self.cache[key] = self._make(kind, m)
+            if rule.kind == "sum_equals":
+                for m in members[1:]:  # a part that is the total of another rule is settled first
+                    for r in self.catalog.rules:
+                        if r.kind == "sum_equals" and r.elements[0] == m.element_id and r is not rule:
+                            self._settle_sum(kind, r)
             cols = [self.cache[k] for k in keys]
             if rule.kind == "sum_equals" and len(cols) >= 2:
                 parts = sum(np.nan_to_num(np.asarray(c.cast(pa.float64()).to_numpy(zero_copy_only=False), float))
