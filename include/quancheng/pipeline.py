@@ -7,6 +7,7 @@ the same staging folder and publishes the same content.
 
 Layout under ``home`` (``$QUANCHENG_HOME``):
   staging/<system>/<batch>/{raw,deleted,normalized,issues,valid,quarantine}/<form>.parquet
+  quality/                                  GX validation results per batch and the Data Docs site
   state/<system>/snapshots/<form>.parquet   last published snapshot (snapshot-mode forms)
   shared/...                                the shared store (see quancheng.publish.store)
 """
@@ -36,6 +37,7 @@ from quancheng.runs import record_run
 from quancheng.sources import Window, open_source
 from quancheng.sources.snapshot import diff_snapshots
 from quancheng.validate import validate_form
+from quancheng.validate.gx import gx_report
 
 Ref = dict[str, Any]
 
@@ -155,6 +157,12 @@ def validate(ref: Ref, *, catalog: Catalog) -> Ref:
             raise AssertionError(f"{form_id}: extracted {counts['extracted']} != valid {nv} + quarantined {nq}")
         pq.write_table(result.valid, _paths(ref, "valid", form_id))
         pq.write_table(result.quarantine, _paths(ref, "quarantine", form_id))
+        report = gx_report(dataset_id(form), table, catalog, form, Path(ref["home"]) / "quality",
+                           run_name=ref["batch_id"])
+        gx = ref.setdefault("gx", {"success": True, "data_docs_path": report["data_docs_path"], "forms": {}})
+        gx["success"] = gx["success"] and report["success"]
+        gx["forms"][form_id] = {"success": report["success"], "statistics": report["statistics"],
+                                "results_path": report["results_path"]}
         reasons: Counter[str] = Counter()
         for r in result.quarantine["reasons"].to_pylist():
             for reason in json.loads(r):

@@ -79,6 +79,10 @@ def test_counts_reconcile_and_nothing_is_lost(memory_ndrc, home):  # type: ignor
     reasons = [json.loads(r) for r in quarantine["reasons"].to_pylist()]
     bad_values = {reason["value"] for rs in reasons for reason in rs if reason["column"] == "ZTZ"}
     assert "不详" in bad_values
+    gx = ref["gx"]["forms"]["ndrc_filing"]
+    assert gx["statistics"]["evaluated_expectations"] > 0
+    assert not ref["gx"]["success"]  # the batch has values no expectation accepts
+    assert Path(gx["results_path"]).exists()
 
 
 def test_rerun_same_interval_is_idempotent(memory_ndrc, home):  # type: ignore[no-untyped-def]

@@ -33,6 +33,8 @@ def print_summary(home: Path, result: Any) -> None:
     datasets = store.datasets()
     console.print(f"{len(datasets)} shared datasets: Parquet under {store.parquet_root}, "
                   f"SQL in {store.sql_url} (list them: quancheng datasets --dir {home})")
+    if getattr(result, "data_docs", None):
+        console.print(f"Great Expectations Data Docs: {result.data_docs}")
     if result.failed:
         console.print(f"[red]{len(result.failed)} DAG(s) failed: {', '.join(result.failed)}; "
                       f"Airflow log: {home / 'airflow' / 'demo.log'}[/red]")

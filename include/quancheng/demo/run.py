@@ -32,6 +32,7 @@ class DemoResult:
     states: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    data_docs: Path | None = None
 
     @property
     def failed(self) -> list[str]:
@@ -120,6 +121,10 @@ def run_demo(home: Path, *, scale: int = 200, engines: str = "embedded", seed: i
         env = airflow_env(home, world, uris)
         result = run_dags(env, end.isoformat(), log=home / "airflow" / "demo.log", full_refresh=True,
                           dag_ids=dag_ids, on_event=on_event)
+    if (home / "quality" / "validations").exists():  # GX imported once for every system's results
+        from quancheng.validate.gx import build_data_docs
+
+        result.data_docs = build_data_docs(home / "quality")
     result.seconds["total"] = round(time.perf_counter() - t0, 2)
     return result
 
