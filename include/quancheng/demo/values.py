@@ -276,38 +276,80 @@ class Values:
         return _h(el.element_id) % 4
 
     # --- cross-field rules ---
-    def _settle_sum(self, kind: EntityKind, rule: CrossRule) -> None:
-        """Make ``rule``'s total the sum of its parts (parts made first when missing)."""
-        keys = [(kind, e) for e in rule.elements]
-        for key, e in zip(keys, rule.elements, strict=True):
-            if key not in self.cache:
-                self.cache[key] = self._make(kind, self.catalog.element[e])
-        cols = [self.cache[k] for k in keys]
-        parts = sum(np.nan_to_num(np.asarray(c.cast(pa.float64()).to_numpy(zero_copy_only=False), float))
-                    for c in cols[1:])
-        self.cache[keys[0]] = pa.array(np.round(np.asarray(parts, float), 2)).cast(cols[0].type, safe=False)
+    def _sum_group(self, element_id: str) -> list[CrossRule]:
+        """The ``sum_equals`` rules linked to ``element_id`` through shared elements, parts-first order."""
+        rules = [r for r in self.catalog.rules
+                 if r.kind == "sum_equals" and all(e in self.catalog.element for e in r.elements)]
+        ids, picked, grown = {element_id}, [False] * len(rules), True
+        while grown:
+            grown = False
+            for i, r in enumerate(rules):
+                if not picked[i] and ids & set(r.elements):
+                    picked[i], grown = True, True
+                    ids |= set(r.elements)
+        left = [r for i, r in enumerate(rules) if picked[i]]
+        ordered: list[CrossRule] = []
+        while left:  # a rule whose part is another rule's total comes after that rule
+            totals = {r.elements[0] for r in left}
+            ready = next((r for r in left if not (set(r.elements[1:]) & totals)), left[0])
+            ordered.append(ready)
+            left.remove(ready)
+        return ordered
+
+    def _settle_sums(self, kind: EntityKind, rules: list[CrossRule]) -> None:
+        """Make every rule of a linked group hold at once, whatever element is asked for first.
+
+        Values come from :meth:`_make` (pure per seed), so a released column is rebuilt identically. A total
+        is the sum of its parts; a total already fixed by an earlier rule (总投资 is both 固定资产投资 +
+        建设期利息 + 铺底流动资金 and the sum of the funding sources) instead has its free parts rescaled to
+        it, in whole quanta (100 元 for money, as everywhere, so 万元 renderings stay exact), the rounding
+        remainder going to the largest part.
+        """
+        members = list(dict.fromkeys(e for r in rules for e in r.elements))
+        types = {e: self._make(kind, self.catalog.element[e]) for e in members}
+        vals = {e: np.nan_to_num(np.asarray(a.cast(pa.float64()).to_numpy(zero_copy_only=False), float))
+                for e, a in types.items()}
+        fixed: set[str] = set()
+        for r in rules:
+            total, parts = r.elements[0], list(r.elements[1:])
+            if total not in fixed:
+                vals[total] = np.round(sum((vals[p] for p in parts), np.zeros(self.size(kind))), 2)
+                fixed.add(total)
+                fixed.update(parts)
+                continue
+            free = [p for p in parts if p not in fixed]
+            if not free:
+                continue
+            unit = self.catalog.unit.get(self.catalog.element[total].unit)
+            quantum = 100.0 if unit is not None and unit.dimension == "money" else 0.01
+            target = vals[total] - sum((vals[p] for p in parts if p in fixed), np.zeros(self.size(kind)))
+            raw = np.stack([vals[p] for p in free])
+            weight = raw.sum(axis=0)
+            share = np.where(weight > 0, raw / np.where(weight > 0, weight, 1), 1 / len(free))
+            scaled = np.round(share * target / quantum) * quantum
+            biggest = scaled.argmax(axis=0)
+            scaled[biggest, np.arange(scaled.shape[1])] += target - scaled.sum(axis=0)
+            for p, v in zip(free, np.round(scaled, 2), strict=True):
+                vals[p] = v
+            fixed.update(free)
+        for e in members:
+            self.cache[(kind, e)] = pa.array(vals[e]).cast(types[e].type, safe=False)
 
     def _apply_rules(self, kind: EntityKind, el: Element) -> None:
+        group = self._sum_group(el.element_id)
+        if group:
+            self._settle_sums(kind, group)
         for rule in self.catalog.rules:
-            if el.element_id not in rule.elements or not all(e in self.catalog.element for e in rule.elements):
+            if rule.kind == "sum_equals" or el.element_id not in rule.elements \
+                    or not all(e in self.catalog.element for e in rule.elements):
                 continue
             members = [self.catalog.element[e] for e in rule.elements]
             keys = [(kind, m.element_id) for m in members]
             for key, m in zip(keys, members, strict=True):  # the other members, without recursing into rules
                 if key not in self.cache:
                     self.cache[key] = self._make(kind, m)
-            if rule.kind == "sum_equals":
-                for m in members[1:]:  # a part that is the total of another rule is settled first
-                    for r in self.catalog.rules:
-                        if r.kind == "sum_equals" and r.elements[0] == m.element_id and r is not rule:
-                            self._settle_sum(kind, r)
             cols = [self.cache[k] for k in keys]
-            if rule.kind == "sum_equals" and len(cols) >= 2:
-                parts = sum(np.nan_to_num(np.asarray(c.cast(pa.float64()).to_numpy(zero_copy_only=False), float))
-                            for c in cols[1:])
-                total = pa.array(np.round(np.asarray(parts, float), 2))
-                self.cache[keys[0]] = total.cast(cols[0].type, safe=False)
-            elif ((rule.kind == "before" and len(cols) == 2) or (rule.kind == "duration_days" and len(cols) == 3)) \
+            if ((rule.kind == "before" and len(cols) == 2) or (rule.kind == "duration_days" and len(cols) == 3)) \
                     and cols[0].type == cols[1].type:
                 a, b = cols[0], cols[1]
                 swap = pc.fill_null(pc.greater(a, b), False)

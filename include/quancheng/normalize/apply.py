@@ -81,6 +81,7 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
         results = [run(g) for g in plan.groups]
 
     values: dict[str, pl.Series] = {}
+    ready: dict[str, pa.Array] = {}  # columns already in Arrow (untouched text): not copied out of polars
     issues: list[pl.DataFrame] = []
     rows = pl.Series(raw[ROW]).cast(pl.Int64)
     for g, outs in zip(plan.groups, results, strict=True):
@@ -92,6 +93,9 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
                 codes = mark(codes, suspect_scale(v), "unit.suspect_scale")
             if el.key in values:  # a second mapping of the same element fills what the first left empty
                 v = pl.select(pl.coalesce(values[el.key], v)).to_series()
+                ready.pop(el.key, None)
+            elif o.arrow is not None and el.data_type == "string":
+                ready[el.key] = o.arrow
             values[el.key] = v
             if codes.null_count() < len(codes):
                 idx = codes.is_not_null().arg_true()
@@ -101,16 +105,22 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
                     ROW: rows.gather(idx), "element_id": pl.repeat(el.element_id, len(idx), eager=True),
                     "column": pl.repeat("|".join(g.columns), len(idx), eager=True),
                     "value": value, "code": codes.gather(idx)}))
-    return NormalizedBatch(_table(raw, plan, values, n), _issues(issues))
+    return NormalizedBatch(_table(raw, plan, values, ready, n), _issues(issues))
 
 
-def _table(raw: pa.Table, plan: FormPlan, values: dict[str, pl.Series], n: int) -> pa.Table:
+def _table(raw: pa.Table, plan: FormPlan, values: dict[str, pl.Series], ready: dict[str, pa.Array],
+           n: int) -> pa.Table:
     prov = [c for c in raw.column_names if c.startswith("_")]
     out = raw.select(prov)
-    frame = pl.DataFrame([values[e.key].alias(e.key) for e in plan.elements if e.key in values])
+    frame = pl.DataFrame([values[e.key].alias(e.key) for e in plan.elements if e.key in values and e.key not in ready])
     arrow = frame.to_arrow() if frame.width else pa.table({})
     for e in plan.elements:
-        col = arrow[e.key].cast(arrow_type(e)) if e.key in values else pa.chunked_array([pa.nulls(n, arrow_type(e))])
+        if e.key in ready:
+            col: pa.Array | pa.ChunkedArray = ready[e.key].cast(arrow_type(e))
+        elif e.key in values:
+            col = arrow[e.key].cast(arrow_type(e))
+        else:
+            col = pa.nulls(n, arrow_type(e))
         out = out.append_column(pa.field(e.key, arrow_type(e)), col)
     return out
 

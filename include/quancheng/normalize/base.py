@@ -48,13 +48,34 @@ ZERO_PLACEHOLDERS = _variants(_ZEROS)
 
 @dataclass(frozen=True)
 class Outcome:
-    """Typed values and one issue code per row (null: no issue)."""
+    """Typed values and one issue code per row (null: no issue).
+
+    ``arrow`` optionally holds the same values already as an Arrow array (text the normalizer did not
+    rewrite: the source's own buffers with a new validity bitmap), so the output table need not copy
+    them back out of polars.
+    """
 
     values: pl.Series
     codes: pl.Series
+    arrow: pa.Array | None = None
 
     def gather(self, idx: pl.Series) -> Outcome:
         return Outcome(self.values.gather(idx), self.codes.gather(idx))
+
+
+def with_nulls(col: pa.ChunkedArray | pa.Array, mask: np.ndarray) -> pa.Array | None:
+    """``col`` with nulls where ``mask`` is true, sharing its offsets and data buffers (None: not possible)."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if arr.offset != 0 or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    keep = ~mask
+    if arr.null_count:
+        keep &= arr.is_valid().to_numpy(zero_copy_only=False)
+    if keep.all():
+        return arr
+    validity = pa.py_buffer(np.packbits(keep, bitorder="little").tobytes())
+    bufs = arr.buffers()
+    return pa.Array.from_buffers(arr.type, len(arr), [validity, bufs[1], bufs[2]])
 
 
 def no_codes(n: int) -> pl.Series:
@@ -118,23 +139,37 @@ def distinct_ratio(arr: pa.ChunkedArray | pa.Array, sample: int = 65536) -> floa
     return float(pc.count_distinct(part).as_py()) / len(part)
 
 
-def distinct(text: pl.Series, max_ratio: float = 0.3) -> tuple[pl.Series, pl.Series] | None:
-    """(distinct values, index of each row's value) when values repeat enough to be worth it, else None."""
-    if len(text) < 64:
-        return None
-    arr = text.to_arrow()
-    if distinct_ratio(arr) > max_ratio:
+def distinct(text: pl.Series | None, max_ratio: float = 0.3,
+             source: pa.ChunkedArray | pa.Array | None = None) -> tuple[pl.Series, pl.Series] | None:
+    """(distinct values, index of each row's value) when values repeat enough to be worth it, else None.
+
+    ``source``, the Arrow column the text comes from, is encoded directly (no trip through polars).
+    """
+    arr = source if source is not None and _is_text(source.type) else (text.to_arrow() if text is not None else None)
+    if arr is None or len(arr) < 64 or distinct_ratio(arr) > max_ratio:
         return None
     enc = pc.dictionary_encode(arr)
     if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
+        enc = enc.combine_chunks() if enc.num_chunks != 1 else enc.chunk(0)
+        if isinstance(enc, pa.ChunkedArray):  # no chunks at all
+            return None
     return pl.Series(enc.dictionary).cast(pl.String), pl.Series(enc.indices)
 
 
-def on_distinct(text: pl.Series, fn: Callable[[pl.Series], Outcome], max_ratio: float = 0.3) -> Outcome:
-    """``fn`` applied once per distinct value and gathered back, when values repeat enough."""
-    d = distinct(text, max_ratio)
-    return fn(text) if d is None else fn(d[0]).gather(d[1])
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+def on_distinct(text: pl.Series | Callable[[], pl.Series], fn: Callable[[pl.Series], Outcome],
+                max_ratio: float = 0.3, source: pa.ChunkedArray | pa.Array | None = None) -> Outcome:
+    """``fn`` applied once per distinct value and gathered back, when values repeat enough.
+
+    ``text`` may be a callable making the column: it is called only when the values do not repeat.
+    """
+    d = distinct(text if isinstance(text, pl.Series) else None, max_ratio, source)
+    if d is None:
+        return fn(text if isinstance(text, pl.Series) else text())
+    return fn(d[0]).gather(d[1])
 
 
 def on_distinct_parts(text: pl.Series, fn: Callable[[pl.Series], dict[int, Outcome]],

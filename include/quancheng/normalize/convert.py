@@ -171,10 +171,16 @@ def run_group(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
         value = src.number_or_text(col)
         if value.dtype != pl.String:
             return [parse_quantities(value, t.declared_unit, t.target_unit, units, t.scale)]
+    if g.transform in ("date", "code") and t.element.data_type != "datetime":
+        lazy = lambda: src.text(col)  # noqa: E731  (made only when the values do not repeat)
+        if g.transform == "date":
+            return [_retype(on_distinct(lazy, parse_dates, source=src.arrow(col)), t)]
+        if t.codes is not None:
+            return [on_distinct(lazy, t.codes.resolve, source=src.arrow(col))]
     text = src.text(col)
     match g.transform:
         case "text":
-            o = normalize_text(text)
+            o = normalize_text(text, source=src.arrow(col))
             return [o if t.element.data_type == "string" and t.codes is None
                     else _merge(o, typed(o.values, t, units, cleaned=True))]
         case "date":
