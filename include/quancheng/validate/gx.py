@@ -85,8 +85,9 @@ def suite_json(catalog: Catalog, form: SourceForm) -> dict[str, Any]:
 
 
 def gx_frame(table: pa.Table, catalog: Catalog, form: SourceForm) -> pl.DataFrame:
-    """The canonical table plus the derived ``_rule_<id>`` columns cross rules are expected on."""
-    frame = pl.from_arrow(table)
+    """The canonical columns the suite looks at, plus the derived ``_rule_<id>`` columns of cross rules."""
+    keys = {e.key for r in rules_for(catalog, form) for e in r.elements}
+    frame = pl.from_arrow(table.select([c for c in table.column_names if c in keys]))
     assert isinstance(frame, pl.DataFrame)
     derived = [pl.when(r.applies).then(~r.fails).alias(rule_column(r))
                for r in rules_for(catalog, form) if r.applies is not None]
@@ -104,20 +105,23 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
     exps = suite_for(catalog, form)
     frame = gx_frame(table, catalog, form)
     n = frame.height
-    masks = frame.select([e.unexpected.alias(f"e{i}") for i, e in enumerate(exps)]) if exps else pl.DataFrame()
+    # every count in one pass; the rows themselves are looked at only for failed expectations
+    sums = frame.select([e.unexpected.sum().alias(f"e{i}") for i, e in enumerate(exps)]).row(0) if exps else ()
+    nulls = frame.null_count().row(0, named=True)
     results: list[dict[str, Any]] = []
     for i, e in enumerate(exps):
         col = e.column
-        mask = masks[f"e{i}"]
-        unexpected = int(mask.sum())
-        idx = mask.arg_true().head(PARTIAL)
-        values = frame[col].gather(idx).to_list() if col in frame.columns else []
-        partial = [_jsonable(v) for v in values]
+        unexpected = int(sums[i] or 0)
+        idx: list[int] = []
+        partial: list[Any] = []
+        if unexpected and col in frame.columns:
+            rows = frame.with_row_index("_i").filter(e.unexpected).head(PARTIAL)
+            idx, partial = rows["_i"].to_list(), [_jsonable(v) for v in rows[col].to_list()]
         res: dict[str, Any] = {"element_count": n, "unexpected_count": unexpected}
         if e.type == "expect_column_values_to_not_be_null":
             res["unexpected_percent"] = 100.0 * unexpected / n if n else None
         else:
-            missing = int(frame[col].null_count()) if col in frame.columns else n
+            missing = int(nulls[col]) if col in nulls else n
             nonmissing = n - missing
             res.update({
                 "unexpected_percent": 100.0 * unexpected / nonmissing if nonmissing else None,
@@ -127,7 +131,7 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
         counts: dict[Any, int] = {}
         for v in partial:
             counts[v] = counts.get(v, 0) + 1
-        res.update({"partial_unexpected_list": partial, "partial_unexpected_index_list": idx.to_list(),
+        res.update({"partial_unexpected_list": partial, "partial_unexpected_index_list": idx,
                     "partial_unexpected_counts": [{"value": v, "count": c} for v, c in counts.items()]})
         results.append({
             "success": unexpected == 0,
