@@ -25,7 +25,7 @@ def positions(table: pa.Table, rows: pl.Series) -> np.ndarray:
     """Positions in ``table`` of the given ``_row`` values (identity when ``_row`` is 0..n-1)."""
     own = pl.Series(table[ROW]).cast(pl.Int64)
     n = len(own)
-    if n and own[0] == 0 and own[-1] == n - 1 and own.is_sorted() and own.n_unique() == n:
+    if n and np.array_equal(own.to_numpy(), np.arange(n)):
         return rows.cast(pl.Int64).to_numpy()
     lookup = pl.DataFrame({ROW: own, "pos": np.arange(n, dtype=np.int64)})
     return pl.DataFrame({ROW: rows.cast(pl.Int64)}).join(lookup, on=ROW, how="left",
