@@ -181,7 +181,9 @@ SURVEYING: list[ElementSpec] = [
 
 RE = "不动产"
 REAL_ESTATE: list[ElementSpec] = [
-    ident("real_estate_unit_no", "不动产单元号", "Real estate unit number", RE, "license_no", 28),
+    # 不动产单元号 is a fixed 28-character code (division, parcel, GB, lot, F, unit) with no check digit:
+    # a plain identifier, not 证照号码 (license_no, a mixed USCC/org-code/ID column)
+    ident("real_estate_unit_no", "不动产单元号", "Real estate unit number", RE, "", 28),
     docno("real_estate_cert_no", "不动产权证书号", "Real estate certificate number", RE),
     code("right_type", "权利类型", "Right type", RE, "right_type"),
     code("right_nature", "权利性质", "Right nature", RE, "right_nature"),

@@ -181,8 +181,9 @@ PATTERNS: list[Pattern] = [
     Pattern("mistyped_identifier", "quarantined", lambda c: c.text and c.ik in ("uscc", "ric"), _mistype),
     Pattern("legacy_identifier", "fixed", lambda c: c.text and c.ik == "license_no",
             lambda v, r, c: f"{v[8:16]}-{v[16]}" if len(v) == 18 else None),
-    Pattern("unknown_code", "quarantined", lambda c: c.text and c.transform == "code", lambda v, r, c: "99"
-            if v != "99" else "ZZ"),
+    # not "99": it is 其他 in several canonical lists (structure_type, building_use ...), so it is a real code
+    Pattern("unknown_code", "quarantined", lambda c: c.text and c.transform == "code", lambda v, r, c: "ZZ"
+            if v != "ZZ" else "Z9"),
     Pattern("old_division_code", "fixed",
             lambda c: c.text and c.transform == "code" and c.field.code_list == "gb2260",
             lambda v, r, c: HISTORIC[v][0] if v in HISTORIC else None),

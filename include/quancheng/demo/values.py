@@ -155,7 +155,8 @@ class Values:
                 org = _take(ent.arrow("org_code"), idx)
                 return concat(pc.utf8_slice_codeunits(org, 0, 8), "-", pc.utf8_slice_codeunits(org, 8, 9))
             if ik == "reg_no":
-                return pc.coalesce(_take(ent.arrow("reg_no"), idx), _take(ent.arrow("uscc"), idx))
+                # enterprises registered after 三证合一 (2015) have no 15-digit 注册号: the column (an15) is empty
+                return _take(ent.arrow("reg_no"), idx)
             return _take(ent.arrow("uscc"), idx)
         if ik in ("project_code", "construction_permit", "planning_permit"):
             return _take(prj.arrow(PROJECT_ATTR[ik]), _distinct(rng, prj.size, n))

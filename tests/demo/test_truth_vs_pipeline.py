@@ -1,0 +1,134 @@
+"""The demo world's ground truth against the pipeline: every system of the full catalog, seeded small and synced.
+
+The seed writes a manifest of the dirt it injected (system, table, source key, column, pattern, and whether
+normalization must fix it or validation must quarantine it). A clean row that gets quarantined, a dirty
+row that slips through, or a row that is neither published nor quarantined is a bug in the demo generator
+or in normalize/validate; these tests name the rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow.parquet as pq
+import pytest
+from quancheng import pipeline
+from quancheng.catalog import Catalog, load_catalog
+from quancheng.demo.run import _ceil_to_day, _world_dict, served_world
+from quancheng.demo.seed import seed_world
+from quancheng.demo.world import load_world
+from quancheng.sources import Window
+
+SCALE = 10
+# Patterns the pipeline does not catch yet (normalize/validate have no "off by 10⁴" check for 万元
+# quantities; only a cross-field sum catches such a value by chance). Kept out of the strict check and
+# asserted in an xfail test below, so the gap stays visible and the xfail turns loud once it is closed.
+NOT_YET_CAUGHT = {"wan_yuan_mix"}
+
+Key = tuple[str, str]  # (_source_table, _source_key)
+
+
+@dataclass
+class Synced:
+    catalog: Catalog
+    totals: dict[str, dict[str, int]]  # system_id -> extracted/valid/quarantined/deleted
+    published_rows: dict[str, int]  # system_id -> rows in its published datasets
+    quarantined: dict[Key, list[dict[str, str]]]  # quarantined row -> its reasons
+    quarantined_rows: dict[str, int]  # system_id -> rows in its quarantine dataset
+    manifest: list[dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
+    catalog = load_catalog()
+    tmp = tmp_path_factory.mktemp("truth")
+    seed_world(catalog, tmp / "world", scale=SCALE, seed=7)
+    world = _world_dict(load_world(tmp / "world"))
+    end = _ceil_to_day(datetime.fromisoformat(world["interval"]["end"]))
+    home = tmp / "home"
+    totals: dict[str, dict[str, int]] = {}
+    with served_world(tmp / "world", world) as uris:
+        for s in catalog.systems:
+            uri = uris.get(s.system_id, world["systems"][s.system_id]["uri"])
+            ref = pipeline.run_system(s.system_id, Window(None, end), catalog=catalog, home=home, uri=uri)
+            totals[s.system_id] = pipeline.totals(ref)
+    parquet = home / "shared" / "parquet"
+    published: dict[str, int] = {}
+    quarantined: dict[Key, list[dict[str, str]]] = {}
+    q_rows: dict[str, int] = {}
+    for s in catalog.systems:
+        published[s.system_id] = sum(pq.read_metadata(parquet / f"{s.system_id}.{f.form_id}" / "data.parquet").num_rows
+                                     for f in catalog.forms if f.system_id == s.system_id
+                                     and (parquet / f"{s.system_id}.{f.form_id}" / "data.parquet").exists())
+        qpath = parquet / f"quarantine.{s.system_id}" / "data.parquet"
+        rows = pq.read_table(qpath).to_pylist() if qpath.exists() else []
+        q_rows[s.system_id] = len(rows)
+        for r in rows:
+            quarantined[(str(r["_source_table"]), str(r["_source_key"]))] = json.loads(r["reasons"])
+    manifest = [{k: str(v) for k, v in r.items()}
+                for r in pq.read_table(tmp / "world" / "manifest.parquet").to_pylist()]
+    yield Synced(catalog, totals, published, quarantined, q_rows, manifest)
+
+
+def test_no_row_is_lost(synced: Synced) -> None:
+    bad = {sid: {**t, "published_rows": synced.published_rows[sid], "quarantine_rows": synced.quarantined_rows[sid]}
+           for sid, t in synced.totals.items()
+           if t["extracted"] != t["valid"] + t["quarantined"]
+           or synced.published_rows[sid] != t["valid"] or synced.quarantined_rows[sid] != t["quarantined"]}
+    assert not bad, f"rows lost or counted twice: {bad}"
+    assert all(t["extracted"] > 0 for t in synced.totals.values()), synced.totals
+
+
+def test_quarantine_rate_within_threshold(synced: Synced) -> None:
+    t = synced.totals
+    over = {s.system_id: f"{t[s.system_id]['quarantined']}/{t[s.system_id]['extracted']} > {s.quarantine_threshold:.0%}"
+            for s in synced.catalog.systems
+            if t[s.system_id]["quarantined"] > s.quarantine_threshold * t[s.system_id]["extracted"]}
+    assert not over, f"systems over their quarantine threshold: {over}"
+
+
+def _mentions(reasons: list[dict[str, str]], column: str) -> bool:
+    return any(column in str(r.get("column", "")).split("|") for r in reasons)
+
+
+def _expected(synced: Synced, patterns: set[str] | None, exclude: set[str]) -> list[dict[str, str]]:
+    return [m for m in synced.manifest if m["expected"] == "quarantined" and m["pattern"] not in exclude
+            and (patterns is None or m["pattern"] in patterns)]
+
+
+def test_injected_dirt_is_quarantined_with_its_column(synced: Synced) -> None:
+    expected = _expected(synced, None, NOT_YET_CAUGHT)
+    assert expected, "the seed injected no dirt that must be quarantined: the check would be empty"
+    missed = [m for m in expected if (m["table"], m["source_key"]) not in synced.quarantined]
+    assert not missed, "dirty rows not quarantined:\n" + "\n".join(map(str, missed))
+    wrong = [(m, synced.quarantined[(m["table"], m["source_key"])]) for m in expected
+             if not _mentions(synced.quarantined[(m["table"], m["source_key"])], m["column"])]
+    assert not wrong, "quarantined without a reason naming the dirty column:\n" + "\n".join(map(str, wrong))
+
+
+def test_only_dirty_rows_are_quarantined(synced: Synced) -> None:
+    dirty = {(m["table"], m["source_key"]) for m in synced.manifest if m["expected"] == "quarantined"}
+    fixed = {(m["table"], m["source_key"]): m["pattern"] for m in synced.manifest if m["expected"] == "fixed"}
+    unexplained = {k: (fixed.get(k, "clean"), v) for k, v in synced.quarantined.items() if k not in dirty}
+    assert not unexplained, "clean or fixable rows quarantined (table, key) -> (pattern, reasons):\n" + \
+        "\n".join(f"{k}: {v}" for k, v in unexplained.items())
+
+
+@pytest.mark.xfail(reason=f"not caught yet: {sorted(NOT_YET_CAUGHT)} (a 元 value in a 万元 column, off by 10⁴, "
+                   "needs a magnitude check in normalize/validate)", strict=True)
+def test_not_yet_caught_patterns_are_quarantined(synced: Synced) -> None:
+    expected = _expected(synced, NOT_YET_CAUGHT, set())
+    if not expected:
+        pytest.skip(f"the seed injected no {sorted(NOT_YET_CAUGHT)} rows at scale {SCALE}")
+    missed = [m for m in expected if (m["table"], m["source_key"]) not in synced.quarantined]
+    assert not missed, "dirty rows not quarantined:\n" + "\n".join(map(str, missed))
+
+
+def test_manifest_names_real_rows(synced: Synced) -> None:
+    systems = {s.system_id for s in synced.catalog.systems}
+    tables = {f.table for f in synced.catalog.forms}
+    odd = [m for m in synced.manifest if m["system_id"] not in systems or m["table"] not in tables]
+    assert not odd, odd
