@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["dag_parse.py", "normalize_validate.py", "extract.py", "seed.py", "demo_overhead.py"]
+SCRIPTS = ["dag_parse.py", "normalize_validate.py", "extract.py", "seed.py", "publish.py", "demo_overhead.py"]
 
 if __name__ == "__main__":
     failed = [s for s in SCRIPTS if subprocess.run([sys.executable, str(HERE / s)], check=False).returncode]
