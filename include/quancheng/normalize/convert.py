@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 
 from quancheng.ids import check_column
-from quancheng.ids.vector import compact_column
+from quancheng.ids.arrays import compact_column
 from quancheng.normalize.base import Outcome, first_code, mark, no_codes, null_where, on_distinct, on_distinct_parts
 from quancheng.normalize.base import fullwidth as to_fullwidth
 from quancheng.normalize.base import placeholder_mask as is_placeholder
