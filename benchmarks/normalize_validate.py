@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -79,52 +80,112 @@ def _first(form: SourceForm, catalog: Catalog, transform: str, text_only: bool =
     return None
 
 
-def engine_choice(raw: pa.Table, form: SourceForm, catalog: Catalog) -> list[tuple[str, float, float]]:
+def _best(fn: Callable[[], object], repeat: int = 2) -> float:
+    out = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out = min(out, time.perf_counter() - t0)
+    return out
+
+
+def engine_choice(raw: pa.Table, norm: pa.Table, form: SourceForm, catalog: Catalog) -> list[tuple[str, float, float]]:
+    """The engine's typical tasks written idiomatically for each library, on the same columns."""
     import polars as pl
     import pyarrow.compute as pc
 
     dcol = _first(form, catalog, "date")
-    tcol = _first(form, catalog, "text")
+    tcols = [m.column for m in catalog.mappings_of(form.form_id) if m.transform == "text"]
     qcol = _first(form, catalog, "quantity", text_only=False)
-    rx = r"^(?P<y>\d{4})\D{0,2}(?P<m>\d{1,2})\D{0,2}(?P<d>\d{1,2})\D?$"
-    frame = pl.from_arrow(raw.select([c for c in (dcol, tcol, qcol) if c]))
-    assert isinstance(frame, pl.DataFrame)
+    rx = r"^(?P<y>[0-9]{4})[^0-9]{0,2}(?P<m>[0-9]{1,2})[^0-9]{0,2}(?P<d>[0-9]{1,2})[^0-9]?$"
+    spaces = "[\t\n\r \xa0\u3000]"
+    tasks: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
 
-    def with_pyarrow() -> None:
-        if dcol:
-            d = pc.utf8_trim_whitespace(pc.utf8_normalize(pc.cast(raw[dcol], pa.string()), "NFKC"))
+    if dcol:
+        col = raw[dcol].combine_chunks().cast(pa.string())
+
+        def pa_dates() -> object:
+            enc = pc.dictionary_encode(col)
+            d = pc.utf8_trim_whitespace(pc.utf8_normalize(enc.dictionary, "NFKC"))
             g = pc.extract_regex(d, rx)
             iso = pc.binary_join_element_wise(pc.struct_field(g, "y"), pc.utf8_lpad(pc.struct_field(g, "m"), 2, "0"),
                                               pc.utf8_lpad(pc.struct_field(g, "d"), 2, "0"), "-")
-            pc.strptime(iso, "%Y-%m-%d", "s", error_is_null=True)
-        if tcol:
-            t = pc.utf8_trim_whitespace(pc.replace_substring_regex(raw[tcol], r"\s+", " "))
-            pc.if_else(pc.is_in(t, pa.array(PLACEHOLDERS)), pa.scalar(None, pa.string()), t)
-        if qcol:
-            q = pc.cast(pc.cast(raw[qcol], pa.string()), pa.decimal128(30, 8), safe=False)
-            pc.round(pc.multiply(q, pa.scalar(Decimal(10000), pa.decimal128(6, 0))), 2)
+            return pc.take(pc.strptime(iso, "%Y-%m-%d", "s", error_is_null=True), enc.indices)
 
-    def with_polars() -> None:
-        exprs = []
-        if dcol:
-            g = pl.col(dcol).cast(pl.String).str.normalize("NFKC").str.strip_chars().str.extract_groups(rx)
-            exprs.append(pl.concat_str([g.struct.field("y"), g.struct.field("m").str.zfill(2),
-                                        g.struct.field("d").str.zfill(2)], separator="-")
-                         .str.to_date("%Y-%m-%d", strict=False).alias("d"))
-        if tcol:
-            t = pl.col(tcol).str.replace_all(r"\s+", " ").str.strip_chars()
-            exprs.append(pl.when(t.is_in(PLACEHOLDERS)).then(None).otherwise(t).alias("t"))
-        if qcol:
-            exprs.append((pl.col(qcol).cast(pl.String).cast(pl.Decimal(38, 8), strict=False) * 10000)
-                         .round(2).alias("q"))
-        frame.select(exprs)
+        def pl_dates() -> object:
+            enc = pc.dictionary_encode(col)  # the engine encodes with Arrow in both cases
+            g = pl.Series(enc.dictionary).str.strip_chars().str.extract_groups(rx)
+            iso = pl.select(pl.concat_str([g.struct.field("y"), g.struct.field("m").str.zfill(2),
+                                           g.struct.field("d").str.zfill(2)], separator="-")).to_series()
+            return iso.str.to_date("%Y-%m-%d", strict=False).gather(pl.Series(enc.indices))
 
-    out = []
-    for name, fn in (("pyarrow.compute", with_pyarrow), ("polars", with_polars)):
-        t0 = time.perf_counter()
-        fn()
-        out.append((name, time.perf_counter() - t0, raw.num_rows / (time.perf_counter() - t0)))
-    return out
+        tasks.append(("dates, parsed once per distinct value", pa_dates, pl_dates))
+    if tcols:
+        texts = {c: raw[c].combine_chunks() for c in tcols}
+        frame = pl.from_arrow(raw.select(tcols))
+        assert isinstance(frame, pl.DataFrame)
+
+        def pa_text() -> object:  # rewrite only the rows holding whitespace, as the engine does
+            out = []
+            for c in texts.values():
+                hit = pc.match_substring_regex(c, spaces)
+                fixed = pc.utf8_trim_whitespace(pc.replace_substring_regex(c.filter(hit), "\\s+", " "))
+                t = pc.replace_with_mask(c, hit, fixed)
+                out.append(pc.if_else(pc.is_in(t, pa.array(PLACEHOLDERS)), pa.scalar(None, pa.string()), t))
+            return out
+
+        def pl_text() -> object:
+            out = []
+            for c in tcols:
+                x = frame[c]
+                hit = x.str.contains(spaces).fill_null(False)
+                if hit.any():
+                    idx = hit.arg_true()
+                    x = x.clone().scatter(idx, x.gather(idx).str.replace_all(r"\s+", " ").str.strip_chars())
+                out.append(pl.select(pl.when(x.is_in(PLACEHOLDERS)).then(None).otherwise(x)).to_series())
+            return out
+
+        tasks.append((f"text clean + placeholders, {len(tcols)} columns", pa_text, pl_text))
+    if qcol:
+        qtxt = raw[qcol].combine_chunks().cast(pa.string())
+        qs = pl.Series(qtxt)
+
+        def pa_qty() -> object:
+            q = pc.cast(qtxt, pa.decimal128(24, 8))
+            return pc.round(pc.multiply(q, pa.scalar(Decimal(10000), pa.decimal128(6, 0))), 2,
+                            round_mode="half_towards_infinity")
+
+        def pl_qty() -> object:
+            return (qs.cast(pl.Decimal(38, 8), strict=False) * 10000).round(2, mode="half_away_from_zero")
+
+        tasks.append(("万元 -> 元, exact decimals", pa_qty, pl_qty))
+    rules = rules_for(catalog, form)
+    keys = sorted({e.key for r in rules for e in r.elements})
+    simple = [r for r in rules if r.kind in ("required", "max_length", "code_list", "min_value", "max_value")]
+
+    def pa_rules() -> object:
+        out = []
+        for r in simple:
+            e = r.elements[0]
+            c = norm[e.key]
+            if r.kind == "required":
+                out.append(c.is_null())
+            elif r.kind == "max_length":
+                out.append(pc.greater(pc.utf8_length(c), e.max_length))
+            elif r.kind == "code_list":
+                out.append(pc.invert(pc.is_in(c, pa.array(dict(r.gx_kwargs)["value_set"]))))  # type: ignore[arg-type]
+            else:
+                bound = pa.scalar(Decimal(str(e.min_value if r.kind == "min_value" else e.max_value)))
+                out.append((pc.less if r.kind == "min_value" else pc.greater)(c, bound))
+        return out
+
+    def pl_rules() -> object:
+        frame = pl.from_arrow(norm.select(keys))  # the conversion is part of the polars cost
+        assert isinstance(frame, pl.DataFrame)
+        return frame.select([r.fails.alias(f"r{i}") for i, r in enumerate(simple)])
+
+    tasks.append((f"validation rules, {len(simple)} in one pass", pa_rules, pl_rules))
+    return [(name, _best(a), _best(b)) for name, a, b in tasks]
 
 
 # --- 2. row-wise pandas: the same work, one value at a time ----------------------------------------
@@ -272,10 +333,10 @@ def main() -> None:
           f"({time.perf_counter() - t0:.1f} s to generate)", flush=True)
     load0 = os.getloadavg()[0]
 
-    choice = engine_choice(raw, form, catalog)
-    for name, secs, rps in choice:
-        print(f"engine choice  {name:16s} {secs:6.2f} s  {rps:>12,.0f} rows/s", flush=True)
     t_norm, t_val, t_first, t_cpu, norm, result = engine(raw, form, catalog)
+    choice = engine_choice(raw, norm.table, form, catalog)
+    for name, t_pa, t_pl in choice:
+        print(f"engine choice  {name:45s} pyarrow.compute {t_pa:6.2f} s   polars {t_pl:6.2f} s", flush=True)
     t_engine = t_norm + t_val
     print(f"chosen engine  normalize {t_norm:.2f} s + validate {t_val:.2f} s = {raw.num_rows / t_engine:,.0f} rows/s "
           f"({result.quarantine.num_rows:,} quarantined)", flush=True)
@@ -321,11 +382,12 @@ def main() -> None:
         f"site is {t_docs:.1f} s in a fresh process (almost all of it `import great_expectations`); it runs "
         "once per pipeline run for every system's results, not once per batch.",
         "",
-        "Engine choice, same three normalizers (Chinese date, 万元 quantity, text clean) on the same batch:",
+        "Engine choice: the engine's typical tasks written idiomatically in each library, on the same columns "
+        "(best of 2; the engine encodes dictionaries and applies NFKC with Arrow in both):",
         "",
-        "| engine | seconds | rows/s |",
+        "| task | pyarrow.compute s | polars s |",
         "| --- | ---: | ---: |",
-        *[f"| {name} | {secs:.2f} | {rps:,.0f} |" for name, secs, rps in choice],
+        *[f"| {name} | {t_pa:.2f} | {t_pl:.2f} |" for name, t_pa, t_pl in choice],
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
