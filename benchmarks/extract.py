@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--pymysql-rows", type=int, default=1_000_000, help="rows the PyMySQL fallback reads")
     parser.add_argument("--mem-cap-gib", type=float, default=16.0)
     parser.add_argument("--no-setup", action="store_true", help="reuse the tables of a previous run")
+    parser.add_argument("--only", default="", help="run only the cases whose 'engine method' contains this text")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     chunks = [int(c) for c in args.chunks.split(",")]
@@ -162,6 +163,8 @@ def main() -> None:
     lines = ["| engine | method | rows | chunk_rows | seconds | rows/s | peak RSS MiB |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for engine, label, method, uri in cases:
+        if args.only and args.only not in f"{engine} {label}":
+            continue
         limit = {"pandas": pandas_rows, "pymysql": min(args.pymysql_rows, args.rows)}.get(method, args.rows)
         sizes = chunks if method == "source" and engine == args.sweep else chunks[:1]
         for chunk in sizes if method != "pandas" else [0]:
