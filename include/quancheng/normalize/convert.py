@@ -24,6 +24,8 @@ elements, which are used as they are (a time-zone-aware time is taken in Asia/Sh
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 import pyarrow as pa
 
@@ -172,7 +174,7 @@ def run_group(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
         if value.dtype != pl.String:
             return [parse_quantities(value, t.declared_unit, t.target_unit, units, t.scale)]
     if g.transform in ("date", "code") and t.element.data_type != "datetime":
-        lazy = lambda: src.text(col)  # noqa: E731  (made only when the values do not repeat)
+        lazy = partial(src.text, col)  # the text is made only when the values do not repeat
         if g.transform == "date":
             return [_retype(on_distinct(lazy, parse_dates, source=src.arrow(col)), t)]
         if t.codes is not None:
@@ -183,18 +185,14 @@ def run_group(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
             o = normalize_text(text, source=src.arrow(col))
             return [o if t.element.data_type == "string" and t.codes is None
                     else _merge(o, typed(o.values, t, units, cleaned=True))]
-        case "date":
-            if t.element.data_type == "datetime":
-                return [parse_datetimes(text)]
-            return [_retype(on_distinct(text, parse_dates), t)]
+        case "date":  # date-time elements (dates returned above)
+            return [parse_datetimes(text)]
         case "quantity":
             if t.element.data_type == "integer":
                 return [parse_integers(text, t.element.unit)]
             return [_retype(parse_quantities(text, t.declared_unit, t.target_unit, units, t.scale), t)]
-        case "code":
-            if t.codes is None:
-                return [normalize_text(text)]
-            return [on_distinct(text, t.codes.resolve)]
+        case "code":  # without a code list (coded ones returned above)
+            return [normalize_text(text)]
         case "identifier":
             return [_identifier(text, t)]
     return [typed(text, t, units)]
