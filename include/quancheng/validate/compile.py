@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import CrossRule, Element, SourceForm
@@ -52,6 +55,8 @@ class Rule:
     gx_type: str = ""
     gx_kwargs: tuple[tuple[str, object], ...] = ()
     applies: pl.Expr | None = None  # cross rules: the rows the rule is evaluated on (all values present)
+    # the same check straight on the Arrow column, for the simple kinds: no conversion to polars needed
+    arrow: Callable[[pa.ChunkedArray], pa.ChunkedArray] | None = None
 
     @property
     def element_id(self) -> str:
@@ -111,6 +116,25 @@ def _format_rule(e: Element) -> tuple[pl.Expr, str, dict[str, object]] | None:
     return None
 
 
+def _arrow_check(kind: str, e: Element, kw: dict[str, object] | None) -> Callable[[pa.ChunkedArray],
+                                                                               pa.ChunkedArray] | None:
+    """The Arrow form of a simple rule (True where the row fails, never null), when it has one."""
+    if kind == "required":
+        return lambda c: c.is_null()
+    if kind == "max_length":
+        limit = e.max_length
+        return lambda c: pc.fill_null(pc.greater(pc.utf8_length(c), limit), False)
+    if kind == "code_list" and kw is not None:
+        allowed = pa.array(kw["value_set"], pa.string())
+        return lambda c: pc.and_(pc.is_valid(c), pc.invert(pc.is_in(c, value_set=allowed)))
+    if kind in ("min_value", "max_value") and e.data_type in ("decimal", "integer"):
+        value = e.min_value if kind == "min_value" else e.max_value
+        op = pc.less if kind == "min_value" else pc.greater
+        bound = pa.scalar(Decimal(str(value))) if e.data_type == "decimal" else pa.scalar(int(value or 0))
+        return lambda c: pc.fill_null(op(c, bound), False)
+    return None
+
+
 def _bound(e: Element, value: float) -> pl.Expr:
     return pl.lit(Decimal(str(value))) if e.data_type == "decimal" else pl.lit(value)
 
@@ -127,7 +151,7 @@ def compile_rules(catalog: Catalog, form: SourceForm) -> tuple[Rule, ...]:
         def add(rule_id: RuleKind, fails: pl.Expr, gx_type: str, kw: dict[str, object] | None = None,
                 e: Element = e, src: tuple[str, ...] = src) -> None:
             rules.append(Rule(rule_id, rule_id, (e,), src, fails.fill_null(False), gx_type,
-                              tuple({"column": e.key, **(kw or {})}.items())))
+                              tuple({"column": e.key, **(kw or {})}.items()), arrow=_arrow_check(rule_id, e, kw)))
 
         if form.stage_id in e.required_in:
             add("required", c.is_null(), "expect_column_values_to_not_be_null")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import SourceForm
@@ -33,22 +34,29 @@ def positions(table: pa.Table, rows: pl.Series) -> np.ndarray:
 
 
 def failures(table: pa.Table, rules: tuple[Rule, ...]) -> list[np.ndarray]:
-    """Per rule, the positions of the rows it fails, from one polars pass.
+    """Per rule, the positions of the rows it fails.
 
-    The masks stay in polars: only the rows failing some rule are taken out to numpy, not one
-    million-row mask per rule.
+    Simple rules (required, length, code list, bounds) run as Arrow kernels on the table as it is; the
+    rest (formats, cross-field rules) in one polars pass over only the columns they need. Only the
+    positions of failing rows leave the kernels, never a million-row mask per rule.
     """
+    out: list[np.ndarray] = [np.zeros(0, np.int64)] * len(rules)
     if not rules or table.num_rows == 0:
-        return [np.zeros(0, np.int64) for _ in rules]
-    keys = sorted({e.key for r in rules for e in r.elements})
-    frame = pl.from_arrow(table.select(keys))
-    assert isinstance(frame, pl.DataFrame)
-    names = [f"r{i}" for i in range(len(rules))]
-    out = frame.select([r.fails.alias(name) for name, r in zip(names, rules, strict=True)])
-    rows = out.select(pl.any_horizontal(pl.all())).to_series().arg_true()
-    hit = out[rows] if len(rows) else out.clear()
-    pos = rows.to_numpy().astype(np.int64)
-    return [pos[hit[name].to_numpy()] for name in names]
+        return out
+    rest = []
+    for i, r in enumerate(rules):
+        if r.arrow is not None and (key := r.elements[0].key) in table.column_names:
+            out[i] = pc.indices_nonzero(r.arrow(table[key])).to_numpy().astype(np.int64)
+        else:
+            rest.append(i)
+    if rest:
+        keys = sorted({e.key for i in rest for e in rules[i].elements})
+        frame = pl.from_arrow(table.select(keys))
+        assert isinstance(frame, pl.DataFrame)
+        masks = frame.select([rules[i].fails.alias(f"r{i}") for i in rest])
+        for i in rest:
+            out[i] = masks[f"r{i}"].arg_true().to_numpy().astype(np.int64)
+    return out
 
 
 def validate_form(norm: NormalizedBatch, raw: pa.Table, form: SourceForm, catalog: Catalog) -> ValidationResult:
