@@ -1,9 +1,10 @@
 """``validate_form``: every compiled rule in one vectorized pass, then the split into valid and quarantine.
 
 A row is quarantined when normalization gave one of its values an ``error`` issue or when a rule of
-:mod:`quancheng.validate.compile` fails on it; every other row is valid. The failure masks come from
-one polars ``select`` over the canonical table (the expressions run in parallel); JSON is built only
-for the quarantined rows. extracted = valid + quarantined is checked, never assumed.
+:mod:`quancheng.validate.compile` fails on it; every other row is valid. The simple rules run as Arrow
+kernels over the canonical table as it is, the others in one polars ``select`` (expressions in
+parallel); JSON is built only for the quarantined rows. extracted = valid + quarantined is checked,
+never assumed.
 """
 
 from __future__ import annotations
