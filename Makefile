@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORK ?= work
 
+# Cached bytecode matters here: Airflow and GX import thousands of modules in every process.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: demo test lint standalone bench lock clean browser
 
 $(STAMP): requirements.txt pyproject.toml

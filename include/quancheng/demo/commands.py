@@ -20,7 +20,8 @@ def demo() -> None:
 
 @demo.command()
 @DIR_OPTION
-@click.option("--scale", default=200, show_default=True, help="About how many rows each form gets.")
+@click.option("--scale", default=200, show_default=True,
+              help="Size of the world: a form gets about 0.74 x SCALE rows (10 M rows in all: --scale 136000).")
 @click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
               help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same world.")
@@ -67,7 +68,8 @@ def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tup
 
 @demo.command()
 @DIR_OPTION
-@click.option("--scale", default=200, show_default=True, help="About how many rows each form gets.")
+@click.option("--scale", default=200, show_default=True,
+              help="Size of the world: a form gets about 0.74 x SCALE rows (10 M rows in all: --scale 136000).")
 @click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
               help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same world.")
