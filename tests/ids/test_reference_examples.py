@@ -12,7 +12,7 @@ import pytest
 from quancheng.ids import check, check_column
 
 REFERENCE = Path(os.environ.get("QUANCHENG_REFERENCE",
-                                Path(__file__).resolve().parents[3] / "shared" / "reference"))
+                                Path(__file__).resolve().parents[2] / "reference"))
 EXAMPLES = REFERENCE / "identifier_examples.csv"
 KIND_OF = [("RIC", "ric"), ("USCC", "uscc"), ("Org code", "org_code"), ("工商注册号", "reg_no"),
            ("投资项目代码", "project_code"), ("施工许可证", "construction_permit"),

@@ -32,7 +32,7 @@ from quancheng.validate import validate_form
 from stdnum.cn import uscc as stdnum_uscc
 
 REFERENCE = Path(os.environ.get("QUANCHENG_REFERENCE",
-                                Path(__file__).resolve().parents[3] / "shared" / "reference"))
+                                Path(__file__).resolve().parents[2] / "reference"))
 PATTERNS = REFERENCE / "dirty_data_patterns.csv"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "reference"  # a copy of the shared reference facts
 
 # list id -> (name_zh, name_en, version, standard, source, [(code, name_zh)])
 DOMAIN: dict[str, tuple[str, str, str, str, list[tuple[str, str]]]] = {
