@@ -13,6 +13,19 @@ DIR_OPTION = click.option("--dir", "home", type=click.Path(file_okay=False, path
                           show_default=True, help="Demo folder: world, Airflow home, staging and shared data.")
 
 
+
+def world_options(f: Any) -> Any:
+    """--scale, --engines and --seed: what world to seed (shared by ``run`` and ``seed``)."""
+    f = click.option("--seed", default=7, show_default=True,
+                     help="Random seed: the same seed gives the same world.")(f)
+    f = click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded",
+                     show_default=True,
+                     help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")(f)
+    return click.option("--scale", default=200, show_default=True,
+                        help="Size of the world: a form gets about 0.74 x SCALE rows "
+                             "(10 M rows in all: --scale 136000).")(f)
+
+
 @click.group()
 def demo() -> None:
     """Seed, change and run the demo world of departmental systems."""
@@ -20,11 +33,7 @@ def demo() -> None:
 
 @demo.command()
 @DIR_OPTION
-@click.option("--scale", default=200, show_default=True,
-              help="Size of the world: a form gets about 0.74 x SCALE rows (10 M rows in all: --scale 136000).")
-@click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
-              help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")
-@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same world.")
+@world_options
 @click.option("--reseed", is_flag=True, help="Seed again even if the folder already has a world.")
 @click.option("--only", multiple=True, metavar="SYSTEM_ID", help="Run only these systems (repeatable).")
 def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tuple[str, ...]) -> int:
@@ -68,11 +77,7 @@ def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tup
 
 @demo.command()
 @DIR_OPTION
-@click.option("--scale", default=200, show_default=True,
-              help="Size of the world: a form gets about 0.74 x SCALE rows (10 M rows in all: --scale 136000).")
-@click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
-              help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")
-@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same world.")
+@world_options
 def seed(home: Path, scale: int, engines: str, seed: int) -> None:
     """Generate every system's native tables (with dirt and its manifest) into DIR/world."""
     from quancheng.catalog import load_catalog
