@@ -60,7 +60,8 @@ def main() -> int:
         try:
             dag = bag.dags[dag_id]
             infer = getattr(dag.timetable, "infer_manual_data_interval", None)  # Asset-scheduled DAGs have none
-            logical = infer(run_after=end).start if infer else end
+            # an Asset-triggered DAG runs now, over whatever the syncs just published
+            logical = infer(run_after=end).start if infer else pendulum.now("UTC")
             conf = {"full_refresh": args.full_refresh} if dag_id.startswith("sync__") else {}
             dr = dag.test(logical_date=logical, run_conf=conf)
             state = str(dr.state.value if hasattr(dr.state, "value") else dr.state)

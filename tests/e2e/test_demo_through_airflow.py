@@ -42,6 +42,8 @@ def test_every_dag_succeeds(demo_home):  # type: ignore[no-untyped-def]
     expected = {f"sync__{s.system_id}" for s in catalog.systems}
     assert {d for d in first.states if d.startswith("sync__")} == expected
     assert {"consolidate__stage_forms", "consolidate__enterprise_master"} <= set(first.states)
+    published = {d["dataset_id"] for d in SharedStore(demo_home[0]).datasets()}
+    assert {"master.enterprise", "materials.by_stage"} <= published  # the consolidation tasks really ran
     assert first.failed == [] and second.failed == []
 
 
