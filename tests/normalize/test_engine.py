@@ -103,3 +103,20 @@ def test_many_rows_take_the_parallel_path(slice_catalog: Catalog) -> None:
     small = normalize_form(batch(slice_catalog, NDRC), form, slice_catalog)
     assert norm.table.slice(0, 3).drop_columns(["_source_key"]).equals(small.table.drop_columns(["_source_key"]))
     assert norm.issues.num_rows == small.issues.num_rows * 4000
+
+
+def test_amount_off_by_ten_thousand_is_quarantined_with_its_raw_value(slice_catalog: Catalog) -> None:
+    """元 typed into the 万元 column: the value is nulled with the error ``unit.suspect_scale``, even when
+    the cell also carried a unit note, and validation quarantines exactly that row naming ZTZ."""
+    form = slice_catalog.form["ndrc_filing"]
+    n = 24
+    cols = {c: [v[0]] * n for c, v in NDRC.items()}
+    cols["ZTZ"] = [str(1000 + 37 * i) for i in range(n - 2)] + ["12500000", "125000000000元"]
+    raw = batch(slice_catalog, cols)
+    norm = normalize_form(raw, form, slice_catalog)
+    assert norm.table["total_investment"].to_pylist()[-3:] == [Decimal((1000 + 37 * 21) * 10000), None, None]
+    off = [r for r in norm.issues.to_pylist() if r["code"] == "unit.suspect_scale"]
+    assert [(r[ROW], r["column"], r["value"], r["severity"]) for r in off] == [
+        (n - 2, "ZTZ", "12500000", "error"), (n - 1, "ZTZ", "125000000000元", "error")]
+    result = validate_form(norm, raw, form, slice_catalog)
+    assert result.quarantine[ROW].to_pylist() == [n - 2, n - 1]

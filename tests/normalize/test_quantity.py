@@ -75,10 +75,18 @@ def test_conversion_is_exact_on_many_rows(units: UnitTable) -> None:
 
 
 def test_suspect_scale_flags_values_off_by_ten_thousand() -> None:
-    values = pl.Series([Decimal(100 + i) for i in range(30)] + [Decimal(1_000_000), Decimal("0.01")],
+    """High side only: 元 typed into 万元 lands 10⁴ over the median; a small amount is genuine."""
+    values = pl.Series([Decimal(100 + i) for i in range(30)] + [Decimal(1_000_000), Decimal("0.01"), None],
                        dtype=pl.Decimal(38, 2))
-    flags = suspect_scale(values).to_list()
-    assert flags == [False] * 30 + [True, True]
+    assert suspect_scale(values).to_list() == [False] * 30 + [True, False, False]
+
+
+def test_suspect_scale_needs_ten_values_and_a_real_outlier() -> None:
+    few = pl.Series([Decimal(100)] * 9 + [Decimal(10**7)], dtype=pl.Decimal(38, 2))
+    assert not suspect_scale(few[:9].append(pl.Series([None], dtype=few.dtype))).any()
+    spread = pl.Series([Decimal(10 ** (i % 4)) for i in range(40)], dtype=pl.Decimal(38, 2))  # 1 .. 1000
+    assert not suspect_scale(spread).any()
+
 
 
 @pytest.mark.parametrize(("text", "value", "code"), [

@@ -125,38 +125,13 @@ def _still_valid_code(catalog: Catalog, r: Run, column: str, row: int) -> bool:
     return r.raw[column][row].as_py() in codes
 
 
-def _detectable_scale(col: pa.ChunkedArray, row: int, floor: float = 10 ** 3.5) -> bool:
-    """Whether a value 10^4 too large stands out of its column at all: with 10+ values, 10^3.5 x the median.
-
-    Demo amounts spread over four orders of magnitude, so most 元-for-万元 slips stay inside the column's
-    range; no rule on the value alone can see those (only a sibling amount of the same project could).
-    """
-    vals = [float(str(v).replace(",", "")) for v in col.to_pylist() if v is not None and _number(v)]
-    if len(vals) < 10:
-        return False
-    vals.sort()
-    median = vals[len(vals) // 2]
-    v = col[row].as_py()
-    return _number(v) and median > 0 and float(str(v)) / median >= floor
-
-
-def _number(v: object) -> bool:
-    try:
-        float(str(v).replace(",", ""))
-    except ValueError:
-        return False
-    return True
-
-
 def test_every_dirty_cell_is_fixed_or_quarantined(catalog: Catalog, runs: list[Run]) -> None:
     """The seed's manifest is the ground truth: ``fixed`` cells read cleanly, ``quarantined`` rows are held
     with a reason naming the dirty column. Reasons the row had before the dirt (the demo's own data) do not
-    count. ``wan_yuan_mix`` (元 typed into a 万元 field) is flagged with the note ``unit.suspect_scale``, as
-    the normalization contract asks, rather than quarantined, where it stands out at all (see
-    :func:`_detectable_scale`). An 'unknown' code that is a real code of the list (99 其他) is not dirt."""
+    count. An 'unknown' code that is a real code of the list (99 其他) is not dirt."""
     checked: dict[str, int] = defaultdict(int)
     wrong: list[str] = []
-    not_dirt = undetectable = 0
+    not_dirt = 0
     for r in runs:
         if not r.manifest:
             continue
@@ -171,12 +146,7 @@ def test_every_dirty_cell_is_fixed_or_quarantined(catalog: Catalog, runs: list[R
             if m["pattern"] == "unknown_code" and _still_valid_code(catalog, r, col, row):
                 not_dirt += 1
                 continue
-            if m["pattern"] == "wan_yuan_mix":
-                if not _detectable_scale(r.raw[col], row):
-                    undetectable += 1
-                    continue
-                ok = any(i["code"] == "unit.suspect_scale" for i in mine) or bool(named)
-            elif m["expected"] == "quarantined":
+            if m["expected"] == "quarantined":
                 ok = bool(named)
             else:
                 ok = not named and not any(i["severity"] == "error" for i in mine)
@@ -184,5 +154,6 @@ def test_every_dirty_cell_is_fixed_or_quarantined(catalog: Catalog, runs: list[R
             if not ok:
                 wrong.append(f"{r.form.form_id}.{col} {m['pattern']} ({m['expected']}): issues={mine} reasons={named}")
     assert checked, "the manifest is empty"
+    assert checked["wan_yuan_mix"] and checked["mistyped_identifier"], dict(checked)
     assert not_dirt < sum(checked.values())
     assert not wrong, f"{len(wrong)} of {sum(checked.values())} dirty cells mishandled:\n" + "\n".join(wrong[:30])

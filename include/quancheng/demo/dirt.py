@@ -6,6 +6,11 @@ do: ``fixed`` (normalization recovers the value) or ``quarantined`` (the row is 
 Key and update columns are never dirtied, so a row's source key stays stable. A pattern only goes
 where it can occur: text patterns in text columns, numeric ones in any column of the quantity.
 
+``wan_yuan_mix`` is the slip that *looks* off by 10⁴: a value at or above its column's median (of 20 or
+more amounts) typed in 元, so it lands 10⁴ times over the median. A slip of a small amount lands among
+the genuine large ones; no rule on the value alone can tell it from them, so it is not injected as a
+pattern the pipeline must catch (the pipeline quarantines values 10^3.5 over the median of its batch).
+
 | pattern | where | becomes | expected |
 | --- | --- | --- | --- |
 | fullwidth_chars | identifiers, text dates | ２０１９… | fixed |
@@ -14,7 +19,7 @@ where it can occur: text patterns in text columns, numeric ones in any column of
 | date_chinese_numerals | text dates | 二〇一九年十一月二十一日 | fixed |
 | date_blank | required text dates | 年  月  日 | quarantined |
 | placeholder | required text fields | / 无 -- NA | quarantined |
-| wan_yuan_mix | 万元 quantities | value in 元 (off by 10⁴) | quarantined |
+| wan_yuan_mix | 万元 quantities, at or above the median | value in 元 (10⁴ over the median) | quarantined |
 | unit_in_value | text quantities | 1234.5平方米 / ㎡ / m2 / 万元 / 亩 | fixed |
 | packed_sep_variant | packed cells | ／ for / | fixed |
 | old_id_15 | 身份证号 | the 15-digit number | fixed |
@@ -32,7 +37,7 @@ where it can occur: text patterns in text columns, numeric ones in any column of
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -63,6 +68,7 @@ class Ctx:
     transform: str
     required: bool
     date_style: str
+    median: float | None = None  # of a numeric column's positive values in the table (20 or more), else None
 
     @property
     def text(self) -> bool:
@@ -126,6 +132,8 @@ def _unit_suffix(v: str, rng: np.random.Generator, ctx: Ctx) -> str:
 
 
 def _wan_yuan(v: Any, rng: np.random.Generator, ctx: Ctx) -> Any:
+    if ctx.median is None or not _number(v) >= ctx.median:
+        return None  # a small amount typed in 元 stays among the genuine large ones: not visibly off
     if isinstance(v, str):
         try:
             return f"{Decimal(v) * 10000:f}".rstrip("0").rstrip(".")
@@ -154,6 +162,18 @@ def _is_party_name(ctx: Ctx) -> bool:
     el = ctx.element
     return bool(el and ctx.text and "名称" in el.property and any(
         w in el.object_class for w in ("单位", "企业", "法人", "公司", "机构")))
+
+
+def _number(v: Any) -> float:
+    try:
+        return float(str(v).replace(",", ""))
+    except ValueError:
+        return float("nan")
+
+
+def _median(column: pa.ChunkedArray) -> float | None:
+    values = [x for x in map(_number, column.to_pylist()) if x > 0]
+    return float(np.median(values)) if len(values) >= 20 else None
 
 
 PATTERNS: list[Pattern] = [
@@ -221,7 +241,9 @@ def inject(table: pa.Table, catalog: Catalog, form: SourceForm, rng: np.random.G
     Only the chosen rows are read into Python (a take per touched column); each touched column is then
     rewritten in one ``replace_with_mask``, so the cost follows the dirt, not the table.
     """
-    candidates = [(ctx, p) for ctx in contexts(catalog, form, date_style) for p in PATTERNS if p.applies(ctx)]
+    ctxs = [replace(c, median=_median(table[c.field.column])) if c.field.unit == "万元" else c
+            for c in contexts(catalog, form, date_style)]
+    candidates = [(ctx, p) for ctx in ctxs for p in PATTERNS if p.applies(ctx)]
     n = table.num_rows
     if not candidates or n == 0 or rate <= 0:
         return table, []

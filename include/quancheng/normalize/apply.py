@@ -24,7 +24,7 @@ from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, SourceForm
 from quancheng.errors import SourceError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch
-from quancheng.normalize.base import Outcome, mark
+from quancheng.normalize.base import Outcome, null_where
 from quancheng.normalize.convert import Sources, run_group
 from quancheng.normalize.issues import severity_expr
 from quancheng.normalize.plan import FormPlan, Group, plan_for
@@ -95,7 +95,10 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
             v = o.values if o.values.dtype == polars_dtype(el) else o.values.cast(polars_dtype(el), strict=False)
             codes = o.codes
             if el.data_type == "decimal" and g.transform in ("quantity", "split"):
-                codes = mark(codes, suspect_scale(v), "unit.suspect_scale")
+                off = suspect_scale(v)  # only non-null values: errors have nulled theirs already
+                if off.any():  # the error replaces a note such as unit.converted
+                    codes = pl.select(pl.when(off).then(pl.lit("unit.suspect_scale")).otherwise(codes)).to_series()
+                    v = null_where(v, off)
             if el.key in values:  # a second mapping of the same element fills what the first left empty
                 v = pl.select(pl.coalesce(values[el.key], v)).to_series()
                 ready.pop(el.key, None)

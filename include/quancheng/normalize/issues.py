@@ -19,7 +19,6 @@ NOTES: dict[str, str] = {
     "date.blank": "an unfilled date template such as '年 月 日' became null",
     "fullwidth.normalized": "full-width digits or letters were read as half-width (key or identifier only)",
     "unit.converted": "the value carried its own unit (e.g. '12.5万元'), converted to the element's unit",
-    "unit.suspect_scale": "the value is about 10^4 times off the column's median (万元 vs 元?); kept",
     "division.successor": "an abolished GB/T 2260 code was replaced by its successor",
     "code.by_name": "a code list entry was given by its name, replaced by its code",
     "industry.normalized": "a GB/T 4754 code was rewritten to the code list's form (section letter, digits)",
@@ -41,6 +40,8 @@ ERRORS: dict[str, str] = {
     "integer.unparseable": "not a whole number",
     "boolean.unparseable": "not one of 是/否, 有/无, Y/N, 1/0, true/false",
     "unit.unknown": "the unit written in the value is not in the catalog's units",
+    "unit.suspect_scale": "the value is 10^3.5+ times above the column's median (元 typed into a 万元 field?): "
+                          "not trusted until checked at the source",
     "unit.mismatch": "the unit written in the value measures another dimension than the element",
     "code.unknown": "not a code (nor a name) of the code list or the department's crosswalk",
     "code.retired": "a code that is no longer valid and has no successor",
