@@ -1,7 +1,8 @@
 """A real exchange behind Airflow's API server, for the browser tests and the lineage/alert checks.
 
-``site`` (one per module): seed the slice catalog's demo world, break one source (rename a mapped column
-of one SQLite system, as a department changing its schema would), run every sync DAG and ``ops__freshness``
+``site`` (one per module): seed the full catalog's demo world (all 35 systems, small), break one source
+(rename a mapped column of one SQLite system, as a department changing its schema would), run every sync
+DAG and ``ops__freshness``
 through Airflow (``dag.test``, the demo's own runner) with OpenLineage on the console transport and the
 alert connection pointing at a local webhook, and start ``airflow api-server`` with this repo's plugins
 over the same folder (started as soon as the database is migrated, so it boots while the DAGs run).
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exchange_site import CHROMIUM, IN_CI, SLICE, Site, break_one_source, environ, free_port, wait_for
+from exchange_site import CATALOG, CHROMIUM, IN_CI, SCALE, Site, break_one_source, environ, free_port, wait_for
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,15 +49,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from servers import webhook
 
     home = tmp_path_factory.mktemp("exchange")
-    catalog = load_catalog(SLICE)
-    seed_world(catalog, home / "world", scale=50, engines="embedded", seed=7)  # type: ignore[arg-type]
+    catalog = load_catalog(CATALOG)
+    seed_world(catalog, home / "world", scale=SCALE, engines="embedded", seed=7)  # type: ignore[arg-type]
     world = _world_dict(load_world(home / "world"))
     system_id, table, column = break_one_source(catalog, world)
     port = free_port()
     server_log = home / "api-server.log"
     server: dict[str, subprocess.Popen[bytes]] = {}
     with webhook() as (hook_url, received), environ(
-        QUANCHENG_CATALOG=str(SLICE),
+        QUANCHENG_CATALOG=str(CATALOG),
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps({"type": "console"}),
         AIRFLOW__OPENLINEAGE__EXTRACTORS="quancheng_airflow.lineage.SyncTaskExtractor",
         AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="1",  # retries still happen, a second apart

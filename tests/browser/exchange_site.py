@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
+CATALOG = ROOT / "include" / "catalog"  # the full catalog: all 35 departmental systems
+SCALE = 20  # rows per first-stage form ~ 0.74 x SCALE: enough for every system to publish, cheap to sync
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -89,7 +90,7 @@ def break_one_source(catalog: Any, world: dict[str, Any]) -> tuple[str, str, str
         with sqlite3.connect(info["uri"].removeprefix("sqlite:///")) as db:
             db.execute(f'ALTER TABLE "{form.table}" RENAME COLUMN "{column}" TO "{column}_v2"')
         return system_id, form.table, column
-    raise AssertionError("the slice world has no SQLite system to break")
+    raise AssertionError("the demo world has no SQLite system to break")
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:

@@ -9,6 +9,7 @@ events (console transport) and for the alert the freshness DAG posted to the web
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 import urllib.request
@@ -17,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from exchange_site import SLICE, Site, chromium, dump_dom
+from exchange_site import CATALOG, Site, chromium, dump_dom
 
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
 browser = pytest.mark.browser
@@ -54,19 +55,13 @@ def quancheng(*args: str) -> str:
     from click.testing import CliRunner
     from quancheng.cli import cli
 
-    out = CliRunner(env={"QUANCHENG_CATALOG": str(SLICE), "COLUMNS": "250"}).invoke(cli, list(args))
+    out = CliRunner(env={"QUANCHENG_CATALOG": str(CATALOG), "COLUMNS": "250"}).invoke(cli, list(args))
     assert out.exit_code == 0, out.output
     return out.output
 
 
 def status_json(site: Site) -> dict:  # type: ignore[type-arg]
     return json.loads(quancheng("status", "--dir", str(site.home), "--json"))  # type: ignore[no-any-return]
-
-
-def expected_state(system: dict) -> str:  # type: ignore[type-arg]
-    """What a healthy system's own figures make it: ok, or quarantine when its batch rate is over threshold."""
-    rate = system["quarantine_rate"]
-    return "quarantine" if rate is not None and rate > system["quarantine_threshold"] else "ok"
 
 
 def test_airflow_ran_every_dag_and_only_the_broken_sync_failed(site: Site) -> None:
@@ -80,16 +75,17 @@ def test_view_shows_every_system_and_the_broken_one_failed_and_why(site: Site) -
 
     html = dump_dom(f"{site.url}/exchange/")
     shown = rows(html, "data-system")
-    catalog = load_catalog(SLICE)
+    catalog = load_catalog(CATALOG)
     assert set(shown) == {s.system_id for s in catalog.systems}
     broken = shown[site.broken_system]
     assert broken["data-state"] == "failed"
     assert "schema drift" in broken["text"] and site.broken_column in broken["text"]
+    others = {sid: row["data-state"] for sid, row in shown.items() if sid != site.broken_system}
+    assert len(others) == len(catalog.systems) - 1 and set(others.values()) == {"ok"}, others
     status = {s["system_id"]: s for s in status_json(site)["systems"]}
-    for system_id, row in shown.items():
-        assert row["data-state"] == status[system_id]["state"]
-        if system_id != site.broken_system:
-            assert row["data-state"] == expected_state(status[system_id]), system_id
+    assert {sid: row["data-state"] for sid, row in shown.items()} == {sid: s["state"] for sid, s in status.items()}
+    tiles = dict(re.findall(r'data-count="(\w+)"[^>]*>\s*<b>(\d+)</b>', html))  # the counters over the table
+    assert (tiles["failed"], tiles["ok"]) == ("1", str(len(catalog.systems) - 1)), tiles
     from quancheng.publish.store import SharedStore
 
     registry = {d["dataset_id"] for d in SharedStore(site.home).datasets()}
@@ -98,11 +94,14 @@ def test_view_shows_every_system_and_the_broken_one_failed_and_why(site: Site) -
 
 
 def test_status_cli_shows_the_failure_and_its_reason(site: Site) -> None:
+    from quancheng.catalog import load_catalog
+
     status = {s["system_id"]: s for s in status_json(site)["systems"]}
     broken = status[site.broken_system]
     assert broken["state"] == "failed"
     assert site.broken_table in broken["reason"] and site.broken_column in broken["reason"]
-    assert [s for s, v in status.items() if v["state"] in ("failed", "stale", "never")] == [site.broken_system]
+    assert {s for s, v in status.items() if v["state"] != "ok"} == {site.broken_system}
+    assert len(status) == len(load_catalog(CATALOG).systems)
     table = quancheng("status", "--dir", str(site.home))
     line = next(ln for ln in table.splitlines() if site.broken_system in ln)
     assert "failed" in line
@@ -123,7 +122,7 @@ def test_catalog_browser_finds_an_element_by_chinese_synonym(site: Site) -> None
     from quancheng.catalog import load_catalog
     from quancheng.publish.store import SharedStore
 
-    catalog = load_catalog(SLICE)
+    catalog = load_catalog(CATALOG)
     element_id, synonym = chinese_synonym(catalog)
     hits = rows(dump_dom(f"{site.url}/exchange/catalog?q={quote(synonym)}"), "data-element")
     assert element_id in hits and synonym in hits[element_id]["text"]
@@ -146,10 +145,24 @@ def test_exchange_is_a_page_of_the_airflow_ui(site: Site, tmp_path: Path) -> Non
     assert {v["url_route"] for v in ours["external_views"]} == {"exchange", "exchange-catalog"}
     ui = dump_dom(f"{site.url}/plugin/exchange")
     assert re.search(r'<iframe[^>]*title="Exchange"', ui)
-    shot = tmp_path / "exchange.png"
-    chromium("--window-size=1400,900", f"--screenshot={shot}", "--virtual-time-budget=8000",
-             f"{site.url}/plugin/exchange")
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+@browser
+def test_screenshots_of_both_views(site: Site, tmp_path: Path) -> None:
+    """The README's pictures, taken from this run: ``QUANCHENG_SCREENSHOTS=docs/screenshots`` keeps them."""
+    from quancheng.catalog import load_catalog
+
+    out = Path(os.environ.get("QUANCHENG_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    element_id, synonym = chinese_synonym(load_catalog(CATALOG))
+    pages = {"exchange-ops.png": ("1600,1000", f"{site.url}/plugin/exchange"),
+             "exchange-search.png": ("1400,700", f"{site.url}/exchange/catalog?q={quote(synonym)}"),
+             "exchange-element.png": ("1400,1000", f"{site.url}/exchange/element?id={element_id}")}
+    for name, (size, url) in pages.items():
+        shot = out / name
+        chromium(f"--window-size={size}", f"--screenshot={shot}", "--virtual-time-budget=8000",
+                 "--hide-scrollbars", url)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000, name
 
 
 def openlineage_events(log: Path) -> list[dict]:  # type: ignore[type-arg]
@@ -162,7 +175,7 @@ def test_every_sync_task_emitted_lineage_with_inputs_and_outputs(site: Site) -> 
     from quancheng.catalog import load_catalog
 
     events = openlineage_events(site.log)
-    catalog = load_catalog(SLICE)
+    catalog = load_catalog(CATALOG)
     for system in catalog.systems:
         if system.system_id == site.broken_system:
             continue
