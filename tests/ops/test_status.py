@@ -73,6 +73,18 @@ def test_status_table_shows_state_and_reason(synced_home, catalog_env) -> None: 
     assert "1 failed" in out.output
 
 
+def test_status_table_fits_an_80_column_terminal(synced_home, catalog_env) -> None:  # type: ignore[no-untyped-def]
+    """Narrow terminals keep the essential columns in one line per system; reasons follow the table."""
+    home, _ = synced_home
+    out = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["status", "--dir", str(home)])
+    assert out.exit_code == 0, out.output
+    assert max(len(ln) for ln in out.output.splitlines()) <= 80
+    row = next(ln for ln in out.output.splitlines() if ln.startswith("│ hcb_construction_permit"))
+    assert "failed" in row
+    reason = out.output.split("\nhcb_construction_permit: ", 1)[1]  # wrapped to the terminal
+    assert "source is down" in " ".join(reason.split())
+
+
 def test_status_check_exits_1_only_when_something_alerts(home, catalog_env, slice_catalog) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     write_runs(home, [make_run(s.system_id, finished=now - timedelta(hours=1)) for s in slice_catalog.systems])

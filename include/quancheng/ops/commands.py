@@ -13,6 +13,10 @@ from quancheng.ops.health import ALERTING, SystemHealth, most_severe_first
 COLOURS = {"ok": "green", "late": "yellow", "quarantine": "yellow", "stale": "red", "failed": "red",
            "never": "bright_black"}
 BARS = "▁▂▃▄▅▆▇█"
+WIDE = 150  # below this many terminal columns: system, state, age and counts; the reasons follow the table
+COLUMNS = [("system", "left", True), ("kind", "left", False), ("state", "left", True), ("age / limit", "right", True),
+           ("last run", "left", False), ("published", "right", True), ("quarantine / max", "right", True),
+           ("trend", "left", False), ("reason", "left", False)]
 
 
 def spark(values: list[float | None]) -> str:
@@ -24,16 +28,16 @@ def spark(values: list[float | None]) -> str:
     return "".join(" " if v is None else BARS[min(len(BARS) - 1, int(v / top * (len(BARS) - 1)))] for v in values)
 
 
-def _age(h: SystemHealth) -> str:
+def _age(h: SystemHealth, sep: str = " / ") -> str:
     if h.age_hours is None:
         return "never"
-    return f"{h.age_hours:.1f} h / {h.freshness_hours:g} h"
+    return f"{h.age_hours:.1f} h{sep}{h.freshness_hours:g} h"
 
 
-def _rate(h: SystemHealth) -> str:
+def _rate(h: SystemHealth, sep: str = " / ") -> str:
     if h.quarantine_rate is None:
         return "–"
-    return f"{h.quarantine_rate:.1%} / {h.quarantine_threshold:.0%}"
+    return f"{h.quarantine_rate:.1%}{sep}{h.quarantine_threshold:.0%}"
 
 
 @click.command()
@@ -57,20 +61,30 @@ def status(home: Path, as_json: bool, check: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"Quancheng Exchange: {len(ov.systems)} systems at {ov.now:%Y-%m-%d %H:%M} UTC")
-    for col, just in [("system", "left"), ("kind", "left"), ("state", "left"), ("age / limit", "right"),
-                      ("last run", "left"), ("published", "right"), ("quarantine / max", "right"),
-                      ("trend", "left"), ("reason", "left")]:
-        t.add_column(col, justify=just, no_wrap=col in ("system", "state", "trend"))  # type: ignore[arg-type]
+    console = Console()
+    wide = console.width >= WIDE
+    sep = " / " if wide else "/"
+    t = Table(title=f"Quancheng Exchange: {len(ov.systems)} systems at {ov.now:%Y-%m-%d %H:%M} UTC",
+              caption=None if wide else f"kind, last run and trend need {WIDE} columns (or use --json)")
+    shown = [(c, just) for c, just, always in COLUMNS if wide or always]
+    for col, just in shown:
+        t.add_column(col, justify=just, no_wrap=col != "reason")  # type: ignore[arg-type]
     for h in most_severe_first(ov.systems):
         colour = COLOURS[h.state]
         last = h.last_run
-        last_txt = f"{last['status']} {last['finished_at']:%m-%d %H:%M}" if last else "–"
-        t.add_row(f"{h.system_id}\n[dim]{h.name_zh}[/dim]", h.kind, f"[{colour}]{h.state}[/{colour}]", _age(h),
-                  last_txt, str(last["published"]) if last else "–", _rate(h),
-                  spark([p.rate for p in h.trend]), f"[{colour}]{h.reason}[/{colour}]" if h.reason else "")
-    console = Console()
+        cells = {
+            "system": f"{h.system_id}\n[dim]{h.name_zh}[/dim]" if wide else h.system_id, "kind": h.kind,
+            "state": f"[{colour}]{h.state}[/{colour}]", "age / limit": _age(h, sep),
+            "last run": f"{last['status']} {last['finished_at']:%m-%d %H:%M}" if last else "–",
+            "published": str(last["published"]) if last else "–", "quarantine / max": _rate(h, sep),
+            "trend": spark([p.rate for p in h.trend]), "reason": f"[{colour}]{h.reason}[/{colour}]" if h.reason else "",
+        }
+        t.add_row(*(cells[c] for c, _ in shown))
     console.print(t)
+    if not wide:
+        for h in most_severe_first(ov.systems):
+            if h.reason:
+                console.print(f"[{COLOURS[h.state]}]{h.system_id}[/{COLOURS[h.state]}]: {h.reason}")
     counts = ", ".join(f"[{COLOURS[s]}]{n} {s}[/{COLOURS[s]}]" for s, n in ov.counts.items() if n)
     console.print(f"{counts}; {len(ov.datasets)} shared datasets (quancheng datasets --dir {home})")
     if ov.unknown_systems:
