@@ -1,11 +1,11 @@
-"""A real exchange behind Airflow's API server, for the browser tests and the lineage/alert checks.
+"""A real exchange behind ``airflow standalone``, for the browser tests and the lineage/alert checks.
 
 ``site`` (one per module): seed the full catalog's demo world (all 35 systems, small), break one source
 (rename a mapped column of one SQLite system, as a department changing its schema would), run every sync
-DAG and ``ops__freshness``
-through Airflow (``dag.test``, the demo's own runner) with OpenLineage on the console transport and the
-alert connection pointing at a local webhook, and start ``airflow api-server`` with this repo's plugins
-over the same folder (started as soon as the database is migrated, so it boots while the DAGs run).
+DAG and ``ops__freshness`` through Airflow (``dag.test``, the demo's own runner) with OpenLineage on the
+console transport and the alert connection pointing at a local webhook, then start ``quancheng demo standalone`` (``airflow standalone``:
+scheduler, DAG processor, triggerer and the API server with this repo's plugins) over the same folder, as
+``make standalone`` does after ``make demo``.
 
 Browser tests need Chromium from Debian's packages (``apt-get install chromium``); without it they skip
 with that reason, except under CI (``CI=true``) where they fail.
@@ -19,7 +19,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from exchange_site import CATALOG, CHROMIUM, IN_CI, SCALE, Site, break_one_source, environ, free_port, wait_for
@@ -43,7 +42,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from quancheng.catalog import load_catalog
-    from quancheng.demo.run import _world_dict, airflow_env, run_demo
+    from quancheng.demo.run import _world_dict, run_demo
     from quancheng.demo.seed import seed_world
     from quancheng.demo.world import load_world
     from servers import webhook
@@ -54,7 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = _world_dict(load_world(home / "world"))
     system_id, table, column = break_one_source(catalog, world)
     port = free_port()
-    server_log = home / "api-server.log"
+    server_log = home / "standalone.log"
     server: dict[str, subprocess.Popen[bytes]] = {}
     with webhook() as (hook_url, received), environ(
         QUANCHENG_CATALOG=str(CATALOG),
@@ -63,19 +62,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         AIRFLOW__CORE__MAX_TASK_RETRY_DELAY="1",  # retries still happen, a second apart
         AIRFLOW_CONN_QUANCHENG_ALERTS=json.dumps({"conn_type": "http", "host": hook_url}),
     ):
-        def start_server(event: dict[str, Any]) -> None:
-            if event.get("event") != "migrated" or server:
-                return
-            env = {**airflow_env(home, world, {}), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                   "AIRFLOW__API__PORT": str(port)}
-            server["proc"] = subprocess.Popen(
-                [str(Path(sys.executable).parent / "airflow"), "api-server", "--port", str(port)], env=env,
-                stdout=server_log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-
         dag_ids = [f"sync__{s.system_id}" for s in catalog.systems] + ["ops__freshness"]
         try:
-            result = run_demo(home, dag_ids=dag_ids, on_event=start_server)
-            assert "proc" in server, "the Airflow runner never reported the database migrated"
+            result = run_demo(home, dag_ids=dag_ids)
+            # what a user does after the demo (`make standalone`), logged in as admin without a password
+            env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+            server["proc"] = subprocess.Popen(
+                [str(Path(sys.executable).parent / "quancheng"), "demo", "standalone", "--dir", str(home),
+                 "--port", str(port)], env=env, stdout=server_log.open("wb"), stderr=subprocess.STDOUT,
+                start_new_session=True)
             url = f"http://127.0.0.1:{port}"
             wait_for(f"{url}/exchange/api/status", server["proc"], server_log)
             yield Site(home, url, system_id, table, column, result.states, received,

@@ -97,7 +97,7 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"airflow api-server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"the Airflow server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=10) as r:
                 if r.status == 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -123,4 +124,6 @@ def standalone(home: Path, port: int) -> None:
         env["AIRFLOW__API__PORT"] = str(port)
         click.echo(f"Airflow UI on http://127.0.0.1:{port} (login shown in the log below); Ctrl-C stops it")
         bin_dir = Path(sys.executable).parent
+        # standalone starts its scheduler, API server ... as `airflow <command>` found on PATH: this venv's
+        env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
         subprocess.run([str(bin_dir / "airflow"), "standalone"], env=env, check=False)
