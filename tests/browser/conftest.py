@@ -3,9 +3,9 @@
 ``site`` (one per module): seed the full catalog's demo world (all 35 systems, small), break one source
 (rename a mapped column of one SQLite system, as a department changing its schema would), run every sync
 DAG and ``ops__freshness`` through Airflow (``dag.test``, the demo's own runner) with OpenLineage on the
-console transport and the alert connection pointing at a local webhook, then start ``quancheng demo standalone`` (``airflow standalone``:
-scheduler, DAG processor, triggerer and the API server with this repo's plugins) over the same folder, as
-``make standalone`` does after ``make demo``.
+console transport and the alert connection pointing at a local webhook, then start ``quancheng demo
+standalone`` (``airflow standalone``: scheduler, DAG processor, triggerer and the API server with this
+repo's plugins) over the same folder, as ``make standalone`` does after ``make demo``.
 
 Browser tests need Chromium from Debian's packages (``apt-get install chromium``); without it they skip
 with that reason, except under CI (``CI=true``) where they fail.
