@@ -57,6 +57,19 @@ class Published:
     changed: bool
 
 
+def version_columns() -> list[sa.Column[Any]]:
+    """The columns every registry of published versions has (datasets here, area copies in sharing)."""
+    return [
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("parquet_path", sa.Text, nullable=False),
+        sa.Column("sql_table", sa.String(200), nullable=False),
+        sa.Column("rows", sa.BigInteger, nullable=False),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+        sa.Column("last_batch", sa.String(200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
 class SharedStore:
     """Shared datasets under ``<home>/shared`` and in the shared SQL database.
 
@@ -71,6 +84,7 @@ class SharedStore:
         self.parquet_root.mkdir(parents=True, exist_ok=True)
         self.sql_url = sql_url or os.environ.get("QUANCHENG_SHARED_DB") or f"sqlite:///{self.root / 'exchange.db'}"
         self._engine: sa.Engine | None = None
+        self._registry_table: sa.Table | None = None
 
     # --- SQL plumbing ---
     @property
@@ -165,20 +179,12 @@ class SharedStore:
 
     # --- registry of datasets ---
     def _registry(self) -> sa.Table:
-        md = sa.MetaData()
-        t = sa.Table(
-            REGISTRY_TABLE, md,
-            sa.Column("dataset_id", sa.String(200), primary_key=True),
-            sa.Column("kind", sa.String(20), nullable=False),
-            sa.Column("parquet_path", sa.Text, nullable=False),
-            sa.Column("sql_table", sa.String(200), nullable=False),
-            sa.Column("rows", sa.BigInteger, nullable=False),
-            sa.Column("content_hash", sa.String(64), nullable=False),
-            sa.Column("last_batch", sa.String(200), nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        )
-        md.create_all(self.engine, checkfirst=True)
-        return t
+        if self._registry_table is None:
+            md = sa.MetaData()
+            self._registry_table = sa.Table(
+                REGISTRY_TABLE, md, sa.Column("dataset_id", sa.String(200), primary_key=True), *version_columns())
+            md.create_all(self.engine, checkfirst=True)  # once per store, not once per publish
+        return self._registry_table
 
     def _registry_row(self, dataset_id: str) -> dict[str, Any] | None:
         t = self._registry()

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from quancheng.catalog import Catalog
-from quancheng.publish.store import DatasetKind, SharedStore, content_hash
+from quancheng.publish.store import DatasetKind, SharedStore, content_hash, version_columns
 from quancheng.sharing import postgres
 from quancheng.sharing.rules import Audience
 
@@ -177,13 +177,7 @@ class AreaStore:
             AREAS_TABLE, md,
             sa.Column("schema_name", sa.String(100), primary_key=True),
             sa.Column("dataset_id", sa.String(200), primary_key=True),
-            sa.Column("kind", sa.String(20), nullable=False),
-            sa.Column("parquet_path", sa.Text, nullable=False),
-            sa.Column("sql_table", sa.String(200), nullable=False),
-            sa.Column("rows", sa.BigInteger, nullable=False),
-            sa.Column("content_hash", sa.String(64), nullable=False),
-            sa.Column("last_batch", sa.String(200), nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+            *version_columns(),
         )
         md.create_all(self.store.engine, checkfirst=True)
         self._registry = t
