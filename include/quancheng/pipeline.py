@@ -31,6 +31,7 @@ from quancheng.catalog import Catalog
 from quancheng.catalog.models import SourceForm
 from quancheng.errors import QuanchengError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
+from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW
 from quancheng.publish.store import KEY, SharedStore, merge_by_key
 from quancheng.runs import record_run
@@ -134,7 +135,7 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
         raw = pq.read_table(_paths(ref, "raw", form_id))
-        norm = normalize_form(raw, form, catalog)
+        norm = normalize_form(raw, form, catalog, reference=_published_medians(Path(ref["home"]), form, catalog))
         if norm.table.num_rows != raw.num_rows:
             raise AssertionError(f"normalize changed the row count of {form_id}: "
                                  f"{raw.num_rows} -> {norm.table.num_rows}")
@@ -142,6 +143,17 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
         pq.write_table(norm.issues, _paths(ref, "issues", form_id))
         ref["forms"][form_id]["issues"] = norm.issues.num_rows
     return ref
+
+
+def _published_medians(home: Path, form: SourceForm, catalog: Catalog) -> dict[str, float]:
+    """Median of each decimal element in the form's published dataset: the yardstick for amounts in a batch
+    too small to have its own (a 元-for-万元 slip in a daily run of three rows)."""
+    path = SharedStore(home).dataset_path(dataset_id(form)) / "data.parquet"
+    keys = [e.key for e in catalog.elements_of(form.form_id) if e.data_type == "decimal"]
+    if not keys or not path.exists():
+        return {}
+    present = set(pq.read_schema(path).names)
+    return medians(pq.read_table(path, columns=[k for k in keys if k in present]), keys)
 
 
 def validate(ref: Ref, *, catalog: Catalog) -> Ref:

@@ -153,3 +153,22 @@ def test_snapshot_deletes_carry_through(slice_catalog, home, monkeypatch):  # ty
     assert published.num_rows + SharedStore(home).read("quarantine.hcb_construction_permit").num_rows == 7
     snap = home / "state" / "hcb_construction_permit" / "snapshots" / "hcb_permit.parquet"
     assert pq.read_table(snap).num_rows == 7
+
+
+def test_small_batch_is_held_against_the_published_amounts(memory_ndrc, home):  # type: ignore[no-untyped-def]
+    """A daily run of three rows has no median of its own: 元 typed into 万元 is caught against what was
+    published before (总投资 around 1200.5 万元), and only that row is quarantined."""
+    run(memory_ndrc, home)
+    later = ndrc_rows(3).to_pylist()
+    for i, r in enumerate(later):
+        r.update(XMDM=f"2019-370102-47-01-9{i:05d}", GXSJ="2026-03-02 08:00:00")
+    later[1]["ZTZ"] = "12005000"  # 1200.5 万元, typed in 元
+    MemorySource.tables = {"TZ_XMBA": pa.Table.from_pylist(later)}
+    ref = pipeline.run_system("ndrc_investment", Window(T1, T1 + (T1 - T0)), catalog=memory_ndrc, home=home,
+                              uri="memory://")
+    assert pipeline.totals(ref)["extracted"] == 3 and pipeline.totals(ref)["quarantined"] == 1
+    quarantine = SharedStore(home).read("quarantine.ndrc_investment")
+    held = {k: json.loads(r) for k, r in zip(quarantine["_source_key"].to_pylist(),
+                                             quarantine["reasons"].to_pylist(), strict=True)}
+    assert [(x["rule"], x["column"], x["value"]) for x in held["2019-370102-47-01-900001"]] == \
+        [("unit.suspect_scale", "ZTZ", "12005000")]

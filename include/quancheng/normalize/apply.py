@@ -14,6 +14,7 @@ columns first, unchanged), then one column per element of the form typed by
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -64,8 +65,13 @@ def _check_columns(raw: pa.Table, plan: FormPlan) -> None:
                           column=missing[0])
 
 
-def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> NormalizedBatch:
-    """Canonical table for ``raw`` (rows kept in order) and its issues."""
+def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
+                   reference: Mapping[str, float] | None = None) -> NormalizedBatch:
+    """Canonical table for ``raw`` (rows kept in order) and its issues.
+
+    ``reference``: per element key, the median of the amounts published so far (see
+    :func:`~quancheng.normalize.quantity.suspect_scale`), for batches too small to have their own.
+    """
     plan = plan_for(catalog, form)
     _check_columns(raw, plan)
     n = raw.num_rows
@@ -95,7 +101,7 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog) -> Normali
             v = o.values if o.values.dtype == polars_dtype(el) else o.values.cast(polars_dtype(el), strict=False)
             codes = o.codes
             if el.data_type == "decimal" and g.transform in ("quantity", "split"):
-                off = suspect_scale(v)  # only non-null values: errors have nulled theirs already
+                off = suspect_scale(v, reference=(reference or {}).get(el.key))  # errors nulled theirs already
                 if off.any():  # the error replaces a note such as unit.converted
                     codes = pl.select(pl.when(off).then(pl.lit("unit.suspect_scale")).otherwise(codes)).to_series()
                     v = null_where(v, off)

@@ -13,9 +13,10 @@ Rules of :func:`parse_quantities` (the ``quantity`` transform; decimals never pa
 - an unknown unit is ``unit.unknown``; a unit of another dimension (元 into m²) is ``unit.mismatch``;
   no number is ``quantity.unparseable``; more digits than decimal(20, scale) holds is ``quantity.too_large``.
 - placeholders ('/', '无', '--', 'NA') are null with ``placeholder.null``; '0' is a real zero here.
-- :func:`suspect_scale` finds values 10^3.5 or more times above the column's median (10+ positive values):
-  the signature of 元 typed into a 万元 field. The caller nulls them with the error
-  ``unit.suspect_scale``, so the row is quarantined with its raw value instead of published 10⁴ off.
+- :func:`suspect_scale` finds values 10^3.5 or more times above the column's median (10+ positive values,
+  else the median of the dataset published so far): the signature of 元 typed into a 万元 field. The caller
+  nulls them with the error ``unit.suspect_scale``, so the row is quarantined with its raw value instead of
+  published 10⁴ off.
 
 Rules of :func:`parse_integers`: whole numbers, accepting separators, full-width digits, ``3.0``, and a
 counting unit after the number (``18层``, ``3栋``); anything else ``integer.unparseable``.
@@ -31,6 +32,7 @@ from decimal import Decimal
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from quancheng.catalog.models import Unit
 from quancheng.normalize.base import Outcome, mark, nfkc, no_codes, null_where, on_distinct, placeholder_mask
@@ -148,27 +150,40 @@ def parse_quantities(s: pl.Series, declared: Unit | None, target: Unit | None, u
     return Outcome(null_where(values, too_large), codes)
 
 
-def suspect_scale(values: pl.Series, min_rows: int = 10, sample: int = 20_000) -> pl.Series:
+def suspect_scale(values: pl.Series, min_rows: int = 10, sample: int = 20_000,
+                  reference: float | None = None) -> pl.Series:
     """True where a value is 10^3.5+ times above the column's median (see rules).
 
     Only the high side: small amounts are common and genuine (a 7.12 万元 fiscal share of a large
     project), while 元 typed into a 万元 field lands 10^4 above its neighbours. The median is taken on
-    an evenly spread sample (a heuristic needs no exact median of a million values), and when the
-    column's maximum is within the band nothing is scanned at all.
+    an evenly spread sample (a heuristic needs no exact median of a million values); a batch with fewer
+    than ``min_rows`` positive values (a small incremental run) is held against ``reference``, the median
+    of what was published before, when there is one. When the column's maximum is within the band
+    nothing is scanned at all.
     """
+    nothing = pl.Series(np.zeros(len(values), bool))
     f = values.cast(pl.Float64)
     pos = f.filter(f > 0)
-    if len(pos) < min_rows:
-        return pl.Series(np.zeros(len(values), bool))
-    step = max(1, len(pos) // sample)
-    median = pos.gather_every(step).median()
     hi = pos.max()
+    median = pos.gather_every(max(1, len(pos) // sample)).median() if len(pos) >= min_rows else reference
     if not isinstance(median, float) or median <= 0 or not isinstance(hi, float):
-        return pl.Series(np.zeros(len(values), bool))
+        return nothing
     band = 10 ** 3.5
     if hi / median < band:
-        return pl.Series(np.zeros(len(values), bool))
+        return nothing
     return (f >= median * band).fill_null(False)
+
+
+def medians(table: pa.Table, keys: list[str]) -> dict[str, float]:
+    """The median of each column's positive values (the ``reference`` of :func:`suspect_scale`)."""
+    out: dict[str, float] = {}
+    for k in keys:
+        if k in table.column_names:
+            f = pl.Series(table[k]).cast(pl.Float64)
+            m = f.filter(f > 0).median()
+            if isinstance(m, float):
+                out[k] = m
+    return out
 
 
 def parse_integers(s: pl.Series, unit: str = "") -> Outcome:
