@@ -93,7 +93,7 @@ def break_one_source(catalog: Any, world: dict[str, Any]) -> tuple[str, str, str
     raise AssertionError("the demo world has no SQLite system to break")
 
 
-def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
+def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
