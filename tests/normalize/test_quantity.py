@@ -89,6 +89,20 @@ def test_suspect_scale_needs_ten_values_and_a_real_outlier() -> None:
 
 
 
+def test_small_batch_is_held_against_the_reference_asked_only_then() -> None:
+    asked: list[int] = []
+
+    def published_median() -> float:
+        asked.append(1)
+        return 100.0
+
+    big = pl.Series([Decimal(100 + i) for i in range(30)] + [Decimal(1_000_000)], dtype=pl.Decimal(38, 2))
+    assert suspect_scale(big, reference=published_median).to_list()[-1] and not asked
+    small = pl.Series([Decimal(120), Decimal(1_000_000), None], dtype=pl.Decimal(38, 2))
+    assert suspect_scale(small, reference=published_median).to_list() == [False, True, False] and asked == [1]
+    assert not suspect_scale(small).any()  # nothing published yet: no yardstick
+
+
 @pytest.mark.parametrize(("text", "value", "code"), [
     ("18", 18, None), ("18层", 18, None), ("3栋", 3, None), ("3.0", 3, None), ("１２", 12, None), ("1,200", 1200, None),
     ("3.5", None, "integer.unparseable"), ("三", None, "integer.unparseable"), ("/", None, "placeholder.null"),

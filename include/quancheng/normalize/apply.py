@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -70,7 +71,8 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
     """Canonical table for ``raw`` (rows kept in order) and its issues.
 
     ``reference``: per element key, the median of the amounts published so far (see
-    :func:`~quancheng.normalize.quantity.suspect_scale`), for batches too small to have their own.
+    :func:`~quancheng.normalize.quantity.suspect_scale`), for batches too small to have their own; looked
+    up only for those, so a lazy mapping costs nothing on a large batch.
     """
     plan = plan_for(catalog, form)
     _check_columns(raw, plan)
@@ -101,7 +103,8 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
             v = o.values if o.values.dtype == polars_dtype(el) else o.values.cast(polars_dtype(el), strict=False)
             codes = o.codes
             if el.data_type == "decimal" and g.transform in ("quantity", "split"):
-                off = suspect_scale(v, reference=(reference or {}).get(el.key))  # errors nulled theirs already
+                yardstick = None if reference is None else partial(reference.get, el.key)
+                off = suspect_scale(v, reference=yardstick)  # only non-null values: errors nulled theirs
                 if off.any():  # the error replaces a note such as unit.converted
                     codes = pl.select(pl.when(off).then(pl.lit("unit.suspect_scale")).otherwise(codes)).to_series()
                     v = null_where(v, off)

@@ -27,6 +27,7 @@ Rules of :func:`parse_booleans`: 是/否, 有/无, Y/N, T/F, 1/0, true/false, ye
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -151,21 +152,26 @@ def parse_quantities(s: pl.Series, declared: Unit | None, target: Unit | None, u
 
 
 def suspect_scale(values: pl.Series, min_rows: int = 10, sample: int = 20_000,
-                  reference: float | None = None) -> pl.Series:
+                  reference: Callable[[], float | None] | None = None) -> pl.Series:
     """True where a value is 10^3.5+ times above the column's median (see rules).
 
     Only the high side: small amounts are common and genuine (a 7.12 万元 fiscal share of a large
     project), while 元 typed into a 万元 field lands 10^4 above its neighbours. The median is taken on
     an evenly spread sample (a heuristic needs no exact median of a million values); a batch with fewer
-    than ``min_rows`` positive values (a small incremental run) is held against ``reference``, the median
-    of what was published before, when there is one. When the column's maximum is within the band
-    nothing is scanned at all.
+    than ``min_rows`` positive values (a small incremental run) is held against ``reference()``, the
+    median of what was published before, if any (asked only then: it costs a column read). When the
+    column's maximum is within the band nothing is scanned at all.
     """
     nothing = pl.Series(np.zeros(len(values), bool))
     f = values.cast(pl.Float64)
     pos = f.filter(f > 0)
     hi = pos.max()
-    median = pos.gather_every(max(1, len(pos) // sample)).median() if len(pos) >= min_rows else reference
+    if len(pos) >= min_rows:
+        median = pos.gather_every(max(1, len(pos) // sample)).median()
+    elif len(pos) and reference is not None:
+        median = reference()
+    else:
+        return nothing
     if not isinstance(median, float) or median <= 0 or not isinstance(hi, float):
         return nothing
     band = 10 ** 3.5
