@@ -19,9 +19,9 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,7 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
         raw = pq.read_table(_paths(ref, "raw", form_id))
-        norm = normalize_form(raw, form, catalog, reference=_PublishedMedians(Path(ref["home"]), form, catalog))
+        norm = normalize_form(raw, form, catalog, reference=_published_median(Path(ref["home"]), form, catalog))
         if norm.table.num_rows != raw.num_rows:
             raise AssertionError(f"normalize changed the row count of {form_id}: "
                                  f"{raw.num_rows} -> {norm.table.num_rows}")
@@ -147,29 +147,20 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
     return ref
 
 
-class _PublishedMedians(Mapping[str, float]):
-    """Median of each decimal element in a form's published dataset, read on first use: the yardstick for
+def _published_median(home: Path, form: SourceForm, catalog: Catalog) -> Callable[[str], float | None]:
+    """Median of a decimal element in the form's published dataset, read on first use: the yardstick for
     amounts in a batch too small to have its own (a 元-for-万元 slip in a daily run of three rows)."""
+    path = SharedStore(home).dataset_path(dataset_id(form)) / "data.parquet"
+    decimals = [e.key for e in catalog.elements_of(form.form_id) if e.data_type == "decimal"]
 
-    def __init__(self, home: Path, form: SourceForm, catalog: Catalog):
-        self.path = SharedStore(home).dataset_path(dataset_id(form)) / "data.parquet"
-        self.decimals = [e.key for e in catalog.elements_of(form.form_id) if e.data_type == "decimal"]
-
-    @cached_property
-    def _values(self) -> dict[str, float]:
-        if not self.decimals or not self.path.exists():
+    @cache
+    def read() -> dict[str, float]:
+        if not decimals or not path.exists():
             return {}
-        present = set(pq.read_schema(self.path).names)
-        return medians(pq.read_table(self.path, columns=[k for k in self.decimals if k in present]), self.decimals)
+        present = set(pq.read_schema(path).names)
+        return medians(pq.read_table(path, columns=[k for k in decimals if k in present]), decimals)
 
-    def __getitem__(self, key: str) -> float:
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
+    return lambda key: read().get(key)
 
 
 def validate(ref: Ref, *, catalog: Catalog) -> Ref:

@@ -14,7 +14,7 @@ columns first, unchanged), then one column per element of the form typed by
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -67,12 +67,12 @@ def _check_columns(raw: pa.Table, plan: FormPlan) -> None:
 
 
 def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
-                   reference: Mapping[str, float] | None = None) -> NormalizedBatch:
+                   reference: Callable[[str], float | None] | None = None) -> NormalizedBatch:
     """Canonical table for ``raw`` (rows kept in order) and its issues.
 
-    ``reference``: per element key, the median of the amounts published so far (see
-    :func:`~quancheng.normalize.quantity.suspect_scale`), for batches too small to have their own; looked
-    up only for those, so a lazy mapping costs nothing on a large batch.
+    ``reference(key)``: the median of an element's amounts published so far (see
+    :func:`~quancheng.normalize.quantity.suspect_scale`), for batches too small to have their own; called
+    only for those, so a lazy lookup costs nothing on a large batch.
     """
     plan = plan_for(catalog, form)
     _check_columns(raw, plan)
@@ -103,7 +103,7 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
             v = o.values if o.values.dtype == polars_dtype(el) else o.values.cast(polars_dtype(el), strict=False)
             codes = o.codes
             if el.data_type == "decimal" and g.transform in ("quantity", "split"):
-                yardstick = None if reference is None else partial(reference.get, el.key)
+                yardstick = None if reference is None else partial(reference, el.key)
                 off = suspect_scale(v, reference=yardstick)  # only non-null values: errors nulled theirs
                 if off.any():  # the error replaces a note such as unit.converted
                     codes = pl.select(pl.when(off).then(pl.lit("unit.suspect_scale")).otherwise(codes)).to_series()
