@@ -26,8 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 from quancheng.demo.engines import api_path, to_json_value
-
-MAX_PAGE_SIZE = 1000
+from quancheng.sources.http import MAX_PAGE_SIZE
 
 
 class _RateLimit:

@@ -47,7 +47,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, SourceField, SourceForm
+from quancheng.demo.generate import DATE_STYLES
 from quancheng.demo.pools import HISTORIC
+from quancheng.normalize.quantity import medians
 from quancheng.sources.types import source_keys
 
 Expected = Literal["fixed", "quarantined"]
@@ -56,7 +58,6 @@ MANIFEST_SCHEMA = pa.schema([("system_id", pa.string()), ("table", pa.string()),
 DEFAULT_RATE = 0.03
 _FW = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
 _CN_DIGITS = "〇一二三四五六七八九"
-DATE_STYLES = ["%Y-%m-%d", "%Y年%m月%d日", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d"]
 
 
 @dataclass(frozen=True)
@@ -171,11 +172,6 @@ def _number(v: Any) -> float:
         return float("nan")
 
 
-def _median(column: pa.ChunkedArray) -> float | None:
-    values = [x for x in map(_number, column.to_pylist()) if x > 0]
-    return float(np.median(values)) if len(values) >= 20 else None
-
-
 PATTERNS: list[Pattern] = [
     Pattern("fullwidth_chars", "fixed", lambda c: c.text and (bool(c.ik) or c.transform == "date"),
             lambda v, r, c: v.translate(_FW) if any(ch.isascii() and ch.isalnum() for ch in v) else None),
@@ -241,8 +237,9 @@ def inject(table: pa.Table, catalog: Catalog, form: SourceForm, rng: np.random.G
     Only the chosen rows are read into Python (a take per touched column); each touched column is then
     rewritten in one ``replace_with_mask``, so the cost follows the dirt, not the table.
     """
-    ctxs = [replace(c, median=_median(table[c.field.column])) if c.field.unit == "万元" else c
-            for c in contexts(catalog, form, date_style)]
+    ctxs = contexts(catalog, form, date_style)
+    found = medians(table, [c.field.column for c in ctxs if c.field.unit == "万元"], min_rows=20)
+    ctxs = [replace(c, median=found.get(c.field.column)) for c in ctxs]
     candidates = [(ctx, p) for ctx in ctxs for p in PATTERNS if p.applies(ctx)]
     n = table.num_rows
     if not candidates or n == 0 or rate <= 0:

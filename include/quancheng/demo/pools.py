@@ -69,13 +69,8 @@ def rng_for(seed: int, tag: str) -> np.random.Generator:
     return np.random.default_rng([seed, int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")])
 
 
-def division_at(current: str, when: date) -> str:
-    old = HISTORIC.get(current)
-    return old[0] if old and when < old[1] else current
-
-
 def divisions_at(current: pa.Array, days: np.ndarray) -> pa.Array:
-    """Column :func:`division_at`: each division code as it was on its day."""
+    """Each division code as it was on its day (the code it replaced, before the change)."""
     out = current
     for new, (old, until) in HISTORIC.items():
         hit = pc.and_(pc.equal(current, new), pa.array(np.asarray(days) < day_number(until)))

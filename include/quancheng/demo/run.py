@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quancheng.errors import QuanchengError
+
+if TYPE_CHECKING:
+    from quancheng.demo.world import World
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -139,13 +142,5 @@ def _ceil_to_day(t: datetime) -> datetime:
     return midnight if midnight == local else midnight + timedelta(days=1)
 
 
-def _world_dict(world: Any) -> dict[str, Any]:
-    if isinstance(world, dict):
-        return world
-    if hasattr(world, "model_dump"):
-        return dict(world.model_dump(mode="json"))
-    if hasattr(world, "to_dict"):
-        return dict(world.to_dict())
-    import dataclasses
-
-    return dataclasses.asdict(world)
+def _world_dict(world: World) -> dict[str, Any]:
+    return world.to_dict()

@@ -194,8 +194,6 @@ class Values:
             return addresses(rng, prj.arrow("division"))
         if "电话" in text:
             return phones(rng, n)
-        if "邮编" in text or "邮政编码" in text:
-            return concat("2", zfill(rng.integers(50000, 71999, n), 5))
         if el.name_zh.endswith("号"):  # a document number (文号, 编号, 备案号 ...): one per entity, never shared
             year = zfill(rng.integers(2015, 2026, n), 4)
             return concat(el.name_zh[:2], year, zfill(rng.permutation(n) + 1, 7))

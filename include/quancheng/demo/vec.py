@@ -60,17 +60,6 @@ def from_matrix(mat: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), n, [None, offsets, data])
 
 
-def to_matrix(strings: Column, width: int) -> np.ndarray:
-    """The ``(n, width)`` byte matrix of ASCII strings that all have exactly ``width`` bytes."""
-    arr = _array(strings).cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset:arr.offset + len(arr) + 1]
-    if len(arr) and not (np.diff(offsets) == width).all():
-        raise ValueError(f"to_matrix needs strings of exactly {width} bytes")
-    data = np.frombuffer(arr.buffers()[2], np.uint8) if len(arr) else np.empty(0, np.uint8)
-    return data[offsets[0]:offsets[-1]].reshape(len(arr), width).copy() if len(arr) else np.empty((0, width),
-                                                                                                 np.uint8)
-
-
 def lookup(keys: Column, table: Mapping[str, str], default: str | None = None) -> pa.Array:
     """Map each key through ``table``; a key it lacks gets ``default`` (None: the key itself)."""
     keys = _array(keys)

@@ -180,13 +180,15 @@ def suspect_scale(values: pl.Series, min_rows: int = 10, sample: int = 20_000,
     return (f >= median * band).fill_null(False)
 
 
-def medians(table: pa.Table, keys: list[str]) -> dict[str, float]:
-    """The median of each column's positive values (the ``reference`` of :func:`suspect_scale`)."""
+def medians(table: pa.Table, keys: list[str], min_rows: int = 1) -> dict[str, float]:
+    """The median of each column's positive values (the ``reference`` of :func:`suspect_scale`), for the
+    columns with ``min_rows`` or more of them; text that is not a plain number does not count."""
     out: dict[str, float] = {}
     for k in keys:
         if k in table.column_names:
-            f = pl.Series(table[k]).cast(pl.Float64)
-            m = f.filter(f > 0).median()
+            f = pl.Series(table[k]).cast(pl.Float64, strict=False)
+            pos = f.filter(f > 0)
+            m = pos.median() if len(pos) >= min_rows else None
             if isinstance(m, float):
                 out[k] = m
     return out
