@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 from stdnum.cn import uscc as stdnum_uscc
+from stdnum.iso7064 import mod_11_10
 
 from quancheng.ids.scalar import USCC_ALPHABET, USCC_CATEGORIES, Kind, org_check_char, ric_check_char
 
@@ -37,16 +38,7 @@ def ric(rng: random.Random) -> str:
 
 def reg_no(rng: random.Random) -> str:
     body = rng.choice(JINAN_COUNTIES) + "".join(rng.choice("0123456789") for _ in range(8))
-    # ISO 7064 MOD 11,10: exactly one digit completes the body
-    return next(body + d for d in "0123456789" if _mod_11_10_ok(body + d))
-
-
-def _mod_11_10_ok(number: str) -> bool:
-    p = 10
-    for d in number[:-1]:
-        s = (p + int(d)) % 10
-        p = ((s or 10) * 2) % 11
-    return (p + int(number[-1])) % 10 == 1
+    return body + mod_11_10.calc_check_digit(body)  # ISO 7064 MOD 11,10
 
 
 def tax_no(rng: random.Random) -> str:

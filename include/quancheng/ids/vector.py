@@ -30,6 +30,7 @@ from quancheng.ids.arrays import (
     wsum,
 )
 from quancheng.ids.scalar import (
+    _PROGRESS,
     ORG_WEIGHTS,
     PROVINCES,
     USCC_ALPHABET,
@@ -242,8 +243,6 @@ def check_column(values: pl.Series | pa.Array | pa.ChunkedArray, kind: Kind) -> 
                        wide, verdict.upgraded)
 
 
-_PROGRESS = {"length": 0, "charset": 1, "authority": 2, "region": 2, "birth_date": 3, "checksum": 4,
-             "org_code_checksum": 5}
 _CLASSES: list[str] = ["license_no", "uscc", "ric", "reg_no", "org_code", "tax_no"]
 
 

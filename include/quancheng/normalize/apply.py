@@ -26,7 +26,7 @@ from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, SourceForm
 from quancheng.errors import SourceError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch
-from quancheng.normalize.base import Outcome, null_where
+from quancheng.normalize.base import Outcome, reject
 from quancheng.normalize.convert import Sources, run_group
 from quancheng.normalize.issues import severity_expr
 from quancheng.normalize.plan import FormPlan, Group, plan_for
@@ -104,10 +104,7 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
             codes = o.codes
             if el.data_type == "decimal" and g.transform in ("quantity", "split"):
                 yardstick = None if reference is None else partial(reference, el.key)
-                off = suspect_scale(v, reference=yardstick)  # only non-null values: errors nulled theirs
-                if off.any():  # the error replaces a note such as unit.converted
-                    codes = pl.select(pl.when(off).then(pl.lit("unit.suspect_scale")).otherwise(codes)).to_series()
-                    v = null_where(v, off)
+                v, codes = reject(v, codes, suspect_scale(v, reference=yardstick), "unit.suspect_scale")
             if el.key in values:  # a second mapping of the same element fills what the first left empty
                 v = pl.select(pl.coalesce(values[el.key], v)).to_series()
                 ready.pop(el.key, None)

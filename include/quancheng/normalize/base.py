@@ -115,6 +115,15 @@ def null_where(values: pl.Series, mask: pl.Series | np.ndarray) -> pl.Series:
     return pl.select(pl.when(m).then(None).otherwise(values)).to_series().cast(values.dtype)
 
 
+def reject(values: pl.Series, codes: pl.Series, mask: pl.Series | np.ndarray, code: str) -> tuple[pl.Series, pl.Series]:
+    """A value that was read but must not be used: null where ``mask`` is true, with the error ``code``, which
+    replaces a note on the same cell (a cell still holding a value has no error yet)."""
+    m = (mask if isinstance(mask, pl.Series) else pl.Series(mask)) & values.is_not_null()
+    if not m.any():
+        return values, codes
+    return null_where(values, m), pl.select(pl.when(m).then(pl.lit(code)).otherwise(codes)).to_series()
+
+
 def first_code(*codes: pl.Series) -> pl.Series:
     """Per row, the first non-null code of ``codes`` (a coalesce that skips all-null columns)."""
     live = [c for c in codes if c.null_count() < len(c)]

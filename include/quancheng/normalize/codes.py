@@ -26,7 +26,7 @@ import polars as pl
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Code
-from quancheng.normalize.base import Outcome, mark, no_codes, placeholder_mask
+from quancheng.normalize.base import Outcome, first_code, mark, no_codes, placeholder_mask
 from quancheng.normalize.text import match_key
 
 # GB/T 4754-2017 sections by their first and last two-digit division
@@ -109,7 +109,7 @@ class CodeTable:
         codes = mark(codes, placeholder_mask(t, zero="0" not in self.aliases) & values.is_null(), "placeholder.null")
         codes = mark(codes, values.is_null() & k.is_in(sorted(self.retired)).fill_null(False), "code.retired")
         codes = mark(codes, values.is_null() & (t != "").fill_null(False), "code.unknown")
-        codes = pl.select(pl.coalesce(codes, notes)).to_series()
+        codes = first_code(codes, notes)
         return Outcome(values, codes)
 
 

@@ -148,7 +148,7 @@ def _split(text: pl.Series, g: Group, units: UnitTable) -> list[Outcome]:
         piece = piece.str.replace(r"^[\u4e00-\u9fff]+[:：]?\s*([+-]?[\d.])", "${1}")
         piece = null_where(piece, wrong | ph)
         o = typed(piece, x, units, cleaned=True)
-        out.append(Outcome(o.values, pl.select(pl.coalesce(base, o.codes)).to_series()))
+        out.append(Outcome(o.values, first_code(base, o.codes)))
     return out
 
 
@@ -199,7 +199,7 @@ def run_group(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
 
 
 def _merge(first: Outcome, then: Outcome) -> Outcome:
-    return Outcome(then.values, pl.select(pl.coalesce(first.codes, then.codes)).to_series())
+    return Outcome(then.values, first_code(first.codes, then.codes))
 
 
 def _retype(o: Outcome, t: Target) -> Outcome:

@@ -63,14 +63,8 @@ def rule_column(rule: Rule) -> str:
 
 def suite_for(catalog: Catalog, form: SourceForm) -> list[Expectation]:
     """The expectations of ``form``'s dataset, one per compiled rule (cross rules on a derived column)."""
-    out = []
-    for r in rules_for(catalog, form):
-        kwargs = dict(r.gx_kwargs)
-        unexpected = r.fails
-        if r.kind in ("sum_equals", "before", "duration_days"):
-            kwargs = {"column": rule_column(r), "value_set": [True]}
-        out.append(Expectation(r.gx_type, kwargs, unexpected, r.rule_id, r.element_id))
-    return out
+    return [Expectation(r.gx_type, dict(r.gx_kwargs), r.fails, r.rule_id, r.element_id)
+            for r in rules_for(catalog, form)]
 
 
 def suite_json(catalog: Catalog, form: SourceForm) -> dict[str, Any]:
@@ -115,7 +109,7 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
         idx: list[int] = []
         partial: list[Any] = []
         if unexpected and col in frame.columns:
-            rows = frame.with_row_index("_i").filter(e.unexpected).head(PARTIAL)
+            rows = frame.lazy().with_row_index("_i").filter(e.unexpected).select("_i", col).head(PARTIAL).collect()
             idx, partial = rows["_i"].to_list(), [_jsonable(v) for v in rows[col].to_list()]
         res: dict[str, Any] = {"element_count": n, "unexpected_count": unexpected}
         if e.type == "expect_column_values_to_not_be_null":

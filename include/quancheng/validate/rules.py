@@ -90,9 +90,4 @@ def validate_form(norm: NormalizedBatch, raw: pa.Table, form: SourceForm, catalo
     return ValidationResult(valid, quarantine)
 
 
-def counts(result: ValidationResult) -> dict[str, int]:
-    """Rows per outcome, for run records."""
-    return {"valid": result.valid.num_rows, "quarantined": result.quarantine.num_rows}
-
-
-__all__ = ["counts", "failures", "positions", "validate_form"]
+__all__ = ["failures", "positions", "validate_form"]
