@@ -74,6 +74,13 @@ def test_conversion_is_exact_on_many_rows(units: UnitTable) -> None:
         assert v == exact.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
 
 
+def test_too_large_after_a_unit_conversion_is_still_an_error(units) -> None:  # type: ignore[no-untyped-def]
+    """The unit.converted note must not hide the error: the value is gone, so the row must be quarantined."""
+    o = parse_quantities(pl.Series(["999999999999999999万元", "12万元"]), units.get("元"), units.get("元"), units, 2)
+    assert o.values.to_list() == [None, Decimal("120000.00")]
+    assert o.codes.to_list() == ["quantity.too_large", "unit.converted"]
+
+
 def test_suspect_scale_flags_values_off_by_ten_thousand() -> None:
     """High side only: 元 typed into 万元 lands 10⁴ over the median; a small amount is genuine."""
     values = pl.Series([Decimal(100 + i) for i in range(30)] + [Decimal(1_000_000), Decimal("0.01"), None],

@@ -36,7 +36,7 @@ import polars as pl
 import pyarrow as pa
 
 from quancheng.catalog.models import Unit
-from quancheng.normalize.base import Outcome, mark, nfkc, no_codes, null_where, on_distinct, placeholder_mask
+from quancheng.normalize.base import Outcome, mark, nfkc, no_codes, null_where, on_distinct, placeholder_mask, reject
 
 COUNT_UNITS = ["层", "栋", "幢", "座", "个", "户", "人", "套", "间", "台", "辆", "处", "项", "天", "日", "年", "月",
                "米", "m", "次", "家", "名"]
@@ -147,8 +147,8 @@ def parse_quantities(s: pl.Series, declared: Unit | None, target: Unit | None, u
         values = values / pl.Series(den).cast(pl.Decimal(38, 0))
     values = values.round(scale, mode="half_away_from_zero").cast(pl.Decimal(38, scale))
     too_large = (values.abs() >= Decimal(10) ** (20 - scale)).fill_null(False)
-    codes = mark(codes, too_large, "quantity.too_large")
-    return Outcome(null_where(values, too_large), codes)
+    values, codes = reject(values, codes, too_large, "quantity.too_large")  # also over a unit.converted note
+    return Outcome(values, codes)
 
 
 def suspect_scale(values: pl.Series, min_rows: int = 10, sample: int = 20_000,
