@@ -34,11 +34,12 @@ from quancheng.catalog.models import SourceForm
 from quancheng.errors import QuanchengError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
-from quancheng.normalize.types import ROW
+from quancheng.normalize.types import ROW, with_provenance
 from quancheng.publish.store import KEY, SharedStore, merge_by_key
 from quancheng.runs import record_run
 from quancheng.sources import Window, open_source
 from quancheng.sources.snapshot import diff_snapshots
+from quancheng.sources.types import source_keys
 from quancheng.validate import validate_form
 from quancheng.validate.gx import gx_report
 
@@ -68,28 +69,6 @@ def _paths(ref: Ref, stage: str, form_id: str) -> Path:
     p = Path(ref["dir"]) / stage
     p.mkdir(parents=True, exist_ok=True)
     return p / f"{form_id}.parquet"
-
-
-def _source_key(table: pa.Table, pk: tuple[str, ...]) -> pa.Array:
-    parts = [pc.fill_null(pc.cast(table[c], pa.string()), "") for c in pk]
-    key = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
-    return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
-
-
-def _with_provenance(table: pa.Table, form: SourceForm, batch_id: str, extracted_at: datetime) -> pa.Table:
-    n = table.num_rows
-    prov = {
-        ROW: pa.array(range(n), pa.int64()),
-        "_source_system": pa.array([form.system_id] * n, pa.string()),
-        "_source_table": pa.array([form.table] * n, pa.string()),
-        KEY: _source_key(table, form.primary_key),
-        "_batch_id": pa.array([batch_id] * n, pa.string()),
-        "_extracted_at": pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC")),
-    }
-    out = table
-    for i, (name, arr) in enumerate(prov.items()):
-        out = out.add_column(i, name, arr)
-    return out
 
 
 def _read_all(batches: Any, form: SourceForm) -> pa.Table:
@@ -123,9 +102,9 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
             prev_path = home / "state" / system_id / "snapshots" / f"{form.form_id}.parquet"
             previous = pq.read_table(prev_path) if prev_path.exists() else None
             ins, upd, gone = diff_snapshots(previous, data, list(form.primary_key))
-            deleted = _source_key(gone, form.primary_key) if gone.num_rows else deleted
+            deleted = source_keys(gone, form.primary_key).combine_chunks() if gone.num_rows else deleted
             data = pa.concat_tables([ins, upd])
-        raw = _with_provenance(data, form, batch_id, window.end)
+        raw = with_provenance(data, form, batch_id, window.end)
         pq.write_table(raw, _paths(ref, "raw", form.form_id))
         pq.write_table(pa.table({KEY: deleted}), _paths(ref, "deleted", form.form_id))
         ref["forms"][form.form_id] = {"extracted": raw.num_rows, "deleted": len(deleted)}
@@ -134,10 +113,12 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
 
 def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
     """Map every form's raw batch to canonical columns; record the issues met."""
+    store = SharedStore(Path(ref["home"]))
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
         raw = pq.read_table(_paths(ref, "raw", form_id))
-        norm = normalize_form(raw, form, catalog, reference=_published_median(Path(ref["home"]), form, catalog))
+        path = store.dataset_path(dataset_id(form)) / "data.parquet"
+        norm = normalize_form(raw, form, catalog, reference=_published_median(path, form, catalog))
         if norm.table.num_rows != raw.num_rows:
             raise AssertionError(f"normalize changed the row count of {form_id}: "
                                  f"{raw.num_rows} -> {norm.table.num_rows}")
@@ -147,18 +128,18 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
     return ref
 
 
-def _published_median(home: Path, form: SourceForm, catalog: Catalog) -> Callable[[str], float | None]:
-    """Median of a decimal element in the form's published dataset, read on first use: the yardstick for
-    amounts in a batch too small to have its own (a 元-for-万元 slip in a daily run of three rows)."""
-    path = SharedStore(home).dataset_path(dataset_id(form)) / "data.parquet"
+def _published_median(path: Path, form: SourceForm, catalog: Catalog) -> Callable[[str], float | None]:
+    """Median of a decimal element in the form's published dataset (``path``), read on first use: the
+    yardstick for amounts in a batch too small to have its own (a 元-for-万元 slip in a daily run of three
+    rows)."""
     decimals = [e.key for e in catalog.elements_of(form.form_id) if e.data_type == "decimal"]
 
     @cache
     def read() -> dict[str, float]:
         if not decimals or not path.exists():
             return {}
-        present = set(pq.read_schema(path).names)
-        return medians(pq.read_table(path, columns=[k for k in decimals if k in present]), decimals)
+        pf = pq.ParquetFile(path)
+        return medians(pf.read(columns=[k for k in decimals if k in pf.schema_arrow.names]), decimals)
 
     return lambda key: read().get(key)
 
@@ -215,8 +196,8 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> 
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
         q = pq.read_table(_paths(ref, "quarantine", form_id))
         new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
-        raw_keys = pq.read_table(_paths(ref, "raw", form_id), columns=[KEY])[KEY].combine_chunks()
-        touched += [_qkey(form.table, raw_keys), _qkey(form.table, deleted)]
+        extracted = pa.concat_arrays([valid[KEY].combine_chunks(), q[KEY].combine_chunks()])  # = the raw batch
+        touched += [_qkey(form.table, extracted), _qkey(form.table, deleted)]
     if new_q:
         qid = quarantine_dataset_id(ref["system_id"])
         batch_q = pa.concat_tables(new_q, promote_options="permissive")

@@ -13,7 +13,6 @@ Content is sorted by its key and hashed, so re-publishing the same data is a no-
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -242,7 +241,3 @@ def _sql_name(dataset_id: str) -> str:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def dump_json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
