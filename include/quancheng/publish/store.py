@@ -69,6 +69,33 @@ def version_columns() -> list[sa.Column[Any]]:
     ]
 
 
+def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> Path:
+    """Write ``table`` as version ``digest`` of ``dataset_id`` under ``base/.versions`` (once, through a
+    temporary folder renamed into place); the version's folder."""
+    version = base / ".versions" / dataset_id / digest
+    if not (version / "data.parquet").exists():
+        tmp = version.with_name(digest + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
+        os.replace(tmp, version)
+    return version
+
+
+def make_current(base: Path, dataset_id: str, version: Path) -> None:
+    """Point ``base/<dataset_id>`` at ``version`` (a symlink renamed over the old one, so readers see one
+    version or the other, never neither) and delete the dataset's other versions."""
+    link = base / dataset_id
+    tmp_link = base / f".{dataset_id}.{version.name}.lnk"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(os.path.relpath(version, base), tmp_link)
+    os.replace(tmp_link, link)
+    for old in version.parent.iterdir():
+        if old.name != version.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 class SharedStore:
     """Shared datasets under ``<home>/shared`` and in the shared SQL database.
 
@@ -137,28 +164,17 @@ class SharedStore:
         current = self._registry_row(dataset_id)
         link = self.dataset_path(dataset_id)
         unchanged = (current is not None and current["content_hash"] == digest and link.exists())
-        sql_table = _sql_name(dataset_id)
+        sql_table = sql_name(dataset_id)
         if not unchanged:
-            version = self.parquet_root / ".versions" / dataset_id / digest
-            if not (version / "data.parquet").exists():
-                tmp = version.with_name(digest + ".tmp")
-                shutil.rmtree(tmp, ignore_errors=True)
-                tmp.mkdir(parents=True)
-                pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
-                os.replace(tmp, version)
-            self._swap_sql(sql_table, table)
-            tmp_link = link.with_name(f".{dataset_id}.{digest}.lnk")
-            if tmp_link.is_symlink() or tmp_link.exists():
-                tmp_link.unlink()
-            os.symlink(os.path.relpath(version, link.parent), tmp_link)
-            os.replace(tmp_link, link)
-            self._gc(dataset_id, keep=digest)
+            version = write_version(self.parquet_root, dataset_id, table, digest)
+            self._swap_sql(sql_table, table)  # a failure here leaves the link on the last good version
+            make_current(self.parquet_root, dataset_id, version)
         self._register(dataset_id, kind, table.num_rows, digest, batch_id, sql_table)
         return Published(dataset_id, kind, table.num_rows, digest, str(link), sql_table, not unchanged)
 
     def _swap_sql(self, sql_table: str, table: pa.Table) -> None:
         side = sql_table + "__next"
-        data = _sql_compatible(table, self.dialect)
+        data = sql_compatible(table, self.dialect)
         conn = self._adbc()
         try:
             cur = conn.cursor()
@@ -169,12 +185,6 @@ class SharedStore:
             conn.commit()
         finally:
             conn.close()
-
-    def _gc(self, dataset_id: str, keep: str) -> None:
-        base = self.parquet_root / ".versions" / dataset_id
-        for d in base.iterdir():
-            if d.name != keep:
-                shutil.rmtree(d, ignore_errors=True)
 
     # --- registry of datasets ---
     def _registry(self) -> sa.Table:
@@ -227,7 +237,7 @@ def _with_metadata(table: pa.Table, dataset_id: str, kind: str, column_meta: dic
     return table.cast(schema)
 
 
-def _sql_compatible(table: pa.Table, dialect: str) -> pa.Table:
+def sql_compatible(table: pa.Table, dialect: str) -> pa.Table:
     """SQLite has no decimal type: exact decimals go in as text there, keeping every digit."""
     if dialect != "sqlite":
         return table
@@ -235,7 +245,8 @@ def _sql_compatible(table: pa.Table, dialect: str) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _sql_name(dataset_id: str) -> str:
+def sql_name(dataset_id: str) -> str:
+    """The SQL table name of a dataset id (``a.b`` -> ``a__b``)."""
     return dataset_id.replace(".", "__").replace("-", "_")
 
 

@@ -12,18 +12,24 @@ batch that made it, so re-publishing the same content is a no-op (nothing writte
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from quancheng.catalog import Catalog
-from quancheng.publish.store import DatasetKind, SharedStore, content_hash, version_columns
+from quancheng.publish.store import (
+    DatasetKind,
+    SharedStore,
+    content_hash,
+    make_current,
+    sql_compatible,
+    sql_name,
+    version_columns,
+    write_version,
+)
 from quancheng.sharing import postgres
 from quancheng.sharing.rules import Audience
 
@@ -39,10 +45,6 @@ class AreaPublished:
     parquet_path: str
     sql_table: str
     changed: bool
-
-
-def sql_name(dataset_id: str) -> str:
-    return dataset_id.replace(".", "__").replace("-", "_")
 
 
 def _with_meta(table: pa.Table, dataset_id: str, audience: Audience, kind: str,
@@ -96,22 +98,7 @@ class AreaStore:
     # --- Parquet ---
     def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table, digest: str) -> None:
         base = self.root / audience.schema
-        version = base / ".versions" / dataset_id / digest
-        if not (version / "data.parquet").exists():
-            tmp = version.with_name(digest + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
-            os.replace(tmp, version)
-        link = base / dataset_id
-        tmp_link = base / f".{dataset_id}.{digest}.lnk"
-        if tmp_link.is_symlink() or tmp_link.exists():
-            tmp_link.unlink()
-        os.symlink(os.path.relpath(version, base), tmp_link)
-        os.replace(tmp_link, link)
-        for old in (base / ".versions" / dataset_id).iterdir():
-            if old.name != digest:
-                shutil.rmtree(old, ignore_errors=True)
+        make_current(base, dataset_id, write_version(base, dataset_id, table, digest))
 
     # --- SQL ---
     def ensure_access(self) -> None:
@@ -144,8 +131,7 @@ class AreaStore:
 
         name = sql_name(dataset_id)
         self.root.mkdir(parents=True, exist_ok=True)
-        data = pa.table([c.cast(pa.string()) if pa.types.is_decimal(c.type) else c for c in table.columns],
-                        names=table.column_names).replace_schema_metadata(None)
+        data = sql_compatible(table, "sqlite").replace_schema_metadata(None)
         comments = pa.table({
             "table_name": [name] * len(columns), "column_name": list(columns),
             "name_zh": [m.get("name_zh", "") for m in columns.values()],
