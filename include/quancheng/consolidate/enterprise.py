@@ -35,6 +35,7 @@ import pyarrow as pa
 from quancheng.catalog import Catalog
 from quancheng.consolidate.keys import NameKeyer, name_exact_key
 from quancheng.consolidate.mentions import mentions
+from quancheng.consolidate.stage_forms import to_arrow
 
 MatchRule = Literal["uscc", "org_code", "reg_no", "name_exact", "name_only"]
 ReviewReason = Literal["conflicting_identifiers", "ambiguous_name", "name_variant", "org_code_mismatch"]
@@ -199,8 +200,8 @@ def _assemble(m: pl.DataFrame, combos: list[dict[str, str | None]], uf: _Cluster
     review = _review(m, combos, roots, eid, refused, names, catalog)
     in_review = set(review["entity_id_a"].to_pylist()) | set(review["entity_id_b"].to_pylist())
     master = _master(m, names, in_review, batch_id)
-    return EnterpriseMaster(_arrow(master, MASTER_SCHEMA), _arrow(names, NAMES_SCHEMA), _arrow(links, LINKS_SCHEMA),
-                            review)
+    return EnterpriseMaster(to_arrow(master, MASTER_SCHEMA), to_arrow(names, NAMES_SCHEMA),
+                            to_arrow(links, LINKS_SCHEMA), review)
 
 
 def _names(m: pl.DataFrame) -> pl.DataFrame:
@@ -296,9 +297,3 @@ def _review(m: pl.DataFrame, combos: list[dict[str, str | None]], roots: list[in
 
 def _certainly_distinct(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
     return any(a.get(k) and b.get(k) and a[k] != b[k] for k in ("uscc", "org_code", "reg_no"))
-
-
-def _arrow(df: pl.DataFrame, schema: pa.Schema) -> pa.Table:
-    if df.height == 0:
-        return schema.empty_table()
-    return df.select(schema.names).to_arrow().cast(schema)

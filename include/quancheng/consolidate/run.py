@@ -28,7 +28,7 @@ from quancheng.consolidate.stage_forms import CONFLICTS_DATASET, build_stage_for
 from quancheng.publish.store import DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.metadata import column_meta
-from quancheng.sharing.publish import share_long, share_open, share_wide, tokenizer_for
+from quancheng.sharing.publish import share_long, share_open, share_system_dataset, share_wide, tokenizer_for
 from quancheng.sharing.tokenize import Tokenizer
 
 Outputs = dict[str, dict[str, Any]]
@@ -68,8 +68,6 @@ def _context(store: SharedStore, catalog: Catalog, key: str | None, areas: AreaS
 def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | None = None,
                           areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
     """Share every current system dataset by the rules (a backfill; the pipeline shares each as it publishes)."""
-    from quancheng.sharing.publish import share_system_dataset
-
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
     tables, hashes = system_datasets(store, catalog)
     out: Outputs = {}
@@ -139,9 +137,10 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
 def publish_materials(store: SharedStore, catalog: Catalog, *, areas: AreaStore | None = None) -> Outputs:
     """The materials per stage form, with whether the issuers' datasets are live."""
     areas = areas or AreaStore(store, catalog)
-    live = {d["dataset_id"]: int(d["rows"]) for d in store.datasets()}
+    registry = store.datasets()
+    live = {d["dataset_id"]: int(d["rows"]) for d in registry}
     table = materials_by_stage(catalog, published=live)
-    batch_id = batch_id_for("materials", {d["dataset_id"]: d["content_hash"] for d in store.datasets()
+    batch_id = batch_id_for("materials", {d["dataset_id"]: d["content_hash"] for d in registry
                                           if d["kind"] == "system"})
     order = ["stage_id", "material_key"]
     out = _publish(store, catalog, MATERIALS_DATASET, table, kind="materials", batch_id=batch_id, sort_by=order)

@@ -118,7 +118,8 @@ def stage_elements(catalog: Catalog, stage_id: str) -> list[Element]:
 INDEX = ["_project", "_source_system", "_source_table", "_source_key", "_batch_id", "_extracted_at", "_as_of"]
 
 
-def _long(dataset_id: str, table: pa.Table, pk: Element, wanted: dict[str, Element]) -> pl.DataFrame | None:
+def _long(dataset_id: str, table: pa.Table, pk: Element, wanted: dict[str, Element],
+          keys: pa.Array) -> pl.DataFrame | None:
     """One row per (dataset row, element) with a value: the candidates this dataset offers, as text."""
     for col in ("_source_system", "_source_table", "_source_key", "_batch_id", "_extracted_at"):
         if col not in table.column_names:
@@ -132,7 +133,7 @@ def _long(dataset_id: str, table: pa.Table, pk: Element, wanted: dict[str, Eleme
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise QuanchengError(f"dataset {dataset_id}, column {c!r}: cannot read as {target} "
                                      f"(element {wanted[c].element_id}): {exc}") from exc
-    t = table.append_column("_project", project_key(table[pk.key]))
+    t = table.append_column("_project", keys)
     df = pl.from_arrow(t)
     assert isinstance(df, pl.DataFrame)
     recency = pl.col("_extracted_at")
@@ -177,7 +178,8 @@ def _resolve(cand: pl.DataFrame, wanted: dict[str, Element]) -> tuple[pl.DataFra
     return win, losers
 
 
-def _to_arrow(df: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+def to_arrow(df: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``df``'s columns of ``schema`` as an Arrow table of exactly that schema (empty: the empty table)."""
     if df.height == 0:
         return schema.empty_table()
     return df.select(schema.names).to_arrow().cast(schema)
@@ -199,7 +201,7 @@ def build_stage_forms(datasets: Mapping[str, pa.Table], catalog: Catalog, *, bat
         unmatched[ds] = keys.null_count
         if form.stage_id in stage_projects:
             stage_projects[form.stage_id].update(keys.drop_null().to_pylist())
-        long = _long(ds, table, pk, wanted)
+        long = _long(ds, table, pk, wanted, keys)
         if long is not None:
             parts.append(long)
     if parts:
@@ -218,7 +220,7 @@ def build_stage_forms(datasets: Mapping[str, pa.Table], catalog: Catalog, *, bat
             sorted(stage_projects[sid]), members[sid], win, sid, batch_id)
     if losers.height:
         losers = losers.sort(["project_code", "element_id", "system_id", "source_key"])
-    return StageForms(forms, provenance, _to_arrow(losers, CONFLICT_SCHEMA), unmatched, feeding)
+    return StageForms(forms, provenance, to_arrow(losers, CONFLICT_SCHEMA), unmatched, feeding)
 
 
 def _stage_table(projects: list[str], elements: list[Element], win: pl.DataFrame, stage_id: str,
@@ -255,7 +257,7 @@ def _stage_table(projects: list[str], elements: list[Element], win: pl.DataFrame
         pl.col("_extracted_at").alias("extracted_at"), "rule", pl.col("systems").cast(pl.Int64),
         pl.col("distinct_values").cast(pl.Int64)).sort(["project_code", "element_id"]) if mine.height \
         else pl.DataFrame()
-    return pa.table(cols), _to_arrow(prov, PROVENANCE_SCHEMA)
+    return pa.table(cols), to_arrow(prov, PROVENANCE_SCHEMA)
 
 
 def _typed(text: pa.Array | pa.ChunkedArray, element: Element) -> pa.Array:

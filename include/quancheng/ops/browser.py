@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from quancheng.catalog import Catalog
+from quancheng.catalog.docs import SHARE_ZH as SHARE_LABELS
 from quancheng.catalog.models import Element
 
-SHARE_LABELS = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
 PI_LABELS = {"none": "非个人信息", "personal": "个人信息", "sensitive": "敏感个人信息"}
 MatchField = Literal["name_zh", "name_en", "key", "element_id", "synonym", "field_label", "field_column"]
 OWN_FIELDS: tuple[MatchField, ...] = ("name_zh", "name_en", "key", "element_id", "synonym")

@@ -14,8 +14,9 @@ from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from quancheng.ops.browser import SHARE_LABELS, ElementDetail, Feed, Hit
-from quancheng.ops.health import DatasetHealth, SystemHealth, most_severe_first
+from quancheng.catalog.docs import SHARE_ZH as SHARE_LABELS
+from quancheng.ops.browser import ElementDetail, Feed, Hit
+from quancheng.ops.health import SEVERITY, DatasetHealth, SystemHealth, most_severe_first
 from quancheng.ops.overview import Overview
 from quancheng.ops.svg import SHARE_COLOURS, Node, flow, sparkline
 
@@ -111,7 +112,7 @@ def _dataset_row(d: DatasetHealth) -> str:
     rate = "–" if d.quarantine_rate is None else f"{d.quarantine_rate:.1%}"
     age = "–" if d.age_hours is None else f"{d.age_hours:.1f} h"
     systems = ", ".join(d.systems[:4]) + (f" +{len(d.systems) - 4}" if len(d.systems) > 4 else "")
-    worst = next((s for s in ("failed", "stale", "quarantine", "late") if s in d.system_states), "ok")
+    worst = next((s for s in SEVERITY if s in d.system_states), "ok")
     upstream = badge(worst, f"upstream {worst}") if worst != "ok" else ""
     trend = sparkline([p.rate for p in d.trend]) if d.trend else ""
     return (f'<tr data-dataset="{escape(d.dataset_id)}" data-state="{d.state}"><td><b>{escape(d.dataset_id)}</b>'

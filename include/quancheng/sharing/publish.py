@@ -35,7 +35,7 @@ def tokenizer_for(store: SharedStore, *, key: str | None = None, mode: Mode | No
 
 
 def _publish_parts(areas: AreaStore, dataset_id: str, parts: Mapping[Audience, pa.Table], *, kind: DatasetKind,
-                   batch_id: str, original: pa.Table, sort_by: list[str] | None) -> Outputs:
+                   batch_id: str, sort_by: list[str] | None) -> Outputs:
     out: Outputs = {}
     table_meta = dataset_meta(areas.catalog, dataset_id)
     for aud, part in sorted(parts.items()):
@@ -60,14 +60,14 @@ def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm,
     tokenizer = tokenizer or tokenizer_for(store, key=key)
     parts = split_system_dataset(table, form, catalog, tokenizer)
     return _publish_parts(areas, f"{form.system_id}.{form.form_id}", parts, kind="system", batch_id=batch_id,
-                          original=table, sort_by=["_source_key"])
+                          sort_by=["_source_key"])
 
 
 def share_wide(areas: AreaStore, dataset_id: str, table: pa.Table, feeding: Mapping[str, set[str]], *,
                kind: DatasetKind, batch_id: str, tokenizer: Tokenizer, sort_by: list[str]) -> Outputs:
     """A consolidated table with element columns fed by several systems (stage forms, the master)."""
     parts = split_table(table, areas.catalog, feeding, tokenizer)
-    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, original=table, sort_by=sort_by)
+    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by)
 
 
 def share_long(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
@@ -76,11 +76,11 @@ def share_long(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: Data
     """A long table, one element per row (conflicts, provenance; links with ``element_col=None``)."""
     parts = split_long(table, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols,
                        value_cols=value_cols)
-    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, original=table, sort_by=sort_by)
+    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by)
 
 
 def share_open(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
                sort_by: list[str]) -> Outputs:
     """A table with nothing personal or restricted in it (materials, the enterprise review list)."""
-    return _publish_parts(areas, dataset_id, {OPEN: table}, kind=kind, batch_id=batch_id, original=table,
+    return _publish_parts(areas, dataset_id, {OPEN: table}, kind=kind, batch_id=batch_id,
                           sort_by=sort_by)
