@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
+FULL = ROOT / "include" / "catalog"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 SERVICES = {"postgres": ("127.0.0.1", 5432), "mariadb": ("127.0.0.1", 3306), "redis": ("127.0.0.1", 6379)}
@@ -44,6 +45,14 @@ def slice_catalog():  # type: ignore[no-untyped-def]
     from quancheng.catalog import load_catalog
 
     return load_catalog(SLICE)
+
+
+@pytest.fixture(scope="session")
+def full_catalog():  # type: ignore[no-untyped-def]
+    """The project's own catalog (all 35 systems), whatever ``$QUANCHENG_CATALOG`` says."""
+    from quancheng.catalog import load_catalog
+
+    return load_catalog(FULL)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ Running them through Airflow (``dag.test()`` after the syncs) is tests/e2e/test_
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -58,4 +57,3 @@ def test_outlets_name_the_published_datasets(bag) -> None:  # type: ignore[no-un
     outlets = {o.name for o in bag.dags["consolidate__stage_forms"].tasks[0].outlets}
     assert {"stage.s3_construction", "stage.s3_construction.provenance", "conflicts.stage_forms"} <= outlets
     assert {o.name for o in bag.dags["consolidate__materials"].tasks[0].outlets} == {"materials.by_stage"}
-    assert os.environ.get("AIRFLOW__CORE__LOAD_EXAMPLES") == "False"

@@ -9,7 +9,6 @@ from datetime import datetime
 
 import pytest
 from quancheng import pipeline
-from quancheng.catalog import load_catalog
 from quancheng.catalog.stats import compute
 from quancheng.consolidate.keys import project_key
 from quancheng.consolidate.run import (
@@ -28,11 +27,11 @@ SEED, SCALE = 11, 12
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):  # type: ignore[no-untyped-def]
+def world(tmp_path_factory, full_catalog):  # type: ignore[no-untyped-def]
     from quancheng.demo.run import _ceil_to_day, served_world
     from quancheng.demo.seed import build_values, seed_world
 
-    catalog = load_catalog()
+    catalog = full_catalog
     home = tmp_path_factory.mktemp("demo_world")
     seeded = seed_world(catalog, home / "world", scale=SCALE, seed=SEED)
     values = build_values(catalog, SEED, SCALE)  # the same pools the seed drew from: the ground truth
@@ -69,8 +68,8 @@ def test_master_holds_the_pool_enterprises_and_invents_none(world) -> None:  # t
     assert codes and set(codes) <= set(values.enterprises.uscc)
     assert len(codes) == len(set(codes))
     amr = store.read("amr_enterprise.amr_enterprise_reg")
-    if amr is not None and "enterprise_uscc" in amr.column_names:
-        assert set(amr["enterprise_uscc"].drop_null().to_pylist()) <= set(codes)
+    assert amr is not None
+    assert set(amr["enterprise_uscc"].drop_null().to_pylist()) <= set(codes)
 
 
 def test_conflicts_follow_the_rule(world) -> None:  # type: ignore[no-untyped-def]

@@ -4,14 +4,14 @@ slice catalog and on the full catalog (where the reform says 511 -> 163)."""
 from __future__ import annotations
 
 import pytest
-from quancheng.catalog import Catalog, load_catalog
+from quancheng.catalog import Catalog
 from quancheng.catalog.stats import compute
 from quancheng.consolidate.materials import materials_by_stage, summary
 
 
 @pytest.fixture(scope="module", params=["slice", "full"])
-def catalog(request, slice_catalog) -> Catalog:  # type: ignore[no-untyped-def]
-    return slice_catalog if request.param == "slice" else load_catalog()
+def catalog(request, slice_catalog, full_catalog) -> Catalog:  # type: ignore[no-untyped-def]
+    return slice_catalog if request.param == "slice" else full_catalog
 
 
 def independent_rule(catalog: Catalog) -> dict[tuple[str, str], bool]:

@@ -16,7 +16,7 @@ from datetime import datetime
 import pyarrow.parquet as pq
 import pytest
 from quancheng import pipeline
-from quancheng.catalog import Catalog, load_catalog
+from quancheng.catalog import Catalog
 from quancheng.demo.run import _ceil_to_day, _world_dict, served_world
 from quancheng.demo.seed import seed_world
 from quancheng.demo.world import load_world
@@ -38,8 +38,8 @@ class Synced:
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
-    catalog = load_catalog()
+def synced(tmp_path_factory: pytest.TempPathFactory, full_catalog: Catalog) -> Iterator[Synced]:
+    catalog = full_catalog
     tmp = tmp_path_factory.mktemp("truth")
     seed_world(catalog, tmp / "world", scale=SCALE, seed=7)
     world = _world_dict(load_world(tmp / "world"))

@@ -70,11 +70,14 @@ def test_every_source_row_is_published_or_quarantined(demo_home):  # type: ignor
 
 def test_quarantine_reasons_are_machine_readable(demo_home):  # type: ignore[no-untyped-def]
     home, _, _ = demo_home
+    seen = 0
     for f in (home / "shared" / "parquet").glob("quarantine.*"):
         t = pq.read_table(f / "data.parquet")
         for reasons in t["reasons"].to_pylist():
             parsed = json.loads(reasons)
             assert parsed and all({"rule", "element", "column", "value"} <= set(r) for r in parsed)
+            seen += 1
+    assert seen, "the demo quarantined nothing: the check would be empty"
 
 
 def test_rerun_of_the_same_interval_changes_nothing(demo_home):  # type: ignore[no-untyped-def]
@@ -84,6 +87,7 @@ def test_rerun_of_the_same_interval_changes_nothing(demo_home):  # type: ignore[
     by_system: dict[str, list[dict]] = {}
     for r in runs:
         by_system.setdefault(r["system_id"], []).append(r)
+    assert set(by_system) == {s.system_id for s in load_catalog(SLICE).systems}
     for system_id, rs in by_system.items():
         assert len(rs) == 2, system_id
         assert json.loads(rs[0]["content_hashes"]) == json.loads(rs[1]["content_hashes"]), system_id

@@ -1,7 +1,7 @@
 """Every form of the real catalog, on a small demo batch with injected dirt: nothing crashes, no row is
 lost, and each dirty cell is fixed or quarantined as the seed's manifest says.
 
-Skipped while ``include/catalog`` still holds the slice copy. The batches come from the demo world's
+The batches come from the demo world's
 renderer and dirt injector (``quancheng.demo``), as the demo seeds them, without writing any engine.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from quancheng.catalog import Catalog, load_catalog
+from quancheng.catalog import Catalog
 from quancheng.catalog.models import SourceForm
 from quancheng.normalize import ISSUE_SCHEMA, normalize_form
 from quancheng.normalize.types import PROVENANCE, ROW, arrow_type, with_provenance
@@ -35,11 +35,8 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    c = load_catalog()
-    if len(c.systems) < 35:
-        pytest.skip("include/catalog still holds the slice catalog")
-    return c
+def catalog(full_catalog: Catalog) -> Catalog:
+    return full_catalog
 
 
 @pytest.fixture(scope="module")

@@ -146,7 +146,7 @@ def test_columns_follow_the_sharing_type(world, catalog) -> None:  # type: ignor
         assert [r[0] for r in rows] == clear  # granted by name: clear
         c.execute(f'SET ROLE "{postgres.department_role(ndrc.department_en, prefix)}"')
         rows = c.execute(f'SELECT legal_representative, legal_rep_id_no FROM "{ndrc.schema}".{table}').fetchall()
-        assert all(a.startswith("tk_") and b.startswith("tk_") for a, b in rows)  # granted by "all": tokens
+        assert rows and all(a.startswith("tk_") and b.startswith("tk_") for a, b in rows)  # granted by "all": tokens
         c.execute(f'SET ROLE "{postgres.open_role(prefix)}"')
         with pytest.raises(psycopg.errors.UndefinedColumn):
             c.execute(f"SELECT legal_representative FROM shared_open.{table}")
