@@ -16,7 +16,6 @@ from pathlib import Path
 
 PINYIN_TABLE = Path(__file__).with_name("pinyin_initials.json")
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # words newer systems shorten (snake_abbrev / camel styles); longest first so phrases win
 ABBREV: list[tuple[str, str]] = [
@@ -101,7 +100,3 @@ def load_pinyin() -> dict[str, str]:
 def save_pinyin(table: dict[str, str]) -> None:
     PINYIN_TABLE.write_text(json.dumps(dict(sorted(table.items())), ensure_ascii=False, indent=0) + "\n",
                             encoding="utf-8")
-
-
-def has_cjk(s: str) -> bool:
-    return bool(_CJK.search(s))

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from tools.generate_catalog.spec import SystemSpec as S
 
-HCB = ("住建局", "Housing and Urban-Rural Development Bureau")
-NRP = ("自然资源和规划局", "Natural Resources and Planning Bureau")
-
 SYSTEMS: list[S] = [
     S("ndrc_investment", "S01", "投资项目在线审批监管平台", "Investment project online approval platform",
       "发展改革委", "Development and Reform Commission",
