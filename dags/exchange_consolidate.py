@@ -21,7 +21,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, dag, task
-from quancheng.catalog.light import load_systems_and_forms
+from quancheng.catalog.light import dataset_id, load_systems_and_forms
 from quancheng.catalog.loader import catalog_dir, read_rows
 from quancheng.catalog.models import Stage
 
@@ -58,7 +58,7 @@ def emit(outlet_events: Any, outputs: dict[str, dict[str, Any]]) -> dict[str, di
 
 _systems = load_systems_and_forms()
 _stages = [s.stage_id for s in read_rows(catalog_dir() / "stages.csv", Stage, "stages.csv", [])]
-SYSTEM_ASSETS = [asset_for(f"{s.system_id}.{f.form_id}") for s, forms in _systems for f in forms]
+SYSTEM_ASSETS = [asset_for(dataset_id(f)) for _, forms in _systems for f in forms]
 ANY_SYSTEM_DATASET = functools.reduce(operator.or_, SYSTEM_ASSETS) if SYSTEM_ASSETS else None
 STAGE_DATASETS = [f"stage.{s}" for s in _stages] + [f"stage.{s}.provenance" for s in _stages] + \
     ["conflicts.stage_forms"]

@@ -14,7 +14,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
-from quancheng.catalog.light import load_systems_and_forms
+from quancheng.catalog.light import dataset_id, load_systems_and_forms, quarantine_dataset_id
 
 OWNER = "data-exchange"
 START = pendulum.datetime(2019, 1, 1, tz="Asia/Shanghai")  # before any data; catchup is off
@@ -34,7 +34,7 @@ def _on_failure(context: dict[str, Any]) -> None:
 
 def build_sync_dag(system: Any, forms: list[Any]) -> Any:
     """The DAG of one system, from its catalog entry."""
-    datasets = [f"{system.system_id}.{f.form_id}" for f in forms] + [f"quarantine.{system.system_id}"]
+    datasets = [dataset_id(f) for f in forms] + [quarantine_dataset_id(system.system_id)]
     outlets = [asset_for(d) for d in datasets]
     conn_id = system.conn_id
     sid = system.system_id

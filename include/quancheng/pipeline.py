@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quancheng.catalog import Catalog
+from quancheng.catalog.light import dataset_id, quarantine_dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.errors import QuanchengError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
@@ -54,15 +55,6 @@ def default_home() -> Path:
 def batch_id_for(system_id: str, window: Window) -> str:
     start = window.start.strftime("%Y%m%dT%H%M%S") if window.start else "origin"
     return f"{system_id}__{start}__{window.end.strftime('%Y%m%dT%H%M%S')}"
-
-
-def dataset_id(form: SourceForm) -> str:
-    """The shared dataset a form publishes to."""
-    return f"{form.system_id}.{form.form_id}"
-
-
-def quarantine_dataset_id(system_id: str) -> str:
-    return f"quarantine.{system_id}"
 
 
 def _paths(ref: Ref, stage: str, form_id: str) -> Path:

@@ -37,7 +37,7 @@ def test_markdown_has_one_row_per_element(tmp_path: Path) -> None:
     cat = load_catalog(SLICE)
     assert sum(1 for line in text.splitlines() if line.startswith("| DE")) == len(cat.elements)
     assert "| DE00010 | `construction_permit_no` |" in text
-    assert "hcb_construction_permit.sgxk" in text
+    assert "hcb_construction_permit.hcb_permit" in text  # the dataset id (system.form), not the source table
 
 
 def test_every_command_has_help() -> None:

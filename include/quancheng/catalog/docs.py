@@ -1,7 +1,7 @@
 """A browsable reference of the registry for analysts: static HTML (with a search box) or Markdown.
 
 For every element: meaning, type and format, unit, code list, sharing type, personal-information
-class, the systems that feed it and the datasets that carry it (dataset id ``<system_id>.<table>``).
+class, the systems that feed it and the datasets that carry it (dataset id ``<system_id>.<form_id>``).
 The HTML is one self-contained page: plain JavaScript filters the table, nothing loads from a CDN.
 """
 
@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 from typing import Literal
 
+from quancheng.catalog.light import dataset_id
 from quancheng.catalog.loader import Catalog
 from quancheng.catalog.models import Element
 
@@ -41,7 +42,7 @@ def element_sources(catalog: Catalog) -> dict[str, tuple[list[str], list[str]]]:
             continue
         systems, datasets = out.setdefault(m.element_id, (set(), set()))
         systems.add(form.system_id)
-        datasets.add(f"{form.system_id}.{form.table}")
+        datasets.add(dataset_id(form))
     return {k: (sorted(s), sorted(d)) for k, (s, d) in out.items()}
 
 

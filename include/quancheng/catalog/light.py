@@ -10,6 +10,16 @@ from quancheng.catalog.models import SourceForm, System
 from quancheng.errors import CatalogError, CatalogProblem
 
 
+def dataset_id(form: SourceForm) -> str:
+    """The shared dataset a form publishes to (``<system_id>.<form_id>``)."""
+    return f"{form.system_id}.{form.form_id}"
+
+
+def quarantine_dataset_id(system_id: str) -> str:
+    """The dataset holding a system's quarantined rows."""
+    return f"quarantine.{system_id}"
+
+
 def load_systems_and_forms(path: str | os.PathLike[str] | None = None) -> list[tuple[System, list[SourceForm]]]:
     """Every system with its forms, in catalog order; raises CatalogError on a bad row."""
     root: Path = catalog_dir(path)
