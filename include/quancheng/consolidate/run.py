@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from quancheng.catalog import Catalog
+from quancheng.catalog.light import dataset_id
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
     MASTER_DATASET,
@@ -39,7 +40,7 @@ def system_datasets(store: SharedStore, catalog: Catalog) -> tuple[dict[str, pa.
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
     tables: dict[str, pa.Table] = {}
     for form in catalog.forms:
-        ds = f"{form.system_id}.{form.form_id}"
+        ds = dataset_id(form)
         if ds in hashes:
             t = store.read(ds)
             if t is not None:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.docs import SHARE_ZH as SHARE_LABELS
+from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import Element
 
 PI_LABELS = {"none": "非个人信息", "personal": "个人信息", "sensitive": "敏感个人信息"}
@@ -160,7 +161,7 @@ def element_detail(catalog: Catalog, element_id: str, registry: Iterable[Mapping
             continue
         feeds.append(Feed(system.system_id, system.name_zh, system.department_zh, form.form_id, form.name_zh,
                           form.table, m.column, labels.get((m.form_id, m.column), ""), m.transform))
-        ds = f"{form.system_id}.{form.form_id}"
+        ds = dataset_id(form)
         entry = reg.get(ds)
         carriers.setdefault(ds, Carrier(ds, "system", entry is not None, int(entry["rows"]) if entry else None, e.key))
     for ds, entry in reg.items():

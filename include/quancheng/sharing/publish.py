@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from quancheng.catalog import Catalog
+from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.publish.store import DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
@@ -59,7 +60,7 @@ def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm,
     areas = areas or AreaStore(store, catalog)
     tokenizer = tokenizer or tokenizer_for(store, key=key)
     parts = split_system_dataset(table, form, catalog, tokenizer)
-    return _publish_parts(areas, f"{form.system_id}.{form.form_id}", parts, kind="system", batch_id=batch_id,
+    return _publish_parts(areas, dataset_id(form), parts, kind="system", batch_id=batch_id,
                           sort_by=["_source_key"])
 
 

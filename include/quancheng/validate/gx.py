@@ -30,6 +30,7 @@ import polars as pl
 import pyarrow as pa
 
 from quancheng.catalog import Catalog
+from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.validate.compile import Rule, rules_for
 
@@ -51,10 +52,6 @@ class Expectation:
     def column(self) -> str | None:
         c = self.kwargs.get("column")
         return str(c) if c is not None else None
-
-
-def dataset_id(form: SourceForm) -> str:
-    return f"{form.system_id}__{form.table}".lower()
 
 
 def rule_column(rule: Rule) -> str:
