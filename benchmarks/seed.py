@@ -48,8 +48,8 @@ print(json.dumps({"rows": rows, "seconds": seconds, "peak_mib": peak}))
 '''
 
 
-def scale_for(catalog_dir: str, rows: int) -> int:
-    """The scale whose world holds about ``rows`` rows (forms take 75-100 % of their eligible entities)."""
+def rows_per_scale(catalog_dir: str) -> float:
+    """Rows a world holds per unit of scale (forms take 75-100 % of their eligible entities), probed once."""
     from quancheng.catalog import load_catalog
     from quancheng.demo.generate import select_rows
     from quancheng.demo.seed import build_values
@@ -57,8 +57,7 @@ def scale_for(catalog_dir: str, rows: int) -> int:
     catalog = load_catalog(catalog_dir)
     probe = 2000
     values = build_values(catalog, 7, probe)
-    per_scale = sum(len(select_rows(values, catalog, f, 7)[1]) for f in catalog.forms) / probe
-    return max(20, round(rows / per_scale))
+    return sum(len(select_rows(values, catalog, f, 7)[1]) for f in catalog.forms) / probe
 
 
 def baseline_tree(rev: str, into: Path) -> Path:
@@ -94,11 +93,16 @@ def main() -> None:
     args = parser.parse_args()
     cases: list[tuple[str, int, Path | None]] = []
     with tempfile.TemporaryDirectory(prefix="qc_seed_baseline_") as tmp:
+        per_scale = rows_per_scale(args.catalog)
+
+        def scale_for(rows: int) -> int:
+            return max(20, round(rows / per_scale))
+
         if args.baseline_rows:
             old = baseline_tree(args.baseline_rev, Path(tmp))
-            cases.append((f"per-row ({args.baseline_rev})", scale_for(args.catalog, args.baseline_rows), old))
-            cases.append(("vectorized", scale_for(args.catalog, args.baseline_rows), None))
-        cases.append(("vectorized", scale_for(args.catalog, args.rows), None))
+            cases.append((f"per-row ({args.baseline_rev})", scale_for(args.baseline_rows), old))
+            cases.append(("vectorized", scale_for(args.baseline_rows), None))
+        cases.append(("vectorized", scale_for(args.rows), None))
         lines = ["| path | engines | scale | rows | seconds | rows/s | peak RSS MiB |",
                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for label, scale, path in cases:
