@@ -38,6 +38,7 @@ from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
 from quancheng.publish.store import KEY, SharedStore, merge_by_key
 from quancheng.runs import record_run
+from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
 from quancheng.sources import Window, open_source
 from quancheng.sources.snapshot import diff_snapshots
 from quancheng.sources.types import source_keys
@@ -251,10 +252,3 @@ def run_system(system_id: str, window: Window, *, catalog: Catalog, home: Path |
     return ref
 
 
-def totals(ref: Ref) -> dict[str, int]:
-    """Rows extracted, published (valid), quarantined and deleted over all forms of a batch."""
-    out = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
-    for c in ref["forms"].values():
-        for k in out:
-            out[k] += int(c.get(k, 0))
-    return out

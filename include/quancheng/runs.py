@@ -48,11 +48,19 @@ def _t(store: SharedStore) -> sa.Table:
     return t
 
 
+def totals(ref: dict[str, Any]) -> dict[str, int]:
+    """Rows extracted, published (valid), quarantined and deleted over all forms of a batch (zeros for a
+    batch that failed before it had any)."""
+    out = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
+    for c in ref.get("forms", {}).values():
+        for k in out:
+            out[k] += int(c.get(k, 0))
+    return out
+
+
 def record_run(store: SharedStore, ref: dict[str, Any], *, status: str, error: str | None = None) -> None:
     """Append the record of one batch attempt (counts summed over the system's forms)."""
-    from quancheng.pipeline import totals
-
-    tot = totals(ref) if ref.get("forms") else {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
+    tot = totals(ref)
     reasons: dict[str, int] = {}
     for c in ref.get("forms", {}).values():
         for k, v in c.get("reasons", {}).items():
