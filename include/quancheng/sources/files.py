@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
@@ -203,15 +203,19 @@ class ExcelSource(FileDropSource):
     kind = "excel"
     fmt = "xlsx"
 
+    _opened: tuple[Path, Any] | None = None  # the last workbook sheet: the schema check and the read share it
+
     def _rows(self, path: Path) -> Iterator[Sequence[object]]:
         from python_calamine import CalamineWorkbook
 
-        try:
-            sheet = CalamineWorkbook.from_path(os.fspath(path)).get_sheet_by_index(0)
-        except Exception as exc:  # noqa: BLE001 -- calamine raises its own untyped errors for a broken file
-            raise SourceUnavailable(self.system.system_id, path.parent.name,
-                                    f"cannot open workbook {path.name}: {exc}") from None
-        yield from sheet.iter_rows()
+        if self._opened is None or self._opened[0] != path:
+            try:
+                sheet = CalamineWorkbook.from_path(os.fspath(path)).get_sheet_by_index(0)
+            except Exception as exc:  # noqa: BLE001 -- calamine raises its own untyped errors for a broken file
+                raise SourceUnavailable(self.system.system_id, path.parent.name,
+                                        f"cannot open workbook {path.name}: {exc}") from None
+            self._opened = (path, sheet)
+        yield from self._opened[1].iter_rows()
 
     def _header(self, path: Path) -> list[str]:
         for row in self._rows(path):
