@@ -1,7 +1,8 @@
 """The four task steps as plain functions of primitives: what each Airflow task calls, and nothing more.
 
-Each loads the catalog and resolves the home folder itself, so a task body is one line and the
-same call works from the CLI, a test or any other scheduler.
+Each takes the catalog (loaded once per process while its files are unchanged) and resolves the home
+folder itself, so a task body is one line and the same call works from the CLI, a test or any other
+scheduler.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from quancheng import pipeline
-from quancheng.catalog import load_catalog
+from quancheng.catalog import current_catalog
 from quancheng.sources import Window
 
 Ref = dict[str, Any]
@@ -21,20 +22,20 @@ def extract_step(system_id: str, start: datetime | None, end: datetime, *, uri: 
                  home: str | None = None, full_refresh: bool = False) -> Ref:
     """Extract ``[start, end)`` of a system (``full_refresh`` reads from the beginning)."""
     window = Window(None if full_refresh else start, end)
-    return pipeline.extract(system_id, window, catalog=load_catalog(), uri=uri,
+    return pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
                             home=Path(home) if home else None)
 
 
 def normalize_step(ref: Ref) -> Ref:
-    return pipeline.normalize(ref, catalog=load_catalog())
+    return pipeline.normalize(ref, catalog=current_catalog())
 
 
 def validate_step(ref: Ref) -> Ref:
-    return pipeline.validate(ref, catalog=load_catalog())
+    return pipeline.validate(ref, catalog=current_catalog())
 
 
 def publish_step(ref: Ref) -> Ref:
-    return pipeline.publish(ref, catalog=load_catalog())
+    return pipeline.publish(ref, catalog=current_catalog())
 
 
 def record_failure(system_id: str, start: datetime | None, end: datetime, error: str,

@@ -4,6 +4,6 @@
 ``check``, ``stats`` and ``docs`` explain and verify them.
 """
 
-from quancheng.catalog.loader import Catalog, catalog_dir, load_catalog
+from quancheng.catalog.loader import Catalog, catalog_dir, current_catalog, load_catalog
 
-__all__ = ["Catalog", "catalog_dir", "load_catalog"]
+__all__ = ["Catalog", "catalog_dir", "current_catalog", "load_catalog"]

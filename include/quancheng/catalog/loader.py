@@ -9,6 +9,7 @@ Loading only parses and types rows; cross-file consistency is :mod:`quancheng.ca
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import typing
 from functools import cached_property
@@ -251,3 +252,16 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     if problems:
         raise CatalogError(problems)
     return Catalog(root, tables, codes)
+
+
+def current_catalog() -> Catalog:
+    """:func:`load_catalog` of ``$QUANCHENG_CATALOG`` (or the project's), loaded again only when a file
+    changed: tasks that run in one process (``dag.test``, the demo) share one load and its caches."""
+    root = catalog_dir()
+    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in root.rglob("*.csv"))) if root.is_dir() else ()
+    return _catalog_at(root, stamp)
+
+
+@functools.lru_cache(maxsize=2)
+def _catalog_at(root: Path, stamp: tuple[tuple[str, int], ...]) -> Catalog:
+    return load_catalog(root)
