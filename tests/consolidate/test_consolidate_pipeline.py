@@ -7,19 +7,17 @@ from __future__ import annotations
 import sqlite3
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from issue6_builders import SLICE, uscc
+from memory_source import MemorySource
 from quancheng import pipeline
 from quancheng.catalog import load_catalog
-from quancheng.catalog.models import SourceForm
 from quancheng.catalog.stats import compute
 from quancheng.consolidate.keys import project_key
 from quancheng.consolidate.run import (
@@ -32,7 +30,7 @@ from quancheng.publish.store import SharedStore
 from quancheng.sharing.scan import clear_id_numbers
 from quancheng.sharing.tokenize import KEY_ENV
 from quancheng.sources import Window
-from quancheng.sources.base import SOURCE_KINDS, Source
+from quancheng.sources.base import SOURCE_KINDS
 
 T1 = datetime(2026, 3, 2, tzinfo=UTC)
 TODAY = date.today()
@@ -58,17 +56,6 @@ WHERE s3.permit_issue_date >= date('now', 'start of month')
 GROUP BY s1.construction_site_division
 ORDER BY projects DESC, district_code
 """
-
-
-class MemorySource(Source):
-    kind = "memory"
-    tables: ClassVar[dict[str, pa.Table]] = {}
-
-    def live_columns(self, form: SourceForm) -> list[str]:
-        return self.tables[form.table].column_names
-
-    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        yield from self.tables[form.table].to_batches(max_chunksize=chunk_rows)
 
 
 def _sources() -> dict[str, pa.Table]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from opsdata import FAILURE, T0, T1, MemorySource, ndrc_rows
+from memory_source import MemorySource, ndrc_rows, use_memory
+from opsdata import FAILURE, T0, T1
 from quancheng.sources import Window
-from quancheng.sources.base import SOURCE_KINDS
 
 
 @pytest.fixture
@@ -13,9 +13,7 @@ def synced_home(slice_catalog, home, monkeypatch):  # type: ignore[no-untyped-de
     from quancheng import pipeline
     from quancheng.steps import record_failure
 
-    system = slice_catalog.system["ndrc_investment"].model_copy(update={"kind": "memory"})
-    monkeypatch.setitem(slice_catalog.system, "ndrc_investment", system)
-    monkeypatch.setitem(SOURCE_KINDS, "memory", MemorySource)
+    use_memory(monkeypatch, slice_catalog, "ndrc_investment")
     MemorySource.tables = {"TZ_XMBA": ndrc_rows(20, bad=3)}
     ref = pipeline.run_system("ndrc_investment", Window(T0, T1), catalog=slice_catalog, home=home, uri="memory://")
     record_failure("hcb_construction_permit", T0, T1, FAILURE, home=str(home))

@@ -1,4 +1,4 @@
-"""Test data for the ops tests: run records written directly, and an in-memory source for the real pipeline.
+"""Test data for the ops tests: run records written directly (the in-memory source is ``memory_source``).
 
 ``synced_home`` (conftest) runs the lead's pipeline on the slice catalog with an in-memory source for one system
 (some rows quarantined), records a failure for another (its error holds a password that must not show)
@@ -8,15 +8,9 @@ and leaves the third never run: the three states ops must tell apart.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
-
-import pyarrow as pa
-from quancheng.catalog.models import SourceForm
-from quancheng.sources import Window
-from quancheng.sources.base import Source
+from typing import Any
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -24,28 +18,6 @@ T1 = datetime(2026, 3, 2, tzinfo=UTC)
 SECRET = "s3cr3t-pw"
 FAILURE = (f"system 'hcb_construction_permit', table 'sgxk': source is down: connection to "
            f"postgresql://etl:{SECRET}@10.0.0.7/hcb refused")
-
-
-class MemorySource(Source):
-    """Rows held in a class attribute; a snapshot or a window read, as a database would serve it."""
-
-    kind = "memory"
-    tables: ClassVar[dict[str, pa.Table]] = {}
-
-    def live_columns(self, form: SourceForm) -> list[str]:
-        return self.tables[form.table].column_names
-
-    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        yield from self.tables[form.table].to_batches(max_chunksize=chunk_rows)
-
-
-def ndrc_rows(n: int, *, bad: int) -> pa.Table:
-    """Investment filings; the first ``bad`` have a total investment that is no number (quarantined)."""
-    rows = [{"XMDM": f"2019-370102-47-01-{i:06d}", "XMMC": f"济南项目{i}", "JSXZ": "新建", "JSDD": "370102",
-             "ZTZ": "不详" if i < bad else "1200.5", "ZYDMJ": "15", "NKGSJ": "2019-11-21",
-             "XMDWMC": "山东某某建设有限公司", "XMDWZJHM": "913701007874076393", "GXSJ": "2026-03-01 08:00:00",
-             "BZ": ""} for i in range(n)]
-    return pa.Table.from_pylist(rows)
 
 
 def make_run(system_id: str, *, status: str = "success", finished: datetime, extracted: int = 10,

@@ -4,58 +4,24 @@ deletes carry through, and a failed publish leaves the last good version readabl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from memory_source import MemorySource, ndrc_rows, use_memory
 from quancheng import pipeline
-from quancheng.catalog.models import SourceForm
 from quancheng.publish.store import SharedStore
 from quancheng.sources import Window
-from quancheng.sources.base import SOURCE_KINDS, Source
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 T1 = datetime(2026, 3, 2, tzinfo=UTC)
 
 
-class MemorySource(Source):
-    """Rows held in a class attribute, filtered by the window like a database would."""
-
-    kind = "memory"
-    tables: ClassVar[dict[str, pa.Table]] = {}
-
-    def live_columns(self, form: SourceForm) -> list[str]:
-        return self.tables[form.table].column_names
-
-    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        t = self.tables[form.table]
-        if form.updated_column and window.start is not None:
-            ts = [datetime.fromisoformat(v).replace(tzinfo=UTC) for v in t[form.updated_column].to_pylist()]
-            keep = [window.start <= v < window.end for v in ts]
-            t = t.filter(pa.array(keep))
-        yield from t.to_batches(max_chunksize=chunk_rows)
-
-
-def ndrc_rows(n: int, *, bad: int = 0) -> pa.Table:
-    rows = []
-    for i in range(n):
-        rows.append({"XMDM": f"2019-370102-47-01-{i:06d}", "XMMC": f"济南项目{i}", "JSXZ": "新建", "JSDD": "370102",
-                     "ZTZ": "1200.5", "ZYDMJ": "15", "NKGSJ": "2019-11-21", "XMDWMC": "山东某某建设有限公司",
-                     "XMDWZJHM": "913701007874076393", "GXSJ": "2026-03-01 08:00:00", "BZ": ""})
-    for i in range(bad):
-        rows[i]["ZTZ"] = "不详"  # cannot become a number: quarantined
-    return pa.Table.from_pylist(rows)
-
-
 @pytest.fixture
 def memory_ndrc(slice_catalog, monkeypatch):  # type: ignore[no-untyped-def]
-    system = slice_catalog.system["ndrc_investment"].model_copy(update={"kind": "memory"})
-    monkeypatch.setitem(slice_catalog.system, "ndrc_investment", system)
-    monkeypatch.setitem(SOURCE_KINDS, "memory", MemorySource)
+    use_memory(monkeypatch, slice_catalog, "ndrc_investment")
     MemorySource.tables = {"TZ_XMBA": ndrc_rows(20, bad=3)}
     return slice_catalog
 
@@ -129,9 +95,7 @@ def test_failed_publish_keeps_last_good_version(memory_ndrc, home, monkeypatch):
 
 
 def test_snapshot_deletes_carry_through(slice_catalog, home, monkeypatch):  # type: ignore[no-untyped-def]
-    system = slice_catalog.system["hcb_construction_permit"].model_copy(update={"kind": "memory"})
-    monkeypatch.setitem(slice_catalog.system, "hcb_construction_permit", system)
-    monkeypatch.setitem(SOURCE_KINDS, "memory", MemorySource)
+    use_memory(monkeypatch, slice_catalog, "hcb_construction_permit")
     cols = [f.column for f in slice_catalog.fields_of("hcb_permit")]
 
     def permits(n: int) -> pa.Table:
