@@ -17,24 +17,6 @@ SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
 PROJECT_CATALOG = Path(__file__).resolve().parents[2] / "include" / "catalog"
 
 
-def require_servers() -> None:
-    """Skip (or fail under CI=true) unless PostgreSQL and MariaDB answer."""
-    import os
-    import socket
-
-    import pytest
-
-    for name, port in (("postgresql", 5432), ("mariadb", 3306)):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                pass
-        except OSError:
-            msg = f"{name} server not reachable on 127.0.0.1:{port}"
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(msg + " (CI=true: the server must run)")
-            pytest.skip(msg)
-
-
 def live_columns(world: World, catalog: Catalog, form: SourceForm) -> list[str]:
     if world.systems[form.system_id]["kind"] == "http":
         with serve(Path(world.dir)) as base:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from demo_helpers import PROJECT_CATALOG, check_schema, live_columns, read_form, require_servers, source_for
+from demo_helpers import PROJECT_CATALOG, check_schema, live_columns, read_form, source_for
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.demo import idgen
 from quancheng.demo.dirt import PATTERN_BY_NAME
@@ -145,7 +145,6 @@ def test_project_catalog_native_schemas_match_engines(tmp_path: Path) -> None:
 def test_services_mode_puts_database_systems_on_the_servers(tmp_path: Path) -> None:
     from quancheng.demo.engines import drop_database
 
-    require_servers()
     catalog = load_catalog(PROJECT_CATALOG)
     prefix = f"qct{abs(hash(tmp_path)) % 10**6}_"
     world = seed_world(catalog, tmp_path / "w", scale=20, seed=3, engines="services", db_prefix=prefix)

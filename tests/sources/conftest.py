@@ -10,7 +10,7 @@ import pytest
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.demo import engines
 from quancheng.demo.api import serve
-from source_hosts import KINDS, SLICE, Host, kind_param, require_server
+from source_hosts import KINDS, SLICE, Host, kind_param
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +20,7 @@ def catalog() -> Catalog:
 
 @pytest.fixture(params=[kind_param(k) for k in KINDS])
 def host(request: pytest.FixtureRequest, catalog: Catalog, tmp_path: Path) -> Iterator[Host]:
-    kind = request.param
-    require_server(kind)
+    kind = request.param  # server kinds carry their service mark: skipped (or failing, in CI) when down
     with ExitStack() as stack:
         h = Host(kind, catalog, tmp_path, stack)
         if kind == "http":

@@ -7,8 +7,6 @@ CI=true, where they fail.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import uuid
 from contextlib import ExitStack, closing
@@ -29,25 +27,6 @@ from quancheng.sources.types import native_schema
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
 KINDS = ["sqlite", "postgresql", "mariadb", "csv", "excel", "http"]
 BASE_TIME = datetime(2025, 1, 1)
-
-
-def server_up(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def require_server(kind: str) -> None:
-    """Skip (or fail under CI=true) when the kind's server is not reachable."""
-    port = {"postgresql": 5432, "mariadb": 3306}.get(kind)
-    if port is None or server_up(port):
-        return
-    msg = f"{kind} server not reachable on 127.0.0.1:{port}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(msg + " (CI=true: the server must run)")
-    pytest.skip(msg)
 
 
 def kind_param(kind: str) -> object:

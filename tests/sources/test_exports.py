@@ -13,7 +13,6 @@ from quancheng.catalog import Catalog
 from quancheng.demo import engines
 from quancheng.sources.types import NATIVE_ARROW
 from quancheng.sources.xlsx import column_letter, write_xlsx
-from source_hosts import require_server
 
 AWKWARD = ["\u3000甲 ", "a&b<c>\"d\"", "NULL", "逗号,引号\"", "反斜杠\\N", "多行\n第二行", "  ", "12", None]
 
@@ -36,7 +35,6 @@ def test_xlsx_reads_back_every_cell(tmp_path: Path) -> None:
 
 @pytest.mark.mariadb
 def test_mariadb_load_keeps_text_nulls_and_types(catalog: Catalog) -> None:
-    require_server("mariadb")
     import pymysql
 
     form = catalog.form["amr_enterprise_reg"]
