@@ -31,7 +31,7 @@ from stdnum.iso7064 import mod_11_10
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element
 from quancheng.consolidate.keys import embedded_org_code, id_key
-from quancheng.consolidate.stage_forms import RECENCY_KEY, SOURCE_TZ, form_of
+from quancheng.consolidate.stage_forms import RECENCY_KEY, as_of, form_of
 
 ORG_KINDS = ("uscc", "org_code", "reg_no")
 _USCC_CHARS = set("0123456789ABCDEFGHJKLMNPQRTUWXY")
@@ -165,7 +165,7 @@ def mentions(datasets: Mapping[str, pa.Table], catalog: Catalog) -> pl.DataFrame
                   for k, c in cols.items()),
                 (pl.lit(bool(role.name_authority)) & (pl.col("_source_system") == role.name_authority))
                 .alias("authoritative"),
-                _as_of(df).alias("as_of"), pl.col("_extracted_at").alias("extracted_at")))
+                as_of(df).alias("as_of"), pl.col("_extracted_at").alias("extracted_at")))
     out_schema = {**MENTION_SCHEMA, "org_code_mismatch": pl.String}
     if not parts:
         return pl.DataFrame(schema=out_schema)
@@ -179,12 +179,3 @@ def mentions(datasets: Mapping[str, pa.Table], catalog: Catalog) -> pl.DataFrame
     m = m.join(checked, on=raw, how="left", nulls_equal=True)
     m = m.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in ("uscc", "org_code", "reg_no", "name")))
     return m.select(list(out_schema)).sort(["dataset_id", "source_key", "role"])
-
-
-def _as_of(df: pl.DataFrame) -> pl.Expr:
-    """When the row was last true: its source update time (local) if it has one, else its extraction."""
-    expr = pl.col("_extracted_at")
-    if RECENCY_KEY in df.columns and df.schema[RECENCY_KEY] == pl.Datetime("us"):
-        local = pl.col(RECENCY_KEY).dt.replace_time_zone(SOURCE_TZ, ambiguous="earliest", non_existent="null")
-        expr = pl.coalesce(local.dt.convert_time_zone("UTC"), expr)
-    return expr

@@ -136,11 +136,7 @@ def _long(dataset_id: str, table: pa.Table, pk: Element, wanted: dict[str, Eleme
     t = table.append_column("_project", keys)
     df = pl.from_arrow(t)
     assert isinstance(df, pl.DataFrame)
-    recency = pl.col("_extracted_at")
-    if RECENCY_KEY in df.columns and df.schema[RECENCY_KEY] == pl.Datetime("us"):
-        local = pl.col(RECENCY_KEY).dt.replace_time_zone(SOURCE_TZ, ambiguous="earliest", non_existent="null")
-        recency = pl.coalesce(local.dt.convert_time_zone("UTC"), pl.col("_extracted_at"))
-    df = df.with_columns(recency.alias("_as_of")).filter(pl.col("_project").is_not_null())
+    df = df.with_columns(as_of(df).alias("_as_of")).filter(pl.col("_project").is_not_null())
     if not cols or df.height == 0:
         return None
     df = df.select(*INDEX[:-1], "_as_of", *(pl.col(c).cast(pl.String) for c in cols))
@@ -176,6 +172,15 @@ def _resolve(cand: pl.DataFrame, wanted: dict[str, Element]) -> tuple[pl.DataFra
         pl.col("_source_key").alias("source_key"), "value", "winner_system", "winner_value", "rule",
         (pl.col("_source_system") == pl.col("winner_system")).alias("same_system"))
     return win, losers
+
+
+def as_of(df: pl.DataFrame) -> pl.Expr:
+    """When a row was last true: its source update time (local) if it has one, else its extraction."""
+    expr = pl.col("_extracted_at")
+    if RECENCY_KEY in df.columns and df.schema[RECENCY_KEY] == pl.Datetime("us"):
+        local = pl.col(RECENCY_KEY).dt.replace_time_zone(SOURCE_TZ, ambiguous="earliest", non_existent="null")
+        expr = pl.coalesce(local.dt.convert_time_zone("UTC"), expr)
+    return expr
 
 
 def to_arrow(df: pl.DataFrame, schema: pa.Schema) -> pa.Table:
