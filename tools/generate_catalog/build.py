@@ -77,10 +77,10 @@ NO_AUTHORITY = {"source_updated_at"}
 UTILITY_COMPANIES = {"water_supply", "power_supply", "gas_supply", "heat_supply", "telecom_access"}
 UPDATED_COLUMN = {"upper_initials": "GXSJ", "lower_initials": "gxsj", "snake": "updated_at",
                   "snake_abbrev": "updated_at", "camel": "updateTime"}
-STAGE_NAMES = [("s1_project_land", 1, "立项用地规划许可", "Project approval and land-use planning permit"),
-               ("s2_engineering", 2, "工程建设许可", "Engineering construction permit"),
-               ("s3_construction", 3, "施工许可", "Construction permit"),
-               ("s4_acceptance", 4, "竣工验收", "Completion acceptance")]
+STAGE_NAMES = [(S1, 1, "立项用地规划许可", "Project approval and land-use planning permit"),
+               (S2, 2, "工程建设许可", "Engineering construction permit"),
+               (S3, 3, "施工许可", "Construction permit"),
+               (S4, 4, "竣工验收", "Completion acceptance")]
 
 
 def element_pool() -> dict[str, ElementSpec]:

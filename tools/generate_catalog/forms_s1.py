@@ -18,9 +18,9 @@ from tools.generate_catalog.forms_common import (
     workflow,
 )
 from tools.generate_catalog.parties import party, staff
-from tools.generate_catalog.spec import F, FormSpec, concat, date_range, excluded, lab, unit
+from tools.generate_catalog.spec import STAGES, F, FormSpec, concat, date_range, excluded, lab, unit
 
-S1 = "s1_project_land"
+S1 = STAGES[0]  # s1_project_land
 COMMON_S1 = ["application_form", "business_license", "legal_rep_id", "authorization_letter", "agent_id"]
 
 FORMS: list[FormSpec] = [

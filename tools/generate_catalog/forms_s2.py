@@ -13,9 +13,9 @@ from tools.generate_catalog.forms_common import (
     sign_image,
 )
 from tools.generate_catalog.parties import party, staff
-from tools.generate_catalog.spec import F, FormSpec, date_range, lab, packed, unit
+from tools.generate_catalog.spec import STAGES, F, FormSpec, date_range, lab, packed, unit
 
-S2 = "s2_engineering"
+S2 = STAGES[1]  # s2_engineering
 COMMON_S2 = ["application_form", "business_license", "legal_rep_id", "authorization_letter", "agent_id"]
 
 FORMS: list[FormSpec] = [

@@ -10,9 +10,9 @@ from tools.generate_catalog.forms_common import (
     firm,
 )
 from tools.generate_catalog.parties import party, staff
-from tools.generate_catalog.spec import F, FormSpec, date_range, duration, lab, packed, unit
+from tools.generate_catalog.spec import STAGES, F, FormSpec, date_range, duration, lab, packed, unit
 
-S3 = "s3_construction"
+S3 = STAGES[2]  # s3_construction
 COMMON_S3 = ["application_form", "business_license", "legal_rep_id", "authorization_letter", "agent_id"]
 
 FORMS: list[FormSpec] = [

@@ -9,9 +9,9 @@ from tools.generate_catalog.forms_common import (
     firm,
 )
 from tools.generate_catalog.parties import party, staff
-from tools.generate_catalog.spec import F, FormSpec, date_range, lab, packed, unit
+from tools.generate_catalog.spec import STAGES, F, FormSpec, date_range, lab, packed, unit
 
-S4 = "s4_acceptance"
+S4 = STAGES[3]  # s4_acceptance
 COMMON_S4 = ["application_form", "business_license", "legal_rep_id", "authorization_letter", "agent_id"]
 
 FORMS: list[FormSpec] = [

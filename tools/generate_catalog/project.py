@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tools.generate_catalog.spec import (
     ALL,
+    STAGES,
     ElementSpec,
     area,
     code,
@@ -29,7 +30,7 @@ from tools.generate_catalog.spec import (
 )
 
 P = "建设项目"
-S1, S2, S3, S4 = "s1_project_land", "s2_engineering", "s3_construction", "s4_acceptance"
+S1, S2, S3, S4 = STAGES
 
 PROJECT: list[ElementSpec] = [
     ident("project_code", "投资项目代码", "Investment project code", P, "project_code", 24,

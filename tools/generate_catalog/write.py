@@ -9,6 +9,7 @@ from quancheng.catalog.loader import FILES
 from quancheng.catalog.models import Code
 
 from tools.generate_catalog.build import FORMS, build
+from tools.generate_catalog.spec import STAGES
 
 # the reform's own figures; the generator refuses to write a catalog that misses them
 TARGETS = {"systems": 35, "source_forms": 81, "source_fields": 1964, "elements": 1131, "materials_before": 511}
@@ -38,7 +39,7 @@ def render() -> tuple[dict[str, str], dict[str, int]]:
               "materials_before": len(built.files["materials.csv"]),
               "excluded_fields": sum(1 for f in built.files["fields.csv"] if f["excluded_reason"]),
               "mappings": len(built.files["mappings.csv"])}
-    for s in ("s1_project_land", "s2_engineering", "s3_construction", "s4_acceptance"):
+    for s in STAGES:
         counts[f"forms_{s}"] = sum(1 for f in FORMS if f.stage == s)
     return files, counts
 
