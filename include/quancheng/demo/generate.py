@@ -19,7 +19,6 @@ canonical Arrow columns (a take by entity index, then Arrow compute), never valu
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -30,17 +29,13 @@ import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, Mapping, SourceField, SourceForm
 from quancheng.demo.idgen import day_number
-from quancheng.demo.pools import person_name, phones, rng_for
+from quancheng.demo.pools import crc, person_name, phones, rng_for
 from quancheng.demo.values import FREE_TEXT, EntityKind, Values
 from quancheng.demo.vec import choose, concat, dates, lookup, num_text, strftime, zfill
 from quancheng.sources.types import NATIVE_ARROW, source_keys
 
 DATE_STYLES = ["%Y-%m-%d", "%Y年%m月%d日", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d"]
 NULL_RATE = 0.03
-
-
-def crc(*parts: str) -> int:
-    return zlib.crc32("|".join(parts).encode())
 
 
 def entity_kind(catalog: Catalog, form: SourceForm) -> EntityKind:

@@ -22,6 +22,7 @@ strings, which is what the generator takes from. Dates are day numbers since 197
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
@@ -61,6 +62,11 @@ ORG_GRADES = ["特级", "一级", "二级", "三级", "甲级", "乙级", "丙�
 
 
 PoolT = TypeVar("PoolT", bound="Pool")
+
+
+def crc(*parts: str) -> int:
+    """A stable small hash of ``parts`` (CRC-32 of them joined by ``|``): deterministic picks per name."""
+    return zlib.crc32("|".join(parts).encode())
 
 
 def rng_for(seed: int, tag: str) -> np.random.Generator:

@@ -21,7 +21,6 @@ bool), one entry per entity, built with array operations only.
 
 from __future__ import annotations
 
-import zlib
 from datetime import date
 from typing import Literal
 
@@ -30,12 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import CrossRule, Element
+from quancheng.demo.idgen import day_number
 from quancheng.demo.pools import (
     CURRENT_DIVISIONS,
     Enterprises,
     Persons,
     Projects,
     addresses,
+    crc,
     phones,
     rng_for,
     role_of,
@@ -43,7 +44,6 @@ from quancheng.demo.pools import (
 from quancheng.demo.vec import choose, concat, dates, zfill
 
 EntityKind = Literal["project", "enterprise", "person"]
-EPOCH = date(1970, 1, 1)
 PROJECT_ATTR = {"project_code": "code", "construction_permit": "construction_permit",
                 "planning_permit": "planning_permit"}
 PARTY_WORDS = ("单位", "企业", "法人", "公司", "机构", "组织", "申请人", "业主")
@@ -56,14 +56,6 @@ FREE_TEXT = [
     (("等级",), ["一级", "二级", "三级", "甲级", "乙级"]),
     (("邮箱",), ["service@example.cn", "jsb@example.cn", "gcb@example.cn"]),
 ]
-
-
-def _h(*parts: str) -> int:
-    return zlib.crc32("|".join(parts).encode())
-
-
-def _days(d: date) -> int:
-    return (d - EPOCH).days
 
 
 def _take(col: pa.Array, idx: np.ndarray) -> pa.Array:
@@ -176,7 +168,7 @@ class Values:
             if "地址" in text or "住址" in text:
                 return _take(per.arrow("address"), person)
             if el.name_zh.endswith("号"):  # a person's certificate number: fixed per person
-                return concat("鲁1", zfill(np.asarray(person) * 7 + _h(el.element_id) % 7, 9))
+                return concat("鲁1", zfill(np.asarray(person) * 7 + crc(el.element_id) % 7, 9))
             return _take(per.arrow("name"), person)
         if party is not None:
             if "电话" in text:
@@ -265,14 +257,14 @@ class Values:
             else:
                 base, jitter = sd[:, self._stage_of(el)], rng.integers(0, 25, n)
             return dates(base + jitter)
-        return dates(rng.integers(_days(date(2005, 1, 1)), _days(date(2025, 1, 1)), n))
+        return dates(rng.integers(day_number(date(2005, 1, 1)), day_number(date(2025, 1, 1)), n))
 
     def _stage_of(self, el: Element) -> int:
         orders = {s.stage_id: s.order for s in self.catalog.stages}
         for sid in el.required_in:
             if sid in orders:
                 return orders[sid] - 1
-        return _h(el.element_id) % 4
+        return crc(el.element_id) % 4
 
     # --- cross-field rules ---
     def _sum_group(self, element_id: str) -> list[CrossRule]:
