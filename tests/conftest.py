@@ -6,16 +6,11 @@ server is a failure; elsewhere those tests skip with the reason.
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
-FULL = ROOT / "include" / "catalog"
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from paths import FULL, IN_CI, SLICE
 
 SERVICES = {"postgres": ("127.0.0.1", 5432), "mariadb": ("127.0.0.1", 3306), "redis": ("127.0.0.1", 6379)}
 

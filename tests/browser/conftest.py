@@ -21,7 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exchange_site import CATALOG, CHROMIUM, IN_CI, SCALE, Site, break_one_source, environ, free_port, wait_for
+from exchange_site import CHROMIUM, SCALE, Site, break_one_source, environ, free_port, wait_for
+from paths import FULL as CATALOG
+from paths import IN_CI
 
 
 def pytest_configure(config: pytest.Config) -> None:

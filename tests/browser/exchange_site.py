@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "include" / "catalog"  # the full catalog: all 35 departmental systems
+from paths import ROOT
+
 SCALE = 20  # rows per first-stage form ~ 0.74 x SCALE: enough for every system to publish, cheap to sync
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from exchange_site import CATALOG, Site, chromium, dump_dom
+from exchange_site import Site, chromium, dump_dom
+from paths import FULL as CATALOG
 
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
 browser = pytest.mark.browser

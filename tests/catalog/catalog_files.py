@@ -5,10 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
-FULL = ROOT / "include" / "catalog"
-
 
 class CatalogFiles:
     """A writable catalog folder with row-level edits that report the line they changed."""

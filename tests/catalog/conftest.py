@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from catalog_files import FULL, SLICE, CatalogFiles
+from catalog_files import CatalogFiles
+from paths import FULL, SLICE
 
 
 @pytest.fixture

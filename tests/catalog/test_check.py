@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from catalog_files import FULL, SLICE, CatalogFiles
+from catalog_files import CatalogFiles
 from click.testing import CliRunner
+from paths import FULL, SLICE
 from quancheng.catalog import load_catalog
 from quancheng.catalog.check import check
 from quancheng.cli import cli

@@ -7,9 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from paths import SLICE
 from quancheng.catalog import current_catalog
-
-SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
 
 
 def test_shared_while_unchanged_reloaded_after_an_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from catalog_files import FULL, SLICE
 from click.testing import CliRunner
+from paths import FULL, SLICE
 from quancheng.catalog import load_catalog
 from quancheng.catalog.docs import element_sources
 from quancheng.cli import cli

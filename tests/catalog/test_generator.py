@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from catalog_files import FULL, ROOT
+from paths import FULL, ROOT
 from quancheng.catalog import load_catalog
 
 
@@ -53,7 +53,7 @@ def test_every_form_carries_a_matching_key() -> None:
 
 def test_the_full_catalog_keeps_every_slice_form_field_and_mapping() -> None:
     """Code written against the slice (ids, columns, transforms) keeps working on the full catalog."""
-    from catalog_files import SLICE
+    from paths import SLICE
 
     small, full = load_catalog(SLICE), load_catalog(FULL)
     for s in small.systems:

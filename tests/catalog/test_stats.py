@@ -12,8 +12,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from catalog_files import FULL, SLICE, CatalogFiles
+from catalog_files import CatalogFiles
 from click.testing import CliRunner
+from paths import FULL, SLICE
 from quancheng.catalog import load_catalog
 from quancheng.catalog.stats import compute, is_waived
 from quancheng.cli import cli

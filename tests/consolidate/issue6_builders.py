@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from paths import SLICE
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.normalize.types import PROVENANCE, arrow_type
 from quancheng.publish.store import SharedStore
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.iso7064 import mod_11_2, mod_11_10
 
-ROOT = Path(__file__).resolve().parents[2]
-SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
 EXTRA = Path(__file__).resolve().parent / "extra_catalog"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 _ORG_W = (3, 7, 9, 10, 5, 8, 4, 2)

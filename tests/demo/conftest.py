@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from demo_helpers import SLICE
+from paths import SLICE
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.demo.seed import seed_world
 from quancheng.demo.world import World

@@ -13,8 +13,6 @@ from quancheng.demo.world import World
 from quancheng.sources.base import Source, Window, source_class
 
 EVERYTHING = Window(None, datetime(9999, 1, 1))
-SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
-PROJECT_CATALOG = Path(__file__).resolve().parents[2] / "include" / "catalog"
 
 
 def live_columns(world: World, catalog: Catalog, form: SourceForm) -> list[str]:

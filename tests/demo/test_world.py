@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from demo_helpers import PROJECT_CATALOG, check_schema, live_columns, read_form, source_for
+from demo_helpers import check_schema, live_columns, read_form, source_for
+from paths import FULL as PROJECT_CATALOG
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.demo import idgen
 from quancheng.demo.dirt import PATTERN_BY_NAME

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from paths import SLICE
 from quancheng.catalog import load_catalog
 from quancheng.publish.store import SharedStore
 from quancheng.runs import latest_runs
 
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
-SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 T1 = datetime(2026, 3, 2, tzinfo=UTC)
 SECRET = "s3cr3t-pw"

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from opsdata import SECRET, SLICE, make_run, write_runs
+from opsdata import SECRET, make_run, write_runs
+from paths import SLICE
 from quancheng import pipeline
 from quancheng.cli import cli
 from quancheng.ops.overview import build_overview

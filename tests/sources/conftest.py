@@ -7,10 +7,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from paths import SLICE
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.demo import engines
 from quancheng.demo.api import serve
-from source_hosts import KINDS, SLICE, Host, kind_param
+from source_hosts import KINDS, Host, kind_param
 
 
 @pytest.fixture(scope="session")

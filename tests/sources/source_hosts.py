@@ -24,7 +24,6 @@ from quancheng.sources.base import Source, Window, source_class
 from quancheng.sources.files import write_drop
 from quancheng.sources.types import native_schema
 
-SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "slice_catalog"
 KINDS = ["sqlite", "postgresql", "mariadb", "csv", "excel", "http"]
 BASE_TIME = datetime(2025, 1, 1)
 
