@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from paths import SLICE
-from quancheng.catalog import Catalog, load_catalog
+from quancheng.catalog import Catalog
 from quancheng.demo.seed import seed_world
 from quancheng.demo.world import World
-
-
-@pytest.fixture(scope="session")
-def slice_catalog() -> Catalog:
-    return load_catalog(SLICE)
 
 
 @pytest.fixture(scope="session")

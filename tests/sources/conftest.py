@@ -7,16 +7,15 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from paths import SLICE
-from quancheng.catalog import Catalog, load_catalog
+from quancheng.catalog import Catalog
 from quancheng.demo import engines
 from quancheng.demo.api import serve
 from source_hosts import KINDS, Host, kind_param
 
 
 @pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    return load_catalog(SLICE)
+def catalog(slice_catalog: Catalog) -> Catalog:
+    return slice_catalog
 
 
 @pytest.fixture(params=[kind_param(k) for k in KINDS])
