@@ -206,3 +206,146 @@ def test_cli_exits_0_when_clean_and_1_with_each_problem_on_its_own_line(slice_co
     bad = runner.invoke(cli, ["catalog", "check", "--catalog", str(slice_copy.root)])
     assert bad.exit_code == 1
     assert f"forms.csv:{line}: form 'hcb_permit': unknown stage 's9_demolition' (fix: use one of" in bad.output
+
+
+# Cases that must give exactly one problem, at the edited file and line, with its fix: unsafe names (renamed
+# consistently everywhere, so nothing else breaks), code lists' hierarchy and the generator's old realism rules.
+# (id, how to break the slice catalog -> (file, line), words of the message, words of the fix)
+ONLY_CASES: list[tuple[str, Breaker, str, str]] = [
+    ("system id with a quote and a semicolon", lambda c: (c.rename("ndrc_investment", "ndrc'; drop table x; --")
+                                                          and ("systems.csv", 2)),
+     "system_id \"ndrc'; drop table x; --\" is not a safe name", "lower-case ascii letters"),
+    ("system id that is a path", lambda c: (c.rename("hcb_construction_permit", "../../etc/gas supply")
+                                            and ("systems.csv", 3)),
+     "system_id '../../etc/gas supply' is not a safe name", "lower-case ascii letters"),
+    ("form id that is a path", lambda c: (c.rename("hcb_permit", "../../tmp/pwn") and ("forms.csv", 3)),
+     "form_id '../../tmp/pwn' is not a safe name", "at most 63 characters"),
+    ("stage id with a space", lambda c: (c.rename("s3_construction", "s3 construction") and ("stages.csv", 4)),
+     "stage_id 's3 construction' is not a safe name", "lower-case ascii letters"),
+    ("connection id with a semicolon", lambda c: ("systems.csv", c.set("systems.csv", {
+        "system_id": "amr_enterprise"}, conn_id="qc_amr;rm -rf")),
+     "system 'amr_enterprise': conn_id 'qc_amr;rm -rf' is not a safe name", "qc_<system_id>"),
+    ("table that climbs out of the drop folder", lambda c: ("forms.csv", c.set("forms.csv", {
+        "form_id": "hcb_permit"}, table="../sgxk")),
+     "form 'hcb_permit': table '../sgxk' is not a safe name", "no path, quote, space"),
+    ("table with a quote", lambda c: ("forms.csv", c.set("forms.csv", {"form_id": "ndrc_filing"},
+                                                         table='TZ_XMBA"; --')),
+     "form 'ndrc_filing': table 'TZ_XMBA\"; --' is not a safe name", "no path, quote, space"),
+    ("column that takes a provenance name", lambda c: (
+        c.set("mappings.csv", {"form_id": "ndrc_filing", "column": "XMMC"}, column="_batch_id")
+        and ("fields.csv", c.set("fields.csv", {"form_id": "ndrc_filing", "column": "XMMC"}, column="_batch_id"))),
+     "field ndrc_filing: column '_batch_id' is not a safe name", "not starting with _"),
+    ("crosswalk id with a space", lambda c: (c.rename("xw_hcb_structure_type", "xw hcb structure")
+                                             and ("crosswalks.csv", _line(c, "crosswalks.csv", {
+                                                 "crosswalk_id": "xw hcb structure"}))),
+     "crosswalk_id 'xw hcb structure' is not a safe name", "lower-case ascii letters"),
+    ("code whose parent is missing", lambda c: ("codes/gb2260.csv", c.set("codes/gb2260.csv", {"code": "370100"},
+                                                                          parent="379900")),
+     "code '370100': parent '379900' is not a code of 'gb2260'", "add 379900 to codes/gb2260.csv"),
+    ("code whose successor is missing", lambda c: ("codes/gb2260.csv", c.set("codes/gb2260.csv", {
+        "code": "370100"}, successor="370199")),
+     "code '370100': successor '370199' is not a code of 'gb2260'", "correct the successor"),
+    ("code given twice", lambda c: ("codes/structure_type.csv", c.append("codes/structure_type.csv", {
+        "code": "02", "name_zh": "框架结构（重复）"})),
+     "duplicate code (with its valid_from) ('02', '') (first on line 3)", "give each code"),
+    ("element fed by two fields of one form", lambda c: (
+        c.append("fields.csv", _field("ndrc_filing", "GCMC", label_zh="工程名称"))
+        and ("mappings.csv", c.append("mappings.csv", {"form_id": "ndrc_filing", "column": "GCMC",
+                                                       "element_id": "DE00002", "transform": "text"}))),
+     "the form already feeds DE00002 from column 'XMMC'", "one field per element and form"),
+    ("mapping given twice", lambda c: ("mappings.csv", c.append("mappings.csv", {
+        "form_id": "ndrc_filing", "column": "XMMC", "element_id": "DE00002", "transform": "text", "part": "0"})),
+     "duplicate mapping ('ndrc_filing', 'XMMC', 'DE00002', 0)", "give each mapping once"),
+    ("system lists a stage none of its forms is in", lambda c: ("systems.csv", c.set("systems.csv", {
+        "system_id": "ndrc_investment"}, stages="s1_project_land|s3_construction")),
+     "system 'ndrc_investment': stages lists 's3_construction' but none of its forms is in it",
+     "write stages as its forms' stages: s1_project_land"),
+    ("system without forms", lambda c: ("systems.csv", c.append("systems.csv", {
+        "system_id": "cab_place_names", "name_zh": "地名", "name_en": "Place names", "department_zh": "民政局",
+        "department_en": "Civil Affairs Bureau", "stages": "s1_project_land", "kind": "sqlite",
+        "conn_id": "qc_cab_place_names", "extract_mode": "snapshot"})),
+     "system 'cab_place_names' has no forms", "add its forms to forms.csv"),
+    ("form without fields", lambda c: ("forms.csv", c.append("forms.csv", {
+        "form_id": "ndrc_change", "system_id": "ndrc_investment", "name_zh": "项目变更", "name_en": "Change",
+        "table": "TZ_XMBG", "stage_id": "s1_project_land", "primary_key": "XMDM"})),
+     "form 'ndrc_change' has no fields", "list its columns in fields.csv"),
+]
+
+
+@pytest.mark.parametrize(("breaker", "words", "fix"), [(b, w, f) for _, b, w, f in ONLY_CASES],
+                         ids=[i for i, _, _, _ in ONLY_CASES])
+def test_each_rejected_case_is_one_problem_at_its_file_and_line(slice_copy: CatalogFiles, breaker: Breaker,
+                                                                words: str, fix: str) -> None:
+    file, line = breaker(slice_copy)
+    problems = check(load_catalog(slice_copy.root))
+    assert [p.render() for p in problems if words not in p.message] == [], "nothing else breaks"
+    assert len(problems) == 1, [p.render() for p in problems]
+    assert problems[0].render().startswith(f"{file}:{line}: ")
+    assert fix in problems[0].fix
+
+
+def test_a_code_list_id_that_is_a_path_fails_loading_without_reading_outside(slice_copy: CatalogFiles) -> None:
+    outside = slice_copy.root.parent / "outside.csv"
+    outside.write_text("code,name_zh,parent,valid_from,valid_to,successor\nX,外部,,,,\n", encoding="utf-8")
+    line = slice_copy.set("code_lists.csv", {"code_list_id": "structure_type"}, code_list_id="../outside")
+    with pytest.raises(CatalogError) as err:
+        load_catalog(slice_copy.root)
+    assert [p.render() for p in err.value.problems] == [
+        f"code_lists.csv:{line}: code_list_id '../outside' is not a safe identifier (fix: use lower-case ascii "
+        "letters, digits and _ (starting with a letter, at most 63 characters))"]
+
+
+def test_an_unknown_seed_figure_fails_loading_at_its_line(slice_copy: CatalogFiles) -> None:
+    (slice_copy.root / "reform_figures.csv").write_text("figure,seed,source\nsystems,3,test\nforms,81,test\n",
+                                                         encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        load_catalog(slice_copy.root)
+    assert err.value.problems[0].render().startswith("reform_figures.csv:3: column 'figure'")
+    assert "use one of systems, source_forms" in err.value.problems[0].fix
+
+
+def _references(c: CatalogFiles, value: str, columns: dict[str, str]) -> int:
+    """How many rows of each file name ``value`` in the given column (``a|b`` cells count once)."""
+    return sum(value in r[col].split("|") for name, col in columns.items() for r in c.rows(name)[1])
+
+
+def test_a_renamed_system_id_is_one_problem_naming_every_reference_and_the_new_name(full_copy: CatalogFiles) -> None:
+    refs = _references(full_copy, "gas_supply", {"forms.csv": "system_id", "crosswalks.csv": "system_id",
+                                                 "elements.csv": "authority_system",
+                                                 "materials.csv": "issuer_system", "grants.csv": "system_id"})
+    assert refs > 3
+    full_copy.set("systems.csv", {"system_id": "gas_supply"}, system_id="gas_supply_jn")
+    problems = check(load_catalog(full_copy.root))
+    assert len(problems) == 1, [p.render() for p in problems[:5]]
+    p = problems[0]
+    assert p.file == "forms.csv" and f"unknown system 'gas_supply'; named {refs - 1} more time(s)" in p.message
+    assert "system 'gas_supply_jn' is defined but used nowhere: renamed?" in p.message
+    assert p.fix.endswith("did you mean 'gas_supply_jn'?")
+
+
+@pytest.mark.parametrize(("file", "column", "old", "new"), [
+    ("forms.csv", "form_id", "gas_application", "gas_connection"),
+    ("elements.csv", "element_id", "DE00002", "DE02002"),
+    ("stages.csv", "stage_id", "s3_construction", "s3_construction_permit"),
+    ("code_lists.csv", "code_list_id", "structure_type", "structure_types"),
+])
+def test_a_renamed_id_gives_one_problem_not_one_per_reference(full_copy: CatalogFiles, file: str, column: str,
+                                                              old: str, new: str) -> None:
+    full_copy.set(file, {column: old}, **{column: new})
+    if file == "code_lists.csv":
+        (full_copy.root / "codes" / f"{old}.csv").rename(full_copy.root / "codes" / f"{new}.csv")
+    problems = check(load_catalog(full_copy.root))
+    assert len(problems) == 1, [p.render() for p in problems[:5]]
+    assert f"{old!r}; named " in problems[0].message, problems[0].render()
+    assert f"did you mean {new!r}?" in problems[0].fix
+
+
+def test_unknown_ids_fold_per_id_not_per_row(slice_copy: CatalogFiles) -> None:
+    first = slice_copy.set("forms.csv", {"form_id": "ndrc_filing"}, system_id="hcb_nowhere")
+    slice_copy.set("forms.csv", {"form_id": "hcb_permit"}, system_id="hcb_nowhere")
+    slice_copy.set("forms.csv", {"form_id": "amr_enterprise_reg"}, system_id="amr_gone")
+    problems = [p for p in check(load_catalog(slice_copy.root)) if "unknown system" in p.message]
+    assert [p.render().split(" (fix")[0] for p in problems] == [
+        f"forms.csv:{first}: form 'ndrc_filing': unknown system 'hcb_nowhere'; named 1 more time(s): "
+        f"forms.csv:{first + 1}",
+        f"forms.csv:{first + 2}: form 'amr_enterprise_reg': unknown system 'amr_gone'"]

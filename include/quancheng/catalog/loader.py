@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import os
+import re
 import typing
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,7 @@ from quancheng.catalog.models import (
     Grant,
     Mapping,
     Material,
+    ReformFigure,
     SourceField,
     SourceForm,
     Stage,
@@ -53,8 +55,12 @@ FILES: dict[str, type[BaseModel]] = {
     "materials.csv": Material,
     "rules.csv": CrossRule,
     "grants.csv": Grant,
+    "reform_figures.csv": ReformFigure,
 }
-OPTIONAL_FILES = {"crosswalks.csv", "rules.csv", "grants.csv", "materials.csv"}
+OPTIONAL_FILES = {"crosswalks.csv", "rules.csv", "grants.csv", "materials.csv", "reform_figures.csv"}
+# ids that become file names, table names and DAG ids: lower-case ascii snake case, at most 63 characters
+SAFE_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+SAFE_ID_FIX = "use lower-case ascii letters, digits and _ (starting with a letter, at most 63 characters)"
 
 
 def catalog_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -144,6 +150,7 @@ class Catalog:
         self.materials: list[Material] = tables["materials.csv"]
         self.rules: list[CrossRule] = tables["rules.csv"]
         self.grants: list[Grant] = tables["grants.csv"]
+        self.reform_figures: list[ReformFigure] = tables["reform_figures.csv"]
         self.codes: list[Code] = codes
 
     # --- indexes (built once, on first use) ---
@@ -241,6 +248,10 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
         tables[name] = read_rows(p, model, name, problems)
     codes: list[Code] = []
     for cl in tables.get("code_lists.csv", []):
+        if not SAFE_ID.match(cl.code_list_id):  # it names a file: never read outside codes/
+            problems.append(CatalogProblem("code_lists.csv", cl.line, f"code_list_id {cl.code_list_id!r} is not "
+                                           "a safe identifier", SAFE_ID_FIX))
+            continue
         rel = f"codes/{cl.code_list_id}.csv"
         p = root / rel
         if not p.exists():

@@ -34,6 +34,9 @@ IdentifierKind = Literal[
 Transform = Literal["copy", "text", "date", "quantity", "code", "identifier", "split", "date_range", "concat"]
 MaterialKind = Literal["issued", "identity", "applicant"]
 CrossRuleKind = Literal["sum_equals", "before", "duration_days"]
+# the headline figures a reform publishes and ``quancheng catalog stats`` computes (keys of its JSON)
+FigureName = Literal["systems", "source_forms", "stage_forms", "source_fields", "elements", "materials_before",
+                     "materials_after"]
 
 
 class _Row(BaseModel):
@@ -208,3 +211,15 @@ class Grant(_Row):
     department_en: str
     system_id: str
     elements: tuple[str, ...] = ()  # empty: every conditional element of the system
+
+
+class ReformFigure(_Row):
+    """A figure the reform itself published (the seed), shown by ``catalog stats`` beside the computed one.
+
+    Only the figure's public value lives here, never in code: a catalog whose content departs from the
+    seed reports the difference instead of being padded to meet it.
+    """
+
+    figure: FigureName
+    seed: int
+    source: str

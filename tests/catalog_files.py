@@ -1,4 +1,8 @@
-"""Writable catalog folders for the catalog tests: row-level CSV edits that report the line they changed."""
+"""Writable catalog folders for tests: row-level CSV edits that report the line they changed.
+
+Used by the catalog tests (broken catalogs, one problem each) and by the DAG tests (a catalog with
+one more system); the fixtures that copy a catalog live in ``tests/catalog/conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -46,3 +50,21 @@ class CatalogFiles:
         keep = [r for r in rows if not all(r[k] == v for k, v in where.items())]
         self._write(name, header, keep)
         return len(rows) - len(keep)
+
+    def rename(self, old: str, new: str) -> int:
+        """Replace every cell (or ``a|b`` part of a cell) equal to ``old`` in every catalog file; return how many."""
+        n = 0
+        for path in sorted(self.root.rglob("*.csv")):
+            name = str(path.relative_to(self.root))
+            header, rows = self.rows(name)
+            hits = 0
+            for r in rows:
+                for k, v in r.items():
+                    parts = v.split("|")
+                    if old in parts:
+                        r[k] = "|".join(new if x == old else x for x in parts)
+                        hits += parts.count(old)
+            if hits:
+                self._write(name, header, rows)
+                n += hits
+        return n

@@ -1,0 +1,100 @@
+"""Catalog checks of code lists, crosswalks, units, materials, grants and cross-field rules (see check.py)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from quancheng.catalog.check_refs import Unknown, dupes
+from quancheng.catalog.loader import Catalog
+from quancheng.errors import CatalogProblem
+
+VERSION = re.compile(r"^V\d+\.\d+$")
+
+
+def check_codes(c: Catalog) -> list[CatalogProblem]:
+    p: list[CatalogProblem] = []
+    for cl in c.code_lists:
+        if cl.version[:1] == "V" and not VERSION.match(cl.version):
+            p.append(CatalogProblem("code_lists.csv", cl.line, f"code list {cl.code_list_id!r}: version "
+                                    f"{cl.version!r} does not follow V<major>.<minor>",
+                                    "write e.g. V1.0 (standards keep their year, e.g. 2017)"))
+    known = {(x.code_list_id, x.code) for x in c.codes}
+    for cl_id, codes in c.codes_by_list.items():
+        rel = f"codes/{cl_id}.csv"
+        p += dupes(codes, lambda x: (x.code, x.valid_from), rel, "code (with its valid_from)")
+        for code in codes:
+            for what, ref in (("parent", code.parent), ("successor", code.successor)):
+                if ref and (cl_id, ref) not in known:
+                    p.append(CatalogProblem(rel, code.line, f"code {code.code!r}: {what} {ref!r} is not a code of "
+                                            f"{cl_id!r}", f"add {ref} to {rel} or correct the {what}"))
+    p += dupes(c.crosswalks, lambda x: (x.crosswalk_id, x.native_value), "crosswalks.csv", "native value")
+    for x in c.crosswalks:
+        where = f"crosswalk {x.crosswalk_id} {x.native_value!r}"
+        if x.system_id not in c.system:
+            p.append(Unknown("system", x.system_id, "crosswalks.csv", x.line,
+                             f"{where}: unknown system {x.system_id!r}", "name a system of systems.csv"))
+        if x.code_list_id not in c.code_list:
+            p.append(Unknown("code list", x.code_list_id, "crosswalks.csv", x.line,
+                             f"{where}: unknown code list {x.code_list_id!r}", "add it to code_lists.csv"))
+        elif (x.code_list_id, x.code) not in known:
+            p.append(CatalogProblem("crosswalks.csv", x.line, f"{where}: code {x.code!r} is not in code list "
+                                    f"{x.code_list_id!r}", f"use a code of codes/{x.code_list_id}.csv"))
+    for u in c.units:
+        if u.canonical not in c.unit:
+            p.append(CatalogProblem("units.csv", u.line, f"unit {u.unit!r}: canonical {u.canonical!r} unknown",
+                                    "list the canonical unit itself with factor 1"))
+        if u.factor_den <= 0:
+            p.append(CatalogProblem("units.csv", u.line, f"unit {u.unit!r}: factor_den must be positive",
+                                    "write the exact rational factor, e.g. 10000/15 for 亩"))
+    return p
+
+
+def check_materials(c: Catalog) -> list[CatalogProblem]:
+    p: list[CatalogProblem] = []
+    for m in c.materials:
+        where = f"material {m.material_id}"
+        if m.form_id not in c.form:
+            p.append(Unknown("form", m.form_id, "materials.csv", m.line, f"{where}: unknown form {m.form_id!r}",
+                             "name a form of forms.csv"))
+        if m.issuer_system and m.issuer_system not in c.system:
+            p.append(Unknown("system", m.issuer_system, "materials.csv", m.line,
+                             f"{where}: unknown issuer_system {m.issuer_system!r}",
+                             "name a system of systems.csv or leave it empty for outside issuers"))
+        if m.issuer_system and m.kind != "issued":
+            p.append(CatalogProblem("materials.csv", m.line, f"{where}: issuer_system set on a {m.kind!r} material",
+                                    "only issued documents have an issuer"))
+        for e in m.elements:
+            if e not in c.element:
+                p.append(Unknown("element", e, "materials.csv", m.line, f"{where}: unknown element {e!r}",
+                                 "name an element of elements.csv"))
+    for g in c.grants:
+        if g.system_id not in c.system:
+            p.append(Unknown("system", g.system_id, "grants.csv", g.line, f"grant to {g.department_en!r}: "
+                             f"unknown system {g.system_id!r}", "name a system of systems.csv"))
+        for e in g.elements:
+            if e not in c.element:
+                p.append(Unknown("element", e, "grants.csv", g.line, f"grant to {g.department_en!r}: unknown "
+                                 f"element {e!r}", "name an element of elements.csv"))
+            elif c.element[e].share_type != "conditional":
+                p.append(CatalogProblem("grants.csv", g.line, f"grant to {g.department_en!r}: element {e} is "
+                                        f"{c.element[e].share_type!r}, not conditional",
+                                        "grant only 有条件共享 elements"))
+    return p
+
+
+def check_rules(c: Catalog) -> list[CatalogProblem]:
+    p: list[CatalogProblem] = []
+    arity = Counter({"before": 2, "duration_days": 3})
+    for r in c.rules:
+        for e in r.elements:
+            if e not in c.element:
+                p.append(Unknown("element", e, "rules.csv", r.line, f"rule {r.rule_id}: unknown element {e!r}",
+                                 "name an element of elements.csv"))
+        if r.kind in arity and len(r.elements) != arity[r.kind]:
+            p.append(CatalogProblem("rules.csv", r.line, f"rule {r.rule_id}: {r.kind} takes {arity[r.kind]} "
+                                    f"elements, got {len(r.elements)}", "list the elements in the rule's order"))
+        if r.kind == "sum_equals" and len(r.elements) < 3:
+            p.append(CatalogProblem("rules.csv", r.line, f"rule {r.rule_id}: sum_equals needs a total and at "
+                                    "least two parts", "list the total first, then the parts"))
+    return p
