@@ -10,6 +10,15 @@ Materials after consolidation (``materials_after``) follow one rule, the "数据
    leave that system).
 3. ``materials_after`` = the number of groups that are not waived.
 
+So the reduction ``materials_before - materials_after`` has two parts, reported apart:
+``materials_merged_in_stage`` (= ``materials_before`` - groups: the same document asked by several forms
+of one stage, asked once) and ``materials_waived_by_sharing`` (= the waived groups: the data reaches the
+exchange from the issuing system, so the applicant submits nothing).
+
+``seed_figures`` puts each figure the reform published (``reform_figures.csv``, when the catalog has one)
+beside the computed one, with the difference: the seed is what the catalog is compared with, never a
+target the content is padded to meet.
+
 ``elements`` counts the distinct elements any mapping feeds (the registry's active elements must be
 exactly these; ``quancheng catalog check`` says so when they are not).
 """
@@ -79,6 +88,8 @@ def compute(catalog: Catalog) -> dict[str, Any]:
             "required_elements": sum(1 for e in catalog.elements if s.stage_id in e.required_in),
             "materials_before": len(mats),
             "materials_after": sum(1 for g in groups if not waived[g]),
+            "materials_merged_in_stage": len(mats) - len(groups),
+            "materials_waived_by_sharing": sum(1 for g in groups if waived[g]),
         }
     per_department: dict[str, dict[str, Any]] = {}
     for sy in catalog.systems:
@@ -92,7 +103,7 @@ def compute(catalog: Catalog) -> dict[str, Any]:
         d["elements"] += len(fed.get(sy.system_id, set()))
         d["materials_asked"] += sum(1 for m in catalog.materials if m.form_id in own)
     before, after = len(catalog.materials), sum(1 for w in waived.values() if not w)
-    return {
+    out: dict[str, Any] = {
         "systems": len(catalog.systems),
         "systems_by_kind": dict(sorted(Counter(s.kind for s in catalog.systems).items())),
         "source_forms": len(catalog.forms),
@@ -103,6 +114,11 @@ def compute(catalog: Catalog) -> dict[str, Any]:
         "materials_before": before,
         "materials_after": after,
         "materials_reduction_pct": round(100 * (after - before) / before) if before else 0,
+        "materials_merged_in_stage": before - len(waived),
+        "materials_waived_by_sharing": sum(1 for w in waived.values() if w),
         "per_stage": per_stage,
         "per_department": per_department,
     }
+    out["seed_figures"] = {f.figure: {"seed": f.seed, "computed": out[f.figure], "difference": out[f.figure] - f.seed,
+                                      "source": f.source} for f in catalog.reform_figures}
+    return out
