@@ -39,7 +39,8 @@ def _add_system(files: CatalogFiles) -> str:
     element_id = f"DE{max(int(e.element_id[2:]) for e in cat.elements) + 1:05d}"
     files.append("systems.csv", {
         "system_id": SYSTEM, "name_zh": "建设工程地震安全性评价审定系统", "name_en": "Seismic safety evaluation system",
-        "department_zh": "地震局", "department_en": "Earthquake Bureau", "holds": "地震安全性评价报告审定编号、抗震设防要求",
+        "department_zh": "地震局", "department_en": "Earthquake Bureau",
+        "holds": "地震安全性评价报告审定编号、抗震设防要求",
         "stages": "s1_project_land", "kind": "sqlite", "conn_id": f"qc_{SYSTEM}", "extract_mode": "snapshot"})
     files.append("forms.csv", {
         "form_id": FORM, "system_id": SYSTEM, "name_zh": "建设工程地震安全性评价报告审定申请表",
