@@ -209,7 +209,7 @@ def test_cli_exits_0_when_clean_and_1_with_each_problem_on_its_own_line(slice_co
 
 
 # Cases that must give exactly one problem, at the edited file and line, with its fix: unsafe names (renamed
-# consistently everywhere, so nothing else breaks), code lists' hierarchy and the generator's old realism rules.
+# consistently everywhere, so nothing else breaks), code lists' hierarchy and the retired generator's realism rules.
 # (id, how to break the slice catalog -> (file, line), words of the message, words of the fix)
 ONLY_CASES: list[tuple[str, Breaker, str, str]] = [
     ("system id with a quote and a semicolon", lambda c: (c.rename("ndrc_investment", "ndrc'; drop table x; --")
