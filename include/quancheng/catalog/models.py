@@ -184,7 +184,7 @@ class Unit(_Row):
 
 
 class Material(_Row):
-    """An application material as one source form asks for it (the 511 before consolidation)."""
+    """An application material as one source form asks for it (counted as ``materials_before``)."""
 
     material_id: str
     material_key: str  # the same document asked by several forms shares one key

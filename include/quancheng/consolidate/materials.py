@@ -11,7 +11,7 @@ The rule (数据共享 免提交), the same as the catalog's reform figures:
   dataset and ``quancheng catalog stats`` can never disagree;
 - otherwise it is still asked for, with the first reason that applies.
 
-The number of groups not waived is the *after* count (511 -> 163 on the full catalog).
+The number of groups not waived is the *after* count (`quancheng catalog stats` shows it beside the seed).
 ``datasets_published``/``shared_rows`` say whether the issuer's datasets are live in the shared store.
 """
 
