@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from paths import FULL, SLICE
 from quancheng.catalog import load_catalog
 from quancheng.catalog.check import check
+from quancheng.catalog.light import load_systems_and_forms
 from quancheng.cli import cli
 from quancheng.errors import CatalogError
 
@@ -260,6 +261,10 @@ ONLY_CASES: list[tuple[str, Breaker, str, str]] = [
         "system_id": "ndrc_investment"}, stages="s1_project_land|s3_construction")),
      "system 'ndrc_investment': stages lists 's3_construction' but none of its forms is in it",
      "write stages as its forms' stages: s1_project_land"),
+    ("schedule Airflow cannot run", lambda c: ("systems.csv", c.set("systems.csv", {
+        "system_id": "amr_enterprise"}, schedule="0 25 * * *")),
+     "system 'amr_enterprise': schedule '0 25 * * *' is neither a preset nor a valid cron expression",
+     "write a cron expression such as '0 2 * * *'"),
     ("system without forms", lambda c: ("systems.csv", c.append("systems.csv", {
         "system_id": "cab_place_names", "name_zh": "地名", "name_en": "Place names", "department_zh": "民政局",
         "department_en": "Civil Affairs Bureau", "stages": "s1_project_land", "kind": "sqlite",
@@ -349,3 +354,14 @@ def test_unknown_ids_fold_per_id_not_per_row(slice_copy: CatalogFiles) -> None:
         f"forms.csv:{first}: form 'ndrc_filing': unknown system 'hcb_nowhere'; named 1 more time(s): "
         f"forms.csv:{first + 1}",
         f"forms.csv:{first + 2}: form 'amr_enterprise_reg': unknown system 'amr_gone'"]
+
+
+def test_dag_parsing_names_an_unsafe_id_at_its_line(slice_copy: CatalogFiles) -> None:
+    """What the DAG file reads (systems and forms only) refuses the same ids, at the same file and line."""
+    slice_copy.rename("ndrc_investment", "ndrc'; --")
+    line = slice_copy.set("forms.csv", {"form_id": "hcb_permit"}, form_id="../../tmp/pwn")
+    with pytest.raises(CatalogError) as err:
+        load_systems_and_forms(slice_copy.root)
+    assert [p.render().split(" (fix")[0] for p in err.value.problems] == [
+        "systems.csv:2: system_id \"ndrc'; --\" is not a safe identifier",
+        f"forms.csv:{line}: form_id '../../tmp/pwn' is not a safe identifier"]

@@ -3,8 +3,9 @@
 ``check(catalog)`` returns a list of :class:`CatalogProblem`; empty means clean. It verifies that
 ids and native names are safe (:mod:`quancheng.catalog.check_names`), every reference resolves, ids
 are unique, every source field is mapped or excluded (not both) and feeds an element at most once per
-form, transforms fit their field and element, a system's stages are its forms' stages, code lists'
-parents and successors exist, units are known and versions follow ``V<major>.<minor>``.
+form, transforms fit their field and element, a system's stages are its forms' stages and its schedule
+is one Airflow can run, code lists' parents and successors exist, units are known and versions follow
+``V<major>.<minor>``.
 
 One broken reference gives one problem (see :mod:`quancheng.catalog.check_refs`); code lists, materials,
 grants and rules are checked in :mod:`quancheng.catalog.check_codes`.
@@ -20,6 +21,7 @@ from quancheng.catalog.check_refs import Orphan, Unknown, dupes, fold
 from quancheng.catalog.loader import Catalog
 from quancheng.catalog.models import Mapping
 from quancheng.errors import CatalogProblem
+from quancheng.ops.schedule import PRESETS
 
 VERSION = re.compile(r"^V\d+\.\d+$")
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -45,6 +47,12 @@ def check(c: Catalog) -> list[CatalogProblem]:
     return fold(p, c)
 
 
+def _schedule_ok(schedule: str) -> bool:
+    from croniter import croniter
+
+    return schedule in PRESETS or bool(croniter.is_valid(schedule))
+
+
 def _stages_of(c: Catalog, system_id: str) -> set[str]:
     return {f.stage_id for f in c.forms_of(system_id)}
 
@@ -56,6 +64,10 @@ def _systems_forms(c: Catalog) -> list[CatalogProblem]:
             if st not in c.stage:
                 p.append(Unknown("stage", st, "systems.csv", s.line, f"system {s.system_id!r}: unknown stage {st!r}",
                                  f"use one of {sorted(c.stage)}"))
+        if not _schedule_ok(s.schedule):  # a schedule Airflow rejects takes every sync DAG down with it
+            p.append(CatalogProblem("systems.csv", s.line, f"system {s.system_id!r}: schedule {s.schedule!r} is "
+                                    "neither a preset nor a valid cron expression",
+                                    f"write a cron expression such as '0 2 * * *' or one of {', '.join(PRESETS)}"))
         if not c.forms_of(s.system_id):
             p.append(Orphan("system", s.system_id, "systems.csv", s.line, f"system {s.system_id!r} has no forms",
                             "add its forms to forms.csv (or remove the system)"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from quancheng.catalog.loader import catalog_dir, read_rows
+from quancheng.catalog.loader import SAFE_ID, SAFE_ID_FIX, catalog_dir, read_rows
 from quancheng.catalog.models import SourceForm, System
 from quancheng.errors import CatalogError, CatalogProblem
 
@@ -26,6 +26,12 @@ def load_systems_and_forms(path: str | os.PathLike[str] | None = None) -> list[t
     problems: list[CatalogProblem] = []
     systems = read_rows(root / "systems.csv", System, "systems.csv", problems)
     forms = read_rows(root / "forms.csv", SourceForm, "forms.csv", problems)
+    # the ids become DAG ids and asset names: an unsafe one is named here, at its line, rather than by
+    # Airflow's own error about a DAG id (``quancheng catalog check`` reports it the same way)
+    problems += [CatalogProblem(file, line, f"{what} {value!r} is not a safe identifier", SAFE_ID_FIX)
+                 for file, line, what, value in [*(("systems.csv", s.line, "system_id", s.system_id) for s in systems),
+                                                 *(("forms.csv", f.line, "form_id", f.form_id) for f in forms)]
+                 if not SAFE_ID.match(value)]
     if problems:
         raise CatalogError(problems)
     by_system: dict[str, list[SourceForm]] = {}
