@@ -261,6 +261,11 @@ ONLY_CASES: list[tuple[str, Breaker, str, str]] = [
         "system_id": "ndrc_investment"}, stages="s1_project_land|s3_construction")),
      "system 'ndrc_investment': stages lists 's3_construction' but none of its forms is in it",
      "write stages as its forms' stages: s1_project_land"),
+    ("system does not list a stage of its forms", lambda c: ("systems.csv", c.set("systems.csv", {
+        "system_id": "hcb_construction_permit"}, stages="s1_project_land")),
+     "system 'hcb_construction_permit': stages lists 's1_project_land' but none of its forms is in it; does not "
+     "list 's3_construction', though a form of it is in it",
+     "write stages as its forms' stages: s3_construction"),
     ("schedule Airflow cannot run", lambda c: ("systems.csv", c.set("systems.csv", {
         "system_id": "amr_enterprise"}, schedule="0 25 * * *")),
      "system 'amr_enterprise': schedule '0 25 * * *' is neither a preset nor a valid cron expression",

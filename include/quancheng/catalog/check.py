@@ -73,11 +73,13 @@ def _systems_forms(c: Catalog) -> list[CatalogProblem]:
                             "add its forms to forms.csv (or remove the system)"))
             continue
         listed, actual = set(s.stages), {st for st in _stages_of(c, s.system_id) if st in c.stage}
-        for st in sorted((listed & set(c.stage)) ^ actual):
-            p.append(CatalogProblem("systems.csv", s.line, f"system {s.system_id!r}: stages lists {st!r} "
-                                    + ("but none of its forms is in it" if st in listed else
-                                       "not, though a form of it is in it"),
-                                    f"write stages as its forms' stages: {'|'.join(sorted(actual))}"))
+        extra, missing = sorted((listed & set(c.stage)) - actual), sorted(actual - listed)
+        if extra or missing:  # one problem per row, however many stages differ
+            why = [f"lists {st!r} but none of its forms is in it" for st in extra]
+            why += [f"does not list {st!r}, though a form of it is in it" for st in missing]
+            in_order = "|".join(sorted(actual, key=lambda st: c.stage[st].order))
+            p.append(CatalogProblem("systems.csv", s.line, f"system {s.system_id!r}: stages " + "; ".join(why),
+                                    f"write stages as its forms' stages: {in_order}"))
     for f in c.forms:
         if f.system_id not in c.system:
             p.append(Unknown("system", f.system_id, "forms.csv", f.line,
