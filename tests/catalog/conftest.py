@@ -1,4 +1,4 @@
-"""Fixtures for the catalog tests: writable copies of the slice and full catalogs (see catalog_files.py).
+"""Fixtures for the catalog tests: writable copies of the slice and full catalogs (see tests/catalog_files.py).
 
 Broken catalogs are built in ``tmp_path`` from a clean copy; each edit returns the line it touched
 so a test can assert the ``file:line`` the check reports.
