@@ -39,6 +39,7 @@ from quancheng.normalize.types import ROW, with_provenance
 from quancheng.publish.store import KEY, SharedStore, merge_by_key
 from quancheng.runs import record_run
 from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
+from quancheng.safepath import inside, safe_path
 from quancheng.sources import Window, open_source
 from quancheng.sources.snapshot import diff_snapshots
 from quancheng.sources.types import source_keys
@@ -59,9 +60,10 @@ def batch_id_for(system_id: str, window: Window) -> str:
 
 
 def _paths(ref: Ref, stage: str, form_id: str) -> Path:
-    p = Path(ref["dir"]) / stage
-    p.mkdir(parents=True, exist_ok=True)
-    return p / f"{form_id}.parquet"
+    bdir = inside(ref["home"], ref["dir"], what="batch folder")  # the ref travels through XCom: check it again
+    p = safe_path(bdir, stage, f"{form_id}.parquet", what="form id")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
 
 
 def _read_all(batches: Any, form: SourceForm) -> pa.Table:
@@ -80,7 +82,10 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
     if system is None:
         raise QuanchengError(f"system {system_id!r} is not in the catalog; known: {sorted(catalog.system)}")
     batch_id = batch_id_for(system_id, window)
-    bdir = home / "staging" / system_id / batch_id
+    bdir = safe_path(home, "staging", system_id, batch_id, what="system id")  # before rmtree touches anything
+    for form in catalog.forms_of(system_id):  # every path the batch will build, checked before the first is made
+        safe_path(bdir, "raw", f"{form.form_id}.parquet", what="form id")
+        safe_path(home, "state", system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
     shutil.rmtree(bdir, ignore_errors=True)  # a rerun starts the batch afresh
     ref: Ref = {"system_id": system_id, "batch_id": batch_id, "dir": str(bdir), "home": str(home),
                 "window": {"start": window.start.isoformat() if window.start else None,
@@ -92,7 +97,7 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
         deleted = pa.array([], pa.string())
         if not form.updated_column:
             pq.write_table(data, _paths(ref, "snapshot_next", form.form_id))
-            prev_path = home / "state" / system_id / "snapshots" / f"{form.form_id}.parquet"
+            prev_path = safe_path(home, "state", system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
             previous = pq.read_table(prev_path) if prev_path.exists() else None
             ins, upd, gone = diff_snapshots(previous, data, list(form.primary_key))
             deleted = source_keys(gone, form.primary_key).combine_chunks() if gone.num_rows else deleted
@@ -234,7 +239,7 @@ def _advance_snapshots(ref: Ref, home: Path) -> None:
     nxt = Path(ref["dir"]) / "snapshot_next"
     if not nxt.exists():
         return
-    state = home / "state" / ref["system_id"] / "snapshots"
+    state = safe_path(home, "state", ref["system_id"], "snapshots", what="system id")
     state.mkdir(parents=True, exist_ok=True)
     for f in nxt.glob("*.parquet"):
         os.replace(f, state / f.name)

@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from quancheng.safepath import inside, safe_path
+
 DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials", "conflicts"]
 
 REGISTRY_TABLE = "_exchange_datasets"
@@ -72,7 +74,7 @@ def version_columns() -> list[sa.Column[Any]]:
 def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> Path:
     """Write ``table`` as version ``digest`` of ``dataset_id`` under ``base/.versions`` (once, through a
     temporary folder renamed into place); the version's folder."""
-    version = base / ".versions" / dataset_id / digest
+    version = safe_path(base, ".versions", dataset_id, digest, what="dataset id")
     if not (version / "data.parquet").exists():
         tmp = version.with_name(digest + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -85,8 +87,9 @@ def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> 
 def make_current(base: Path, dataset_id: str, version: Path) -> None:
     """Point ``base/<dataset_id>`` at ``version`` (a symlink renamed over the old one, so readers see one
     version or the other, never neither) and delete the dataset's other versions."""
-    link = base / dataset_id
-    tmp_link = base / f".{dataset_id}.{version.name}.lnk"
+    link = safe_path(base, dataset_id, what="dataset id")
+    inside(base, version, what="dataset version")
+    tmp_link = safe_path(base, f".{dataset_id}.{version.name}.lnk", what="dataset id")
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
     os.symlink(os.path.relpath(version, base), tmp_link)
@@ -137,7 +140,7 @@ class SharedStore:
 
     # --- reading ---
     def dataset_path(self, dataset_id: str) -> Path:
-        return self.parquet_root / dataset_id
+        return safe_path(self.parquet_root, dataset_id, what="dataset id")
 
     def read(self, dataset_id: str) -> pa.Table | None:
         """The current version of a dataset, or None if never published."""

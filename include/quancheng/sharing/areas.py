@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -30,6 +31,7 @@ from quancheng.publish.store import (
     version_columns,
     write_version,
 )
+from quancheng.safepath import safe_path
 from quancheng.sharing import postgres
 from quancheng.sharing.rules import Audience
 
@@ -71,8 +73,12 @@ class AreaStore:
     def is_postgres(self) -> bool:
         return self.store.dialect in ("postgresql", "postgres")
 
+    def area_dir(self, schema: str) -> Path:
+        """The folder of one area (its schema name comes from the catalog: checked like any id)."""
+        return safe_path(self.root, schema, what="area")
+
     def parquet_path(self, audience: Audience, dataset_id: str) -> str:
-        return str(self.root / audience.schema / dataset_id)
+        return str(safe_path(self.area_dir(audience.schema), dataset_id, what="dataset id"))
 
     def publish(self, audience: Audience, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
                 columns: dict[str, dict[str, str]], table_meta: dict[str, str],
@@ -82,7 +88,7 @@ class AreaStore:
             table = table.sort_by([(k, "ascending") for k in sort_by])
         table = _with_meta(table, dataset_id, audience, kind, columns, table_meta)
         digest = content_hash(table)
-        link = self.root / audience.schema / dataset_id
+        link = Path(self.parquet_path(audience, dataset_id))
         current = self._current(audience.schema, dataset_id)
         unchanged = current == digest and link.exists()
         if not unchanged:
@@ -97,7 +103,7 @@ class AreaStore:
 
     # --- Parquet ---
     def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table, digest: str) -> None:
-        base = self.root / audience.schema
+        base = self.area_dir(audience.schema)
         make_current(base, dataset_id, write_version(base, dataset_id, table, digest))
 
     # --- SQL ---
@@ -139,7 +145,7 @@ class AreaStore:
             "definition": [m.get("definition", "") for m in columns.values()],
         }, schema=pa.schema([(c, pa.string()) for c in
                              ("table_name", "column_name", "name_zh", "name_en", "definition")]))
-        conn = sq.connect(str(self.root / f"{audience.schema}.db"))
+        conn = sq.connect(str(safe_path(self.root, f"{audience.schema}.db", what="area")))
         try:
             cur = conn.cursor()
             cur.adbc_ingest(name + "__next", data, mode="replace")
@@ -179,7 +185,7 @@ class AreaStore:
     def _record(self, schema: str, dataset_id: str, kind: str, rows: int, digest: str, batch_id: str) -> None:
         t = self._table()
         values: dict[str, Any] = {
-            "kind": kind, "parquet_path": str(self.root / schema / dataset_id),
+            "kind": kind, "parquet_path": str(safe_path(self.area_dir(schema), dataset_id, what="dataset id")),
             "sql_table": f"{schema}.{sql_name(dataset_id)}", "rows": rows, "content_hash": digest,
             "last_batch": batch_id, "updated_at": datetime.now(UTC)}
         where = (t.c.schema_name == schema) & (t.c.dataset_id == dataset_id)

@@ -32,6 +32,7 @@ import pyarrow as pa
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
+from quancheng.safepath import safe_path
 from quancheng.validate.compile import Rule, rules_for
 
 GX_VERSION_NOTE = "computed by quancheng (vectorized), GX 1.x result schema"
@@ -153,16 +154,16 @@ def gx_report(dataset: str, table: pa.Table, catalog: Catalog, form: SourceForm,
     it exists once :func:`build_data_docs` has run for ``out_dir``).
     """
     run = run_name or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    out = Path(out_dir)
+    path = safe_path(out, "validations", _safe(dataset), f"{_safe(run)}.json", what="dataset id")
     doc = expectation_results(table, catalog, form, run)
     doc["suite_name"] = dataset
-    out = Path(out_dir)
-    path = out / "validations" / _safe(dataset) / f"{_safe(run)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     (out / "suites").mkdir(parents=True, exist_ok=True)
     suite = suite_json(catalog, form)
     suite["name"] = dataset
-    (out / "suites" / f"{_safe(dataset)}.json").write_text(json.dumps(suite, ensure_ascii=False, indent=1,
-                                                                      default=str), encoding="utf-8")
+    suite_path = safe_path(out, "suites", f"{_safe(dataset)}.json", what="dataset id")
+    suite_path.write_text(json.dumps(suite, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     path.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
     docs = build_data_docs(out) if render else data_docs_index(out)
     return {"success": doc["success"], "statistics": doc["statistics"], "results_path": str(path),
