@@ -75,12 +75,20 @@ def _read_all(batches: Any, form: SourceForm) -> pa.Table:
 
 
 def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
-            uri: str | None = None, chunk_rows: int = 100_000) -> Ref:
-    """Read the window of every form of ``system_id`` into the batch's staging folder."""
+            uri: str | None = None, chunk_rows: int = 100_000, rebuild: bool = False) -> Ref:
+    """Read the window of every form of ``system_id`` into the batch's staging folder.
+
+    ``rebuild`` reads every form whole from the beginning, ignoring the last snapshot, and marks the batch so
+    ``publish`` replaces the system's datasets instead of merging into them: the way back when a published
+    version is lost (:class:`quancheng.publish.store.MissingVersion`).
+    """
     home = home or default_home()
     system = catalog.system.get(system_id)
     if system is None:
         raise QuanchengError(f"system {system_id!r} is not in the catalog; known: {sorted(catalog.system)}")
+    if rebuild and window.start is not None:
+        raise QuanchengError(f"system {system_id!r}: a rebuild reads the source from the beginning, but the window "
+                             f"starts at {window.start.isoformat()} (fix: drop --start)")
     batch_id = batch_id_for(system_id, window)
     bdir = safe_path(home, "staging", system_id, batch_id, what="system id")  # before rmtree touches anything
     for form in catalog.forms_of(system_id):  # every path the batch will build, checked before the first is made
@@ -91,6 +99,8 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
                 "window": {"start": window.start.isoformat() if window.start else None,
                            "end": window.end.isoformat()},
                 "started_at": datetime.now(UTC).isoformat(), "forms": {}}
+    if rebuild:
+        ref["rebuild"] = True
     source = open_source(system, catalog, uri)
     for form in catalog.forms_of(system_id):
         data = _read_all(source.extract(form, window, chunk_rows), form)
@@ -98,7 +108,7 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
         if not form.updated_column:
             pq.write_table(data, _paths(ref, "snapshot_next", form.form_id))
             prev_path = safe_path(home, "state", system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
-            previous = pq.read_table(prev_path) if prev_path.exists() else None
+            previous = pq.read_table(prev_path) if prev_path.exists() and not rebuild else None
             ins, upd, gone = diff_snapshots(previous, data, list(form.primary_key))
             deleted = source_keys(gone, form.primary_key).combine_chunks() if gone.num_rows else deleted
             data = pa.concat_tables([ins, upd])
@@ -183,12 +193,16 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> 
     outputs: dict[str, dict[str, Any]] = {}
     new_q: list[pa.Table] = []
     touched: list[pa.Array] = []  # quarantine keys this batch decides anew (extracted or deleted rows)
+    rebuild = bool(ref.get("rebuild"))
+    if not rebuild:  # every dataset the batch merges into must be readable before the first one is swapped
+        store.check_current([dataset_id(catalog.form[f]) for f in ref["forms"]]
+                            + [quarantine_dataset_id(ref["system_id"])])
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
         valid = pq.read_table(_paths(ref, "valid", form_id)).drop_columns([ROW])
         deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
         ds = dataset_id(form)
-        merged = merge_by_key(store.read(ds), valid, deleted)
+        merged = valid if rebuild else merge_by_key(store.read(ds), valid, deleted)
         pub = store.publish(ds, merged, kind="system", batch_id=ref["batch_id"],
                             column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds))
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
@@ -200,7 +214,7 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> 
         qid = quarantine_dataset_id(ref["system_id"])
         batch_q = pa.concat_tables(new_q, promote_options="permissive")
         batch_q = batch_q.append_column(QKEY, _qkey_col(batch_q))
-        current = store.read(qid)
+        current = None if rebuild else store.read(qid)
         if current is not None:
             current = current.filter(pc.invert(pc.is_in(current[QKEY], value_set=pa.concat_arrays(touched))))
             batch_q = pa.concat_tables([current, batch_q], promote_options="permissive")
@@ -246,10 +260,10 @@ def _advance_snapshots(ref: Ref, home: Path) -> None:
 
 
 def run_system(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
-               uri: str | None = None) -> Ref:
+               uri: str | None = None, rebuild: bool = False) -> Ref:
     """All four steps in one process (the CLI's ``quancheng run``)."""
     t0 = time.perf_counter()
-    ref = extract(system_id, window, catalog=catalog, home=home, uri=uri)
+    ref = extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild)
     ref = normalize(ref, catalog=catalog)
     ref = validate(ref, catalog=catalog)
     ref = publish(ref, catalog=catalog)

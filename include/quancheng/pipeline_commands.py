@@ -16,7 +16,10 @@ import click
 @click.option("--dir", "home", type=click.Path(file_okay=False, path_type=Path), default="work",
               show_default=True, help="Home folder of staging, state and shared data.")
 @click.option("--uri", default=None, help="Connection URI (default: $AIRFLOW_CONN_<CONN_ID>).")
-def run(system_id: str, start: datetime | None, end: datetime | None, home: Path, uri: str | None) -> None:
+@click.option("--rebuild", is_flag=True, help="Read the source whole from the beginning and replace the system's "
+                                              "datasets (after a lost published version); no --start.")
+def run(system_id: str, start: datetime | None, end: datetime | None, home: Path, uri: str | None,
+        rebuild: bool) -> None:
     """Extract, normalize, validate and publish SYSTEM_ID for the window [start, end)."""
     from quancheng.catalog import load_catalog
     from quancheng.pipeline import run_system, totals
@@ -24,6 +27,7 @@ def run(system_id: str, start: datetime | None, end: datetime | None, home: Path
 
     end = (end or datetime.now(UTC)).replace(tzinfo=end.tzinfo if end and end.tzinfo else UTC)
     start = start.replace(tzinfo=UTC) if start and not start.tzinfo else start
-    ref = run_system(system_id, Window(start, end), catalog=load_catalog(), home=home.resolve(), uri=uri)
+    ref = run_system(system_id, Window(start, end), catalog=load_catalog(), home=home.resolve(), uri=uri,
+                     rebuild=rebuild)
     click.echo(json.dumps({"batch_id": ref["batch_id"], **totals(ref), "published": ref["published"]},
                           ensure_ascii=False, indent=2))

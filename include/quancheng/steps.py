@@ -19,11 +19,12 @@ Ref = dict[str, Any]
 
 
 def extract_step(system_id: str, start: datetime | None, end: datetime, *, uri: str | None = None,
-                 home: str | None = None, full_refresh: bool = False) -> Ref:
-    """Extract ``[start, end)`` of a system (``full_refresh`` reads from the beginning)."""
-    window = Window(None if full_refresh else start, end)
+                 home: str | None = None, full_refresh: bool = False, rebuild: bool = False) -> Ref:
+    """Extract ``[start, end)`` of a system (``full_refresh`` reads from the beginning; ``rebuild`` too, and
+    replaces the system's datasets instead of merging into them)."""
+    window = Window(None if full_refresh or rebuild else start, end)
     return pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
-                            home=Path(home) if home else None)
+                            home=Path(home) if home else None, rebuild=rebuild)
 
 
 def normalize_step(ref: Ref) -> Ref:

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from quancheng.errors import QuanchengError
 from quancheng.safepath import inside, safe_path
 
 DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials", "conflicts"]
@@ -99,6 +100,28 @@ def make_current(base: Path, dataset_id: str, version: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+class MissingVersion(QuanchengError):
+    """Datasets the registry lists as published have no current Parquet version: nothing was published."""
+
+    def __init__(self, rows: list[dict[str, Any]], parquet_root: Path):
+        self.dataset_ids = [str(r["dataset_id"]) for r in rows]
+        what = "; ".join(f"{r['dataset_id']} ({r['rows']} rows, hash {r['content_hash']}, batch {r['last_batch']})"
+                         for r in rows)
+        systems = sorted({_system_of(str(r["dataset_id"])) for r in rows if r["kind"] in ("system", "quarantine")})
+        rebuild = (f"rebuild from a full read of the source with `quancheng run {' / '.join(systems)} --rebuild`"
+                   f" (DAG param rebuild=true)" if systems else "rerun the step that publishes it")
+        super().__init__(
+            f"dataset(s) published but their current version is missing under {parquet_root}: {what}; refused "
+            f"rather than taken for never published, which would replace the history with this batch alone, and "
+            f"nothing was published (fix: restore {parquet_root}/.versions/<dataset>/<hash>/ and the "
+            f"<dataset> link from a backup, or {rebuild})")
+
+
+def _system_of(dataset_id: str) -> str:
+    """The system a system or quarantine dataset belongs to (``<system>.<form>``, ``quarantine.<system>``)."""
+    return dataset_id.removeprefix("quarantine.").split(".", 1)[0]
+
+
 class SharedStore:
     """Shared datasets under ``<home>/shared`` and in the shared SQL database.
 
@@ -143,11 +166,29 @@ class SharedStore:
         return safe_path(self.parquet_root, dataset_id, what="dataset id")
 
     def read(self, dataset_id: str) -> pa.Table | None:
-        """The current version of a dataset, or None if never published."""
-        p = self.dataset_path(dataset_id)
-        if not p.exists():
-            return None
-        return pq.read_table(p / "data.parquet")
+        """The current version of a dataset, or None if it was never published.
+
+        "I cannot find the current version" is not "there is none": when the registry lists the dataset as
+        published but its Parquet version is missing (files deleted, a dangling link), this raises
+        :class:`MissingVersion`; merging a batch into nothing would replace the dataset's history.
+        """
+        data = self.dataset_path(dataset_id) / "data.parquet"
+        if data.is_file():
+            return pq.read_table(data)
+        self.check_current([dataset_id])
+        return None
+
+    def check_current(self, dataset_ids: list[str]) -> None:
+        """Raise :class:`MissingVersion` naming every dataset of ``dataset_ids`` that the registry lists as
+        published but whose current Parquet version is gone (checked before a batch swaps anything)."""
+        missing = [d for d in dataset_ids if not (self.dataset_path(d) / "data.parquet").is_file()]
+        if not missing:
+            return
+        t = self._registry()
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(t).where(t.c.dataset_id.in_(missing)).order_by(t.c.dataset_id)).mappings().all()
+        if rows:
+            raise MissingVersion([dict(r) for r in rows], self.parquet_root)
 
     # --- writing ---
     def publish(self, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
