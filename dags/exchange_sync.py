@@ -28,8 +28,11 @@ def _on_failure(context: dict[str, Any]) -> None:
     from quancheng.steps import record_failure
 
     dag_id = context["dag"].dag_id
+    params = context.get("params") or {}
+    # the same params extract_step got, so the record names the batch that ran (origin__... for a full refresh)
     record_failure(dag_id.removeprefix("sync__"), context.get("data_interval_start"),
-                   context["data_interval_end"], str(context.get("exception")))
+                   context["data_interval_end"], str(context.get("exception")),
+                   full_refresh=bool(params.get("full_refresh")), rebuild=bool(params.get("rebuild")))
 
 
 def build_sync_dag(system: Any, forms: list[Any]) -> Any:

@@ -36,6 +36,7 @@ from quancheng.errors import QuanchengError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
+from quancheng.publish import intent
 from quancheng.publish.store import KEY, SharedStore, merge_by_key
 from quancheng.runs import record_run
 from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
@@ -194,9 +195,10 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> 
     new_q: list[pa.Table] = []
     touched: list[pa.Array] = []  # quarantine keys this batch decides anew (extracted or deleted rows)
     rebuild = bool(ref.get("rebuild"))
+    datasets = [dataset_id(catalog.form[f]) for f in ref["forms"]] + [quarantine_dataset_id(ref["system_id"])]
     if not rebuild:  # every dataset the batch merges into must be readable before the first one is swapped
-        store.check_current([dataset_id(catalog.form[f]) for f in ref["forms"]]
-                            + [quarantine_dataset_id(ref["system_id"])])
+        store.check_current(datasets)
+    intent.begin(store, ref["system_id"], ref["batch_id"], datasets)  # status: incomplete until the run record
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
         valid = pq.read_table(_paths(ref, "valid", form_id)).drop_columns([ROW])
@@ -223,7 +225,7 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> 
     _advance_snapshots(ref, home)
     ref["published"] = outputs
     ref["finished_at"] = datetime.now(UTC).isoformat()
-    record_run(store, ref, status="success")
+    record_run(store, ref, status="success", then=intent.clear(ref["system_id"]))
     return ref
 
 

@@ -20,14 +20,36 @@ import click
                                               "datasets (after a lost published version); no --start.")
 def run(system_id: str, start: datetime | None, end: datetime | None, home: Path, uri: str | None,
         rebuild: bool) -> None:
-    """Extract, normalize, validate and publish SYSTEM_ID for the window [start, end)."""
+    """Extract, normalize, validate and publish SYSTEM_ID for the window [start, end).
+
+    A failure is recorded like the DAG's (batch id and cause), so ``quancheng status`` shows it.
+    """
     from quancheng.catalog import load_catalog
-    from quancheng.pipeline import run_system, totals
+    from quancheng.pipeline import batch_id_for, run_system, totals
     from quancheng.sources import Window
 
     end = (end or datetime.now(UTC)).replace(tzinfo=end.tzinfo if end and end.tzinfo else UTC)
     start = start.replace(tzinfo=UTC) if start and not start.tzinfo else start
-    ref = run_system(system_id, Window(start, end), catalog=load_catalog(), home=home.resolve(), uri=uri,
-                     rebuild=rebuild)
+    catalog = load_catalog()
+    window = Window(start, end)
+    try:
+        ref = run_system(system_id, window, catalog=catalog, home=home.resolve(), uri=uri, rebuild=rebuild)
+    except Exception as exc:  # recorded, then raised on: the CLI still prints it and exits non-zero
+        if system_id in catalog.system:  # an unknown (or crafted) id gets no run record
+            _record_failure(system_id, start, end, batch_id_for(system_id, window), str(exc), home.resolve())
+        raise
     click.echo(json.dumps({"batch_id": ref["batch_id"], **totals(ref), "published": ref["published"]},
                           ensure_ascii=False, indent=2))
+
+
+def _record_failure(system_id: str, start: datetime | None, end: datetime, batch_id: str, error: str,
+                    home: Path) -> None:
+    """Record the failed run; if even that fails (the shared database is down), say so and let the run's own
+    error be the one reported."""
+    from quancheng.steps import record_failure
+
+    try:
+        record_failure(system_id, start, end, error, home=str(home), batch_id=batch_id)
+    except Exception as exc:  # noqa: BLE001 - reported on stderr; the run's error is raised by the caller
+        click.secho(f"warning: the failure could not be recorded for `quancheng status`: {str(exc).splitlines()[0]}",
+                    fg="yellow", err=True)

@@ -7,6 +7,8 @@ where (quarantine counted per reason), what it published (content hashes) and wh
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,19 @@ if TYPE_CHECKING:
     from quancheng.publish.store import SharedStore
 
 RUNS_TABLE = "_exchange_runs"
+ERROR_CHARS = 4000  # what a run record keeps of an error beyond its first line
+_PASSWORD_KV = re.compile(r"(?i)\b(password|passwd|pwd|secret|token)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s,;)]+)")
+
+
+def failure_text(error: str) -> str:
+    """An error as a run record keeps it: passwords redacted (in URIs and ``password=...`` pairs), the first
+    non-blank line whole (the cause is often at its end: ``... port 5432 failed: FATAL: ...``), the rest cut
+    to :data:`ERROR_CHARS` characters."""
+    from quancheng.sources.base import redact
+
+    text = _PASSWORD_KV.sub(lambda m: f"{m[1]}{m[2]}***", redact(error)).strip()
+    first, _, rest = text.partition("\n")
+    return first + ("\n" + rest[:ERROR_CHARS] if rest else "")
 
 
 def runs_table(md: sa.MetaData | None = None) -> sa.Table:
@@ -58,8 +73,10 @@ def totals(ref: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def record_run(store: SharedStore, ref: dict[str, Any], *, status: str, error: str | None = None) -> None:
-    """Append the record of one batch attempt (counts summed over the system's forms)."""
+def record_run(store: SharedStore, ref: dict[str, Any], *, status: str, error: str | None = None,
+               then: Callable[[sa.Connection], None] | None = None) -> None:
+    """Append the record of one batch attempt (counts summed over the system's forms); ``then(connection)``
+    runs in the same transaction (the publish clears its "publishing" mark with the record of its success)."""
     tot = totals(ref)
     reasons: dict[str, int] = {}
     for c in ref.get("forms", {}).values():
@@ -79,6 +96,8 @@ def record_run(store: SharedStore, ref: dict[str, Any], *, status: str, error: s
             started_at=started, finished_at=finished,
             seconds=(finished - started).total_seconds() if started else None,
         ))
+        if then is not None:
+            then(c)
 
 
 def latest_runs(store: SharedStore) -> list[dict[str, Any]]:

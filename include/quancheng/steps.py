@@ -22,7 +22,7 @@ def extract_step(system_id: str, start: datetime | None, end: datetime, *, uri: 
                  home: str | None = None, full_refresh: bool = False, rebuild: bool = False) -> Ref:
     """Extract ``[start, end)`` of a system (``full_refresh`` reads from the beginning; ``rebuild`` too, and
     replaces the system's datasets instead of merging into them)."""
-    window = Window(None if full_refresh or rebuild else start, end)
+    window = window_of(start, end, full_refresh=full_refresh, rebuild=rebuild)
     return pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
                             home=Path(home) if home else None, rebuild=rebuild)
 
@@ -39,14 +39,31 @@ def publish_step(ref: Ref) -> Ref:
     return pipeline.publish(ref, catalog=current_catalog())
 
 
+def window_of(start: datetime | None, end: datetime, *, full_refresh: bool = False, rebuild: bool = False) -> Window:
+    """The window a run of the data interval ``[start, end)`` reads: from the beginning for a full refresh or a
+    rebuild. One rule for ``extract_step`` and for the failure record, so both name the same batch."""
+    return Window(None if full_refresh or rebuild else start, end)
+
+
+def batch_of(system_id: str, start: datetime | None, end: datetime, *, full_refresh: bool = False,
+             rebuild: bool = False) -> str:
+    """The batch id a run of ``[start, end)`` with these params extracts (``origin__...`` for a full refresh)."""
+    return pipeline.batch_id_for(system_id, window_of(start, end, full_refresh=full_refresh, rebuild=rebuild))
+
+
 def record_failure(system_id: str, start: datetime | None, end: datetime, error: str,
-                   home: str | None = None) -> None:
-    """Record a failed attempt so ``quancheng status`` shows which system failed and why."""
+                   home: str | None = None, *, full_refresh: bool = False, rebuild: bool = False,
+                   batch_id: str | None = None) -> None:
+    """Record a failed attempt so ``quancheng status`` shows which system failed, in which batch and why.
+
+    The batch is ``batch_id`` when the caller knows it, else the one the run's window and params make (the
+    same rule as ``extract_step``). The error is stored with its first line whole and passwords redacted.
+    """
     from quancheng.publish.store import SharedStore
-    from quancheng.runs import record_run
-    from quancheng.sources.base import redact
+    from quancheng.runs import failure_text, record_run
 
     store = SharedStore(Path(home) if home else pipeline.default_home())
-    ref = {"system_id": system_id, "batch_id": pipeline.batch_id_for(system_id, Window(start, end)),
-           "window": {"start": start.isoformat() if start else None, "end": end.isoformat()}}
-    record_run(store, ref, status="failed", error=redact(error)[:2000])
+    window = window_of(start, end, full_refresh=full_refresh, rebuild=rebuild)
+    ref = {"system_id": system_id, "batch_id": batch_id or pipeline.batch_id_for(system_id, window),
+           "window": {"start": window.start.isoformat() if window.start else None, "end": end.isoformat()}}
+    record_run(store, ref, status="failed", error=failure_text(error))

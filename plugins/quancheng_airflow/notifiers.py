@@ -74,9 +74,8 @@ def deliver(alerts: Sequence[Any], conn_id: str = DEFAULT_CONN_ID, context: Any 
 def failure_alert(context: Any) -> Any:
     """The alert for a failed task, keyed like the failure's run record (system and batch)."""
     from quancheng.ops.alerts import Alert, task_failure_alert
-    from quancheng.pipeline import batch_id_for
-    from quancheng.sources import Window
     from quancheng.sources.base import redact
+    from quancheng.steps import batch_of
 
     dag_id = context["dag"].dag_id
     ti = context.get("ti") or context.get("task_instance")
@@ -84,7 +83,9 @@ def failure_alert(context: Any) -> Any:
     error = redact(str(context.get("exception") or "failed without an exception"))
     if dag_id.startswith("sync__") and context.get("data_interval_end") is not None:
         system_id = dag_id.removeprefix("sync__")
-        key = batch_id_for(system_id, Window(context.get("data_interval_start"), context["data_interval_end"]))
+        params = context.get("params") or {}
+        key = batch_of(system_id, context.get("data_interval_start"), context["data_interval_end"],
+                       full_refresh=bool(params.get("full_refresh")), rebuild=bool(params.get("rebuild")))
         return task_failure_alert(system_id, key, task_id, error)
     return Alert("failed", dag_id, str(context.get("run_id", "")), f"task {task_id} failed: {error[:200]}", error,
                  dag_id)

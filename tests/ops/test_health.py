@@ -72,7 +72,8 @@ def test_figures_behind_the_verdict() -> None:
     assert h.quarantine_rate == pytest.approx(6 / 40)
     assert h.reasons == {"R_type": 4, "R_required": 2}
     assert h.error == runs[0]["error"]
-    assert h.issues[0].message == "failed: source down: postgresql://u:***@h/db"
+    assert h.issues[0].message == f"failed: source down: postgresql://u:***@h/db (batch {runs[0]['batch_id']})"
+    assert h.failed_batch == runs[0]["batch_id"]
     assert h.issues[0].key == runs[0]["batch_id"]
     assert [p.batch_id for p in h.trend] == [r["batch_id"] for r in reversed(runs)]
     assert [p.rate for p in h.trend] == [1 / 20, 6 / 40, None]

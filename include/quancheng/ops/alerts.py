@@ -21,7 +21,8 @@ from quancheng.ops.health import ALERTING, IssueKind, SystemHealth, first_line
 from quancheng.publish.store import SharedStore
 
 ALERTS_TABLE = "_exchange_alerts"
-TITLES = {"failed": "sync failed", "stale": "sync is stale", "quarantine": "quarantine rate over threshold"}
+TITLES = {"failed": "sync failed", "incomplete": "publish incomplete", "stale": "sync is stale",
+          "quarantine": "quarantine rate over threshold"}
 
 
 @dataclass(frozen=True)

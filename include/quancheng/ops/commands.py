@@ -10,8 +10,8 @@ import click
 
 from quancheng.ops.health import ALERTING, SystemHealth, most_severe_first
 
-COLOURS = {"ok": "green", "late": "yellow", "quarantine": "yellow", "stale": "red", "failed": "red",
-           "never": "bright_black"}
+COLOURS = {"ok": "green", "late": "yellow", "quarantine": "yellow", "stale": "red", "incomplete": "red",
+           "failed": "red", "never": "bright_black"}
 BARS = "▁▂▃▄▅▆▇█"
 WIDE = 150  # below this many terminal columns: system, state, age and counts; the reasons follow the table
 COLUMNS = [("system", "left", True), ("kind", "left", False), ("state", "left", True), ("age / limit", "right", True),

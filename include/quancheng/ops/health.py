@@ -3,13 +3,15 @@
 Pure functions over plain records (``now`` is always passed in), so ``quancheng status``, the Exchange
 view and the freshness DAG give one verdict. Per system, the issues are:
 
-- ``failed``      the newest run record failed; its error is the reason
+- ``failed``      the newest run record failed; its error (first line whole) is the reason
+- ``incomplete``  a batch began swapping the system's datasets and never recorded its success: the system
+                  serves a mix of versions; the reason names the datasets ahead and those still behind
 - ``stale``       the last successful sync finished more than the catalog's ``freshness_hours`` ago, or never
 - ``quarantine``  the newest batch that extracted rows quarantined a larger share of them than the
                   catalog's ``quarantine_threshold``
 - ``late``        the last success is older than one schedule period plus 25 % (a run is missing) but not stale
 
-The state is the most severe issue (failed > stale > quarantine > late), ``never`` when the system has
+The state is the most severe issue (failed > incomplete > stale > quarantine > late), ``never`` when the system has
 no run record at all, else ``ok``. Freshness is measured from when the last good sync *finished*: the
 data interval can lie in the past (a backfill, the demo's fixed world) and still be the newest there is.
 """
@@ -24,11 +26,12 @@ from typing import Any, Literal
 
 from quancheng.catalog.models import System
 from quancheng.ops.schedule import schedule_period
+from quancheng.publish.intent import Publishing
 
-IssueKind = Literal["failed", "stale", "quarantine", "late"]
-State = Literal["ok", "late", "quarantine", "stale", "failed", "never"]
-SEVERITY: tuple[IssueKind, ...] = ("failed", "stale", "quarantine", "late")
-ALERTING: frozenset[IssueKind] = frozenset({"failed", "stale", "quarantine"})  # "late" only shows in the view
+IssueKind = Literal["failed", "incomplete", "stale", "quarantine", "late"]
+State = Literal["ok", "late", "quarantine", "stale", "incomplete", "failed", "never"]
+SEVERITY: tuple[IssueKind, ...] = ("failed", "incomplete", "stale", "quarantine", "late")
+ALERTING: frozenset[IssueKind] = frozenset({"failed", "incomplete", "stale", "quarantine"})  # "late": view only
 LATE_SLACK = 1.25
 TREND_RUNS = 30
 DatasetState = Literal["ok", "stale"]
@@ -44,12 +47,13 @@ def as_utc(value: Any) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def first_line(text: str | None, limit: int = 160) -> str:
-    """The first non-blank line of an error, cut to ``limit`` characters: what a table cell can hold."""
+def first_line(text: str | None, limit: int | None = None) -> str:
+    """The first non-blank line of an error, whole (its cause is often at the end: ``... port 5432 failed:
+    FATAL: ...``), or cut to ``limit`` characters where a cell cannot wrap."""
     for line in (text or "").splitlines():
         if line.strip():
             line = line.strip()
-            return line if len(line) <= limit else line[: limit - 1] + "…"
+            return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
     return ""
 
 
@@ -99,9 +103,11 @@ class SystemHealth:
     last_run: dict[str, Any] | None
     last_success: dict[str, Any] | None
     error: str | None  # full (redacted) error of the newest run when it failed
+    failed_batch: str | None  # the batch id of the newest run when it failed (the batch that ran)
     reasons: dict[str, int] = field(default_factory=dict)  # quarantine counts per rule, newest batch with rows
     trend: tuple[RunPoint, ...] = ()  # oldest first
     data_docs: str | None = None
+    publishing: dict[str, Any] | None = None  # an unfinished publish: batch_id, started_at, ahead, pending
 
     @property
     def reason(self) -> str:
@@ -189,8 +195,9 @@ def data_docs_of(run: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def assess_system(system: System, runs: Sequence[Mapping[str, Any]], now: datetime) -> SystemHealth:
-    """The verdict for one system from its run records, newest first."""
+def assess_system(system: System, runs: Sequence[Mapping[str, Any]], now: datetime,
+                  publishing: Publishing | None = None) -> SystemHealth:
+    """The verdict for one system from its run records, newest first, and its unfinished publish if any."""
     now = now.astimezone(UTC)
     period = schedule_period(system.schedule, system_id=system.system_id, now=now)
     newest = dict(runs[0]) if runs else None
@@ -200,7 +207,10 @@ def assess_system(system: System, runs: Sequence[Mapping[str, Any]], now: dateti
     error = None
     if newest is not None and newest["status"] != "success":
         error = str(newest.get("error") or "failed without an error message")
-        issues.append(Issue("failed", f"failed: {first_line(error)}", str(newest["batch_id"])))
+        issues.append(Issue("failed", f"failed: {first_line(error)} (batch {newest['batch_id']})",
+                            str(newest["batch_id"])))
+    if publishing is not None:
+        issues.append(Issue("incomplete", publishing.message, publishing.batch_id))
     age = None
     if success is None:
         issues.append(Issue("stale", "never synced successfully", "never"))
@@ -230,8 +240,10 @@ def assess_system(system: System, runs: Sequence[Mapping[str, Any]], now: dateti
         dag_id=f"sync__{system.system_id}", state=state, issues=tuple(issues),
         freshness_hours=system.freshness_hours, period_hours=_hours(period) if period is not None else None,
         quarantine_threshold=system.quarantine_threshold, age_hours=age, quarantine_rate=rate,
-        last_run=_brief(newest), last_success=_brief(success), error=error, reasons=reasons,
+        last_run=_brief(newest), last_success=_brief(success), error=error,
+        failed_batch=str(newest["batch_id"]) if error is not None and newest is not None else None, reasons=reasons,
         trend=tuple(reversed([_point(r) for r in runs[:TREND_RUNS]])), data_docs=data_docs_of(success or newest),
+        publishing=publishing.to_json() if publishing is not None else None,
     )
 
 
@@ -272,7 +284,7 @@ def assess_dataset(entry: Mapping[str, Any], *, systems: Sequence[SystemHealth],
     )
 
 
-STATE_ORDER: tuple[State, ...] = ("failed", "stale", "quarantine", "late", "never", "ok")
+STATE_ORDER: tuple[State, ...] = ("failed", "incomplete", "stale", "quarantine", "late", "never", "ok")
 
 
 def counts_by_state(healths: Sequence[SystemHealth]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from typing import Any
 from quancheng.catalog import Catalog
 from quancheng.ops.health import DatasetHealth, SystemHealth, assess_dataset, assess_system, counts_by_state
 from quancheng.ops.records import QUARANTINE_PREFIX, open_store, quarantine_by_table, read_datasets, read_runs
+from quancheng.publish.intent import unfinished
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ def build_overview(home: Path, catalog: Catalog, now: datetime, *, trend_runs: i
     """Read the run records and the registry of ``home`` and judge every system and dataset."""
     store = open_store(home)
     runs = read_runs(store, per_system=trend_runs)
-    systems = tuple(assess_system(s, runs.get(s.system_id, []), now) for s in catalog.systems)
+    publishing = unfinished(store)
+    systems = tuple(assess_system(s, runs.get(s.system_id, []), now, publishing.get(s.system_id))
+                    for s in catalog.systems)
     by_id = {s.system_id: s for s in systems}
     datasets: list[DatasetHealth] = []
     quarantine_cache: dict[str, Any] = {}

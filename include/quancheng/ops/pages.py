@@ -22,9 +22,9 @@ from quancheng.ops.svg import SHARE_COLOURS, Node, flow, sparkline
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 STATE_COLOURS = {"ok": "#2f855a", "late": "#b7791f", "quarantine": "#b7791f", "stale": "#c53030",
-                 "failed": "#c53030", "never": "#718096"}
-STATE_ZH = {"ok": "正常", "late": "延迟", "quarantine": "隔离率超限", "stale": "数据过期", "failed": "失败",
-            "never": "未运行"}
+                 "incomplete": "#c53030", "failed": "#c53030", "never": "#718096"}
+STATE_ZH = {"ok": "正常", "late": "延迟", "quarantine": "隔离率超限", "stale": "数据过期", "incomplete": "发布未完成",
+            "failed": "失败", "never": "未运行"}
 CSS = """
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",system-ui,sans-serif;
 margin:0;color:#1a202c;background:#f7fafc;font-size:14px}

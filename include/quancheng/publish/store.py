@@ -178,6 +178,12 @@ class SharedStore:
         self.check_current([dataset_id])
         return None
 
+    def current_digest(self, dataset_id: str) -> str | None:
+        """The content hash of the dataset's current Parquet version (its version folder's name), None if it
+        has none: what a reader sees now, whatever the registry says."""
+        data = self.dataset_path(dataset_id) / "data.parquet"
+        return data.resolve().parent.name if data.is_file() else None
+
     def check_current(self, dataset_ids: list[str]) -> None:
         """Raise :class:`MissingVersion` naming every dataset of ``dataset_ids`` that the registry lists as
         published but whose current Parquet version is gone (checked before a batch swaps anything)."""
