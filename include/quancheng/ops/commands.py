@@ -44,8 +44,8 @@ def _rate(h: SystemHealth, sep: str = " / ") -> str:
 @click.option("--dir", "home", type=click.Path(file_okay=False, path_type=Path), default="work",
               show_default=True, help="Home folder of the exchange (run records and shared data).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (systems, datasets, counts) instead of a table.")
-@click.option("--check", is_flag=True, help="Exit 1 when any system failed, is stale or is over its quarantine "
-                                            "threshold (for monitoring scripts).")
+@click.option("--check", is_flag=True, help="Exit 1 when any system failed, is half-published (incomplete), is "
+                                            "stale or is over its quarantine threshold (for monitoring scripts).")
 def status(home: Path, as_json: bool, check: bool) -> None:
     """Show every system's latest state: last success, freshness against its schedule and limit,
     failure reason and quarantine rate against its threshold."""
