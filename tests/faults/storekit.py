@@ -4,6 +4,9 @@ for its construction permits, the ``quancheng`` CLI run in this process, and wha
 from __future__ import annotations
 
 import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,11 +73,36 @@ class Cli:
         return code, out, err
 
 
-def slice_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """The CLI on the slice catalog and the home's own SQLite shared database."""
+def slice_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shared_db: str | None = None) -> Cli:
+    """The CLI on the slice catalog and ``shared_db`` (default: the home's own SQLite shared database); the
+    environment is the test's, so ``SharedStore(home)`` and child processes see the same database."""
     monkeypatch.setenv("QUANCHENG_CATALOG", str(SLICE))
-    monkeypatch.delenv("QUANCHENG_SHARED_DB", raising=False)
+    if shared_db:
+        monkeypatch.setenv("QUANCHENG_SHARED_DB", shared_db)
+    else:
+        monkeypatch.delenv("QUANCHENG_SHARED_DB", raising=False)
     return Cli(capsys)
+
+
+SHARED_DBS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def shared_db(kind: str) -> Iterator[str | None]:
+    """None for the default SQLite shared database, else a fresh PostgreSQL database's URL (dropped after)."""
+    if kind == "sqlite":
+        yield None
+        return
+    import psycopg
+
+    admin, db = "postgresql://postgres@127.0.0.1:5432/postgres", f"qc_faults_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{db}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def sql_rows(store: SharedStore, dataset_id: str) -> list[tuple[Any, ...]]:

@@ -28,7 +28,7 @@ from quancheng.ops.health import first_line
 from quancheng.publish.store import SharedStore
 from quancheng.runs import failure_text
 from quancheng.sources import Window
-from storekit import FILING, NDRC, filings, put_filings, registry, slice_cli, sql_rows
+from storekit import FILING, NDRC, SHARED_DBS, Cli, filings, put_filings, registry, shared_db, slice_cli, sql_rows
 
 AMR = "amr_enterprise"
 PASSWORD = "Tr0ub4dor-pw"
@@ -126,8 +126,14 @@ KILL_AFTER_FIRST = textwrap.dedent("""
 """)
 
 
-def test_killed_publish_is_incomplete_until_the_rerun_completes_it(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    quancheng = slice_cli(capsys, monkeypatch)
+@pytest.mark.parametrize("db", SHARED_DBS)
+def test_killed_publish_is_incomplete_until_the_rerun_completes_it(tmp_path: Path, capsys, monkeypatch,
+                                                                    db: str) -> None:  # type: ignore[no-untyped-def]
+    with shared_db(db) as url:
+        killed_publish_is_incomplete(slice_cli(capsys, monkeypatch, url), tmp_path)
+
+
+def killed_publish_is_incomplete(quancheng: Cli, tmp_path: Path) -> None:
     home, db = tmp_path / "home", tmp_path / "ndrc.db"
     uri = f"sqlite:///{db}"
     put_filings(db, filings(0, 20, "2026-03-01 08:00:00"))
@@ -169,3 +175,26 @@ def test_killed_publish_is_incomplete_until_the_rerun_completes_it(tmp_path: Pat
         assert done.read(ds).num_rows == len(sql_rows(done, ds)) == entry["rows"]
         assert entry["last_batch"] == ref["batch_id"]
     assert done.read(FILING).num_rows == 25
+
+
+def test_incomplete_ranks_below_failed_and_alerts() -> None:
+    """A publish killed by a failing task is both: the state says failed, the reason names both, and each
+    issue alerts once (keyed by the batch)."""
+    from quancheng.ops.alerts import alerts_for
+    from quancheng.ops.health import assess_system
+    from quancheng.publish.intent import Publishing
+
+    now = datetime(2026, 3, 3, tzinfo=UTC)
+    system = load_catalog(SLICE).system[NDRC]
+    run = {"system_id": NDRC, "window_start": None, "window_end": now.isoformat(), "extracted": 0, "published": 0,
+           "quarantined": 0, "deleted": 0, "reasons": "{}", "content_hashes": "{}", "gx": None, "started_at": now,
+           "finished_at": now, "seconds": 1.0}
+    runs = [{**run, "batch_id": "b2", "status": "failed", "error": "disk full"},
+            {**run, "batch_id": "b1", "status": "success", "error": None}]
+    half = Publishing(NDRC, "b2", now, (FILING,), (QUARANTINE,))
+    h = assess_system(system, runs, now, half)
+    assert h.state == "failed" and [i.kind for i in h.issues] == ["failed", "incomplete"]
+    assert FILING in h.reason and "disk full" in h.reason
+    assert [(a.kind, a.key) for a in alerts_for([h])] == [("failed", "b2"), ("incomplete", "b2")]
+    ok = assess_system(system, runs[1:], now, half)
+    assert ok.state == "incomplete" and ok.publishing == half.to_json()

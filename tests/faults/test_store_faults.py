@@ -19,10 +19,13 @@ from storekit import (
     HCB,
     NDRC,
     PERMIT,
+    SHARED_DBS,
+    Cli,
     drop_permits,
     filings,
     put_filings,
     registry,
+    shared_db,
     slice_cli,
     sql_rows,
     version_dir,
@@ -48,9 +51,14 @@ def published_state(store: SharedStore, home: Path) -> tuple[object, ...]:
     return registry(store), sql_rows(store, FILING), sql_rows(store, "quarantine.ndrc_investment"), files
 
 
+@pytest.mark.parametrize("db", SHARED_DBS)
 @pytest.mark.parametrize("how", LOSSES)
-def test_lost_version_is_refused_not_overwritten(tmp_path: Path, capsys, monkeypatch, how: str) -> None:  # type: ignore[no-untyped-def]
-    quancheng = slice_cli(capsys, monkeypatch)
+def test_lost_version_is_refused_not_overwritten(tmp_path: Path, capsys, monkeypatch, how: str, db: str) -> None:  # type: ignore[no-untyped-def]
+    with shared_db(db) as url:
+        lost_version_is_refused(slice_cli(capsys, monkeypatch, url), tmp_path, how)
+
+
+def lost_version_is_refused(quancheng: Cli, tmp_path: Path, how: str) -> None:
     home, db = tmp_path / "home", tmp_path / "ndrc.db"
     uri = f"sqlite:///{db}"
     put_filings(db, filings(0, 20, "2026-03-01 08:00:00"))
