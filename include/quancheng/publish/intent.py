@@ -10,6 +10,7 @@ hash noted before) and the ones not yet swapped, until a rerun of the batch comp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,7 @@ class Publishing:
     def message(self) -> str:
         ahead = ", ".join(self.ahead) or "none"
         pending = ", ".join(self.pending) or "none"
-        return (f"incomplete: publishing batch {self.batch_id} stopped half-way; at the new version: {ahead}; "
+        return (f"incomplete: publishing batch {self.batch_id} did not finish; at the new version: {ahead}; "
                 f"still at the previous one: {pending} (rerun the batch to complete it)")
 
 
@@ -74,7 +75,7 @@ def begin(store: SharedStore, system_id: str, batch_id: str, dataset_ids: list[s
             c.execute(t.insert(), rows)
 
 
-def clear(system_id: str) -> Any:
+def clear(system_id: str) -> Callable[[sa.Connection], None]:
     """A ``then`` for :func:`quancheng.runs.record_run`: delete the mark in the success record's transaction."""
     t = publishing_table()
 
