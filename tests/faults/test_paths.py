@@ -7,8 +7,10 @@ removing anything, and the folder a crafted id points at (which ``extract`` used
 
 from __future__ import annotations
 
+import copy
 import os
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,18 +34,15 @@ def crafted(catalog: Catalog, *, system_id: str = "ndrc_investment", form_id: st
     def sys_rows(rows: list, key: str, old: str, new: str) -> list:  # type: ignore[type-arg]
         return [r.model_copy(update={key: new}) if getattr(r, key) == old else r for r in rows]
 
+    out = copy.copy(catalog)
+    for name in [k for k in vars(out) if isinstance(getattr(Catalog, k, None), cached_property)]:
+        delattr(out, name)  # indexes built from the old rows
     forms = sys_rows(catalog.forms, "system_id", "ndrc_investment", system_id)
-    forms = sys_rows(forms, "form_id", "ndrc_filing", form_id)
-    tables = {
-        "stages.csv": catalog.stages, "systems.csv": sys_rows(catalog.systems, "system_id", "ndrc_investment",
-                                                              system_id),
-        "forms.csv": forms, "fields.csv": sys_rows(catalog.fields, "form_id", "ndrc_filing", form_id),
-        "mappings.csv": sys_rows(catalog.mappings, "form_id", "ndrc_filing", form_id),
-        "elements.csv": catalog.elements, "code_lists.csv": catalog.code_lists, "crosswalks.csv": catalog.crosswalks,
-        "units.csv": catalog.units, "materials.csv": catalog.materials, "rules.csv": catalog.rules,
-        "grants.csv": catalog.grants,
-    }
-    return Catalog(catalog.root, tables, catalog.codes)
+    out.forms = sys_rows(forms, "form_id", "ndrc_filing", form_id)
+    out.systems = sys_rows(catalog.systems, "system_id", "ndrc_investment", system_id)
+    out.fields = sys_rows(catalog.fields, "form_id", "ndrc_filing", form_id)
+    out.mappings = sys_rows(catalog.mappings, "form_id", "ndrc_filing", form_id)
+    return out
 
 
 def tree(root: Path, *, skip: Path) -> set[str]:
