@@ -38,12 +38,13 @@ from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
 from quancheng.publish import intent
 from quancheng.publish.store import KEY, SharedStore, merge_by_key
+from quancheng.publish.superseded import mark_superseded
 from quancheng.runs import record_run
 from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
 from quancheng.safepath import inside, safe_path
 from quancheng.sources import Window, open_source
 from quancheng.sources.snapshot import diff_snapshots
-from quancheng.sources.types import source_keys
+from quancheng.sources.types import source_keys, unify
 from quancheng.validate import validate_form
 from quancheng.validate.gx import gx_report
 
@@ -71,8 +72,7 @@ def _read_all(batches: Any, form: SourceForm) -> pa.Table:
     chunks = list(batches)
     if not chunks:
         return pa.table({c: pa.array([], pa.string()) for c in form.primary_key})
-    schema = chunks[0].schema
-    return pa.Table.from_batches([b if b.schema == schema else b.cast(schema) for b in chunks])
+    return pa.Table.from_batches(unify(chunks))  # a column read as text in one batch is text in all
 
 
 def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
@@ -204,11 +204,12 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> 
         valid = pq.read_table(_paths(ref, "valid", form_id)).drop_columns([ROW])
         deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
         ds = dataset_id(form)
-        merged = valid if rebuild else merge_by_key(store.read(ds), valid, deleted)
+        q = pq.read_table(_paths(ref, "quarantine", form_id))
+        merged = mark_superseded(valid if rebuild else merge_by_key(store.read(ds), valid, deleted), q[KEY],
+                                 catalog.system[form.system_id].invalid_update)
         pub = store.publish(ds, merged, kind="system", batch_id=ref["batch_id"],
                             column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds))
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
-        q = pq.read_table(_paths(ref, "quarantine", form_id))
         new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
         extracted = pa.concat_arrays([valid[KEY].combine_chunks(), q[KEY].combine_chunks()])  # = the raw batch
         touched += [_qkey(form.table, extracted), _qkey(form.table, deleted)]

@@ -90,7 +90,8 @@ def test_a_personal_primary_key_is_tokenized_outside_the_private_area(catalog, t
     assert (form.system_id, form.table) in sensitive_key_tables(catalog)  # its key ZSBH maps to no element
     table = system_table(catalog, "qual_cert", [{"enterprise_name": "甲", "_source_key": "ZS-001"}])
     parts = split_system_dataset(table, form, catalog, tokenizer)
-    assert parts[OPEN]["_source_key"].to_pylist() == [tokenizer.token("ZS-001")]
+    assert parts[OPEN]["_source_key"].to_pylist() == [tokenizer.token("ZS-001", "key")]
+    assert tokenizer.token("ZS-001", "key") != tokenizer.token("ZS-001")  # key tokens never equal value tokens
     assert parts[private_audience(catalog, form.system_id)]["_source_key"].to_pylist() == ["ZS-001"]
 
 

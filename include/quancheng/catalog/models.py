@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SystemKind = Literal["postgresql", "mariadb", "sqlite", "csv", "excel", "http"]
 ExtractMode = Literal["incremental", "snapshot"]
+# a published row whose newer source version was quarantined: kept and flagged, or withdrawn
+# (see quancheng.publish.superseded)
+InvalidUpdate = Literal["flag", "withdraw"]
 DataType = Literal["string", "integer", "decimal", "date", "datetime", "boolean"]
 Status = Literal["standard", "candidate", "retired"]
 PiClass = Literal["none", "personal", "sensitive"]
@@ -70,6 +73,7 @@ class System(_Row):
     freshness_hours: int = 36
     quarantine_threshold: float = 0.05
     reference_id: str = ""  # row id in shared/reference/departments.csv
+    invalid_update: InvalidUpdate = "flag"
 
 
 class SourceForm(_Row):

@@ -18,8 +18,14 @@ Rules (the transform says how the source writes a value, the element's data type
   field's unit as the declared unit.
 - ``date_range``: :func:`~quancheng.normalize.dates.parse_date_ranges`, part 0/1/2 = start/end/days.
 - ``concat``: the cleaned texts of the columns in ``part`` order joined without separator (nulls skipped).
+Before any transform, a text cell holding a NUL byte is the error ``text.nul_byte`` (PostgreSQL cannot
+store it and other readers cut the value there) and one holding U+FFFD, the mark the source put where
+bytes were not UTF-8 (:func:`quancheng.sources.types.valid_utf8`), is ``text.invalid_utf8``: the value
+is null in every element the column feeds and the row is quarantined with the value.
 Native (non-text) columns are read as text, except dates and date-times that feed date or date-time
-elements, which are used as they are (a time-zone-aware time is taken in Asia/Shanghai).
+elements, which are used as they are (a time-zone-aware time is taken in Asia/Shanghai) within the
+same 1900-2100 bound as dates read from text (``date.out_of_range``; ``datetime.unparseable`` for a
+date-time, as for text).
 """
 
 from __future__ import annotations
@@ -28,18 +34,21 @@ from functools import partial
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from quancheng.ids import check_column
 from quancheng.ids.arrays import compact_column
 from quancheng.normalize.base import Outcome, first_code, mark, no_codes, null_where, on_distinct, on_distinct_parts
 from quancheng.normalize.base import fullwidth as to_fullwidth
 from quancheng.normalize.base import placeholder_mask as is_placeholder
-from quancheng.normalize.dates import parse_date_ranges, parse_dates, parse_datetimes
+from quancheng.normalize.dates import YEARS, parse_date_ranges, parse_dates, parse_datetimes
 from quancheng.normalize.plan import Group, Target
 from quancheng.normalize.quantity import UnitTable, parse_booleans, parse_integers, parse_quantities
 from quancheng.normalize.text import clean_text, normalize_text
 
 LOCAL_TZ = "Asia/Shanghai"
+# first match wins: a NUL byte is reported before a repaired byte sequence
+BROKEN_TEXT = (("\x00", "text.nul_byte"), ("\ufffd", "text.invalid_utf8"))
 
 
 def as_text(col: pa.ChunkedArray | pa.Array) -> pl.Series:
@@ -78,6 +87,20 @@ class Sources:
             return pl.Series(self.raw[column])
         return self.text(column)
 
+    def broken(self, column: str) -> pl.Series | None:
+        """Per row, ``text.nul_byte`` or ``text.invalid_utf8`` where the cell is broken text (else null);
+        None when no cell of ``column`` is (the usual case: one substring scan per code)."""
+        col = self.raw[column]
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            return None
+        codes: pl.Series | None = None
+        for needle, code in BROKEN_TEXT:
+            hit = pc.fill_null(pc.match_substring(col, needle), False)
+            if pc.any(hit).as_py():
+                mask = pl.Series(hit)
+                codes = mark(no_codes(len(col)) if codes is None else codes, mask, code)
+        return codes
+
     def text_at(self, column: str, idx: pl.Series) -> pl.Series:
         """The source values of ``column`` at ``idx`` as text (for issues: no whole-column cast)."""
         if column in self._text:
@@ -94,7 +117,11 @@ def native(col: pa.ChunkedArray | pa.Array, target: Target) -> Outcome | None:
     if isinstance(s.dtype, pl.Datetime) and s.dtype.time_zone:
         s = s.dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
     s = s.cast(pl.Date) if dt == "date" else s.cast(pl.Datetime("us"))
-    return Outcome(s, no_codes(len(s)))
+    # the same 1900-2100 bound as a date read from text: year 0 is a valid Arrow date that pandas and
+    # Python's datetime cannot read
+    outside = ~s.dt.year().is_between(YEARS[0], YEARS[1]).fill_null(True)
+    code = "date.out_of_range" if dt == "date" else "datetime.unparseable"
+    return Outcome(null_where(s, outside), mark(no_codes(len(s)), outside, code))
 
 
 def typed(text: pl.Series, t: Target, units: UnitTable, cleaned: bool = False) -> Outcome:
@@ -153,7 +180,18 @@ def _split(text: pl.Series, g: Group, units: UnitTable) -> list[Outcome]:
 
 
 def run_group(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
-    """Outcomes of every target of ``g`` in order."""
+    """Outcomes of every target of ``g`` in order; broken text rejected first (see the module rules)."""
+    outs = _run_group(g, src, units)
+    broken = [b for b in (src.broken(c) for c in g.columns) if b is not None]
+    if not broken:
+        return outs
+    code = first_code(*broken)
+    hit = code.is_not_null()
+    return [Outcome(null_where(o.values, hit), pl.select(pl.when(hit).then(code).otherwise(o.codes)).to_series())
+            for o in outs]
+
+
+def _run_group(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
     if g.transform == "concat":
         cleaned = [clean_text(src.text(c)) for c in g.columns]
         joined = pl.select(pl.concat_str([c.fill_null("") for c in cleaned])).to_series()

@@ -42,6 +42,7 @@ from quancheng.normalize.base import (
 
 _CN_DIGITS = {"〇": "0", "○": "0", "零": "0", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4",
               "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+YEARS = (1900, 2100)  # the years a date may have; outside is date.out_of_range
 _DATE_ZEROS = ["0000-00-00", "00000000", "0000/00/00", "0000.00.00", "0000年00月00日"]
 _DATE = (r"^(?:(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{1,2}.*)?|(\d{4})(\d{2})(\d{2}))$")
 _RANGE_SEP = r"(?:至|到|~|——|—|--)"
@@ -81,7 +82,7 @@ def parse_dates(s: pl.Series) -> Outcome:
                                  pl.col("d").cast(pl.String).str.zfill(2))).to_series()
     values = iso.str.to_date("%Y-%m-%d", strict=False)
     matched = parts["y"].is_not_null()
-    in_range = parts["y"].is_between(1900, 2100).fill_null(False)
+    in_range = parts["y"].is_between(*YEARS).fill_null(False)
     values = null_where(values, ~in_range)
 
     codes = no_codes(len(s))

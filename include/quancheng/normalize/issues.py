@@ -46,6 +46,9 @@ ERRORS: dict[str, str] = {
     "code.unknown": "not a code (nor a name) of the code list or the department's crosswalk",
     "code.retired": "a code that is no longer valid and has no successor",
     "split.parts": "the packed cell does not have the number of parts the mapping expects",
+    "text.nul_byte": "the text holds a NUL byte (PostgreSQL cannot store it; other readers cut the value there)",
+    "text.invalid_utf8": "the source's bytes were not UTF-8 (each invalid sequence shown as U+FFFD)",
+    "quantity.not_finite": "infinity or NaN where a number is expected (a floating-point column's overflow)",
 }
 
 

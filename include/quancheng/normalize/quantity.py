@@ -10,6 +10,8 @@ Rules of :func:`parse_quantities` (the ``quantity`` transform; decimals never pa
 - conversion is exact: value × (factor of the value's unit / factor of the element's unit) with the
   integer factors of ``units.csv`` (万元 = 10000 元, 亩 = 10000/15 m², 公顷 = 10000 m²), rounded half away
   from zero to the element's scale.
+- ``inf``, ``-inf`` or ``nan`` (a floating-point source column's overflow, passed on as text) is
+  ``quantity.not_finite``;
 - an unknown unit is ``unit.unknown``; a unit of another dimension (元 into m²) is ``unit.mismatch``;
   no number is ``quantity.unparseable``; more digits than decimal(20, scale) holds is ``quantity.too_large``.
 - placeholders ('/', '无', '--', 'NA') are null with ``placeholder.null``; '0' is a real zero here.
@@ -103,6 +105,8 @@ def _slow_quantities(t: pl.Series, declared: Unit | None, target: Unit | None, u
         np.array([u.unit for u in table] + [""], object)[idx] != (declared.unit if declared else ""))
     codes = no_codes(len(t))
     codes = mark(codes, placeholder_mask(t, zero=False), "placeholder.null")
+    infinite = t.str.to_lowercase().str.contains(r"^[+-]?(?:inf|infinity|nan)$").fill_null(False)
+    codes = mark(codes, infinite, "quantity.not_finite")
     codes = mark(codes, number.is_null() & (t != "").fill_null(False), "quantity.unparseable")
     codes = mark(codes, pl.Series(has_unit & (idx < 0)), "unit.unknown")
     codes = mark(codes, pl.Series(mismatch), "unit.mismatch")

@@ -17,6 +17,8 @@ EXCHANGE_COLUMNS: dict[str, tuple[str, str, str]] = {
     "_source_key": ("来源主键", "Source key", "记录在源系统中的主键值（多列以|连接）"),
     "_batch_id": ("批次标识", "Batch id", "发布该版本的批次标识"),
     "_extracted_at": ("抽取时间", "Extraction time", "记录从源系统抽取的时间（UTC）；合并数据集取各来源中最新者"),
+    "_superseded_by_quarantine": ("已被隔离版本取代", "Superseded by quarantine",
+                                  "源系统中该记录的新版本未通过校验、已隔离：此处仍为旧版本，待新版本修正后更新"),
     "_source_systems": ("来源系统列表", "Source systems", "提供本行取值的系统（以|连接）"),
     "_missing_required": ("缺失必填项", "Missing required elements", "本阶段必填而尚无任何系统提供的数据元（以|连接）"),
     "project_code": ("投资项目代码", "Investment project code", "规范化后的投资项目代码，用于跨系统匹配项目"),

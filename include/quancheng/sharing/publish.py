@@ -18,6 +18,7 @@ from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.publish.store import DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
+from quancheng.sharing.guard import guard_open
 from quancheng.sharing.metadata import column_meta, dataset_meta
 from quancheng.sharing.rules import OPEN, TOKENIZED, Audience, split_long, split_system_dataset, split_table
 from quancheng.sharing.tokenize import Mode, Tokenizer, resolve_key
@@ -36,10 +37,14 @@ def tokenizer_for(store: SharedStore, *, key: str | None = None, mode: Mode | No
 
 
 def _publish_parts(areas: AreaStore, dataset_id: str, parts: Mapping[Audience, pa.Table], *, kind: DatasetKind,
-                   batch_id: str, sort_by: list[str] | None) -> Outputs:
+                   batch_id: str, sort_by: list[str] | None, tokenizer: Tokenizer | None) -> Outputs:
+    """Publish each area's copy; the open copy passes :func:`~quancheng.sharing.guard.guard_open` first (with
+    no ``tokenizer`` a clear personal-looking value is refused)."""
     out: Outputs = {}
     table_meta = dataset_meta(areas.catalog, dataset_id)
     for aud, part in sorted(parts.items()):
+        if aud == OPEN:
+            part = guard_open(part, areas.catalog, tokenizer, dataset_id)
         tokenized = _tokenized_columns(part)
         cols = column_meta(areas.catalog, part.column_names, tokenized)
         pub = areas.publish(aud, dataset_id, part, kind=kind, batch_id=batch_id, columns=cols, table_meta=table_meta,
@@ -61,14 +66,15 @@ def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm,
     tokenizer = tokenizer or tokenizer_for(store, key=key)
     parts = split_system_dataset(table, form, catalog, tokenizer)
     return _publish_parts(areas, dataset_id(form), parts, kind="system", batch_id=batch_id,
-                          sort_by=["_source_key"])
+                          sort_by=["_source_key"], tokenizer=tokenizer)
 
 
 def share_wide(areas: AreaStore, dataset_id: str, table: pa.Table, feeding: Mapping[str, set[str]], *,
                kind: DatasetKind, batch_id: str, tokenizer: Tokenizer, sort_by: list[str]) -> Outputs:
     """A consolidated table with element columns fed by several systems (stage forms, the master)."""
     parts = split_table(table, areas.catalog, feeding, tokenizer)
-    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by)
+    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,
+                          tokenizer=tokenizer)
 
 
 def share_long(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
@@ -77,11 +83,12 @@ def share_long(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: Data
     """A long table, one element per row (conflicts, provenance; links with ``element_col=None``)."""
     parts = split_long(table, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols,
                        value_cols=value_cols)
-    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by)
+    return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,
+                          tokenizer=tokenizer)
 
 
 def share_open(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
                sort_by: list[str]) -> Outputs:
     """A table with nothing personal or restricted in it (materials, the enterprise review list)."""
     return _publish_parts(areas, dataset_id, {OPEN: table}, kind=kind, batch_id=batch_id,
-                          sort_by=sort_by)
+                          sort_by=sort_by, tokenizer=None)

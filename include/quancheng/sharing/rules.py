@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import Element, SourceForm
-from quancheng.sharing.tokenize import Tokenizer, normalization
+from quancheng.sharing.tokenize import MIXED_KINDS, Tokenizer, normalization
 
 AudienceKind = Literal["open", "department", "private"]
 Policy = Literal["clear", "token", "hidden"]
@@ -147,8 +147,9 @@ def apply_policies(table: pa.Table, policies: Mapping[str, Policy], catalog: Cat
             continue
         col = table[field.name]
         if p == "token" or (field.name == KEY and tokenize_key):
-            how = normalization(catalog.element_by_key[field.name]) if p == "token" else "text"
-            col = tokenizer.array(col, how)
+            el = catalog.element_by_key[field.name] if p == "token" else None
+            how = normalization(el) if el is not None else "key"
+            col = tokenizer.array(col, how, mixed=el is not None and el.identifier_kind in MIXED_KINDS)
             field = pa.field(field.name, pa.string(), metadata={TOKENIZED: b"true"})
         cols.append(col)
         fields.append(field)
@@ -203,7 +204,8 @@ def split_long(table: pa.Table, catalog: Catalog, tokenizer: Tokenizer, *, eleme
         if df["_sens"].any():
             marked.add(key_c)
         df = df.with_columns(pl.when(pl.col("_sens")).then(pl.col(key_c).map_elements(
-            tokenizer.token, return_dtype=pl.String)).otherwise(pl.col(key_c)).alias(key_c)).drop("_sens")
+            lambda v: tokenizer.token(v, "key"), return_dtype=pl.String)).otherwise(pl.col(key_c)).alias(key_c)
+        ).drop("_sens")
     if element_col is None:
         return {OPEN: _long_arrow(df, table.schema, marked)}
     on = [element_col, *system_cols]
@@ -216,16 +218,18 @@ def split_long(table: pa.Table, catalog: Catalog, tokenizer: Tokenizer, *, eleme
         for r in combos:
             el = catalog.element_by_key.get(r[element_col])
             p: Policy = "clear" if el is None else policy(catalog, aud, el, {r[c] for c in system_cols if r[c]})
-            rows.append({**r, "_policy": p, "_how": normalization(el) if el is not None else "text"})
-        pol = pl.DataFrame(rows, schema={**{c: df.schema[c] for c in on}, "_policy": pl.String, "_how": pl.String})
+            rows.append({**r, "_policy": p, "_how": normalization(el) if el is not None else "text",
+                         "_mixed": el is not None and el.identifier_kind in MIXED_KINDS})
+        pol = pl.DataFrame(rows, schema={**{c: df.schema[c] for c in on}, "_policy": pl.String, "_how": pl.String,
+                                         "_mixed": pl.Boolean})
         part = df.join(pol, on=on, how="left", nulls_equal=True).filter(pl.col("_policy") != "hidden")
         tok = set(marked)
         if part.height and (part["_policy"] == "token").any():
             tok |= set(value_cols)
             part = part.with_columns([pl.when(pl.col("_policy") == "token").then(
-                pl.struct(v, "_how").map_elements(_struct_tokenizer(tokenizer, v), return_dtype=pl.String))
+                pl.struct(v, "_how", "_mixed").map_elements(_struct_tokenizer(tokenizer, v), return_dtype=pl.String))
                 .otherwise(pl.col(v)).alias(v) for v in value_cols])
-        tbl = _long_arrow(part.drop("_policy", "_how"), table.schema, tok)
+        tbl = _long_arrow(part.drop("_policy", "_how", "_mixed"), table.schema, tok)
         if aud is OPEN or not tbl.equals(out[OPEN]):
             out[aud] = tbl
     return out
@@ -234,7 +238,7 @@ def split_long(table: pa.Table, catalog: Catalog, tokenizer: Tokenizer, *, eleme
 def _struct_tokenizer(tokenizer: Tokenizer, column: str) -> Callable[[dict[str, Any]], str | None]:
     def tok(row: dict[str, Any]) -> str | None:
         v = row[column]
-        return None if v is None else tokenizer.token(str(v), row["_how"])
+        return None if v is None else tokenizer.token_or_organisation(str(v), row["_how"], bool(row["_mixed"]))
     return tok
 
 

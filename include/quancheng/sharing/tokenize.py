@@ -6,7 +6,15 @@ value is normalized first, so one person's number written two ways yields one to
   name): digits only, a leading ``86`` country code dropped from 13-digit numbers;
 - identifiers and numbers (an ``identifier_kind``, or a 号码/代码 representation): NFKC, upper-case,
   whitespace and hyphens removed;
-- anything else (names): NFKC, whitespace removed.
+- anything else (names): NFKC, whitespace removed;
+- a source key (``key``) is normalized as text but hashed in a domain of its own (``source_key`` and a NUL
+  before the value): a key identifies a record, not a person, so its token never equals the token of a
+  value, and a serial key ``1`` tokenized in one dataset cannot be matched to a clear ``1`` in another.
+
+A mixed identifier column (``identifier_kind`` ``license_no``, a 证件号码 that holds an organisation's code or a
+natural person's ID number) is personal because of the people in it, and only their values are tokenized:
+a value that is a valid USCC or organisation code (:func:`organisation_id`) names an organisation and stays
+clear, so it still joins with the same code in clear elsewhere and its token cannot be joined back to it.
 
 The key never lives in the repository. :func:`resolve_key` takes it, in order, from the caller (the
 DAG passes the password of the Airflow connection ``qc_tokenization_key``), ``$QC_TOKENIZATION_KEY``, or
@@ -35,7 +43,7 @@ from quancheng.catalog.models import Element
 from quancheng.errors import QuanchengError
 
 Mode = Literal["embedded", "services"]
-Normalization = Literal["phone", "identifier", "text"]
+Normalization = Literal["phone", "identifier", "text", "key"]
 
 CONN_ID = "qc_tokenization_key"
 KEY_ENV = "QC_TOKENIZATION_KEY"
@@ -43,6 +51,7 @@ CONN_ENV = "AIRFLOW_CONN_QC_TOKENIZATION_KEY"
 DEMO_KEY = Path(".secrets") / "qc_tokenization_key"
 MIN_KEY_CHARS = 16
 PREFIX = "tk_"
+KEY_DOMAIN = b"source_key\x00"  # source-key tokens live apart from value tokens
 
 
 class TokenizationKeyMissing(QuanchengError):
@@ -102,6 +111,16 @@ def normalize_value(value: str, how: Normalization) -> str:
     return v
 
 
+MIXED_KINDS = frozenset({"license_no"})  # identifier kinds whose values are an organisation's or a person's
+
+
+def organisation_id(value: str) -> bool:
+    """True when ``value`` is a valid USCC or organisation code (never a person's number)."""
+    from quancheng.ids.scalar import check_org_code, check_uscc
+
+    return bool(check_uscc(value).valid or check_org_code(value).valid)
+
+
 class Tokenizer:
     """HMAC-SHA256 tokens under one key."""
 
@@ -111,14 +130,22 @@ class Tokenizer:
         self._key = key
 
     def token(self, value: str, how: Normalization = "text") -> str:
-        digest = hmac.new(self._key, normalize_value(value, how).encode(), hashlib.sha256).hexdigest()
+        message = normalize_value(value, how).encode()
+        if how == "key":
+            message = KEY_DOMAIN + message
+        digest = hmac.new(self._key, message, hashlib.sha256).hexdigest()
         return PREFIX + digest[:32]
 
-    def array(self, values: pa.Array | pa.ChunkedArray, how: Normalization) -> pa.Array:
-        """Tokens of a column (nulls stay null); each distinct value is hashed once."""
+    def token_or_organisation(self, value: str, how: Normalization, mixed: bool) -> str:
+        """The token of ``value``, or ``value`` itself in a mixed column when it is an organisation's code."""
+        return value if mixed and organisation_id(value) else self.token(value, how)
+
+    def array(self, values: pa.Array | pa.ChunkedArray, how: Normalization, *, mixed: bool = False) -> pa.Array:
+        """Tokens of a column (nulls stay null); each distinct value is hashed once. ``mixed``: a mixed
+        identifier column, whose organisation codes stay clear (see the module docstring)."""
         arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
         text = pc.cast(arr, pa.string()) if not pa.types.is_string(arr.type) else arr
         uniq = pc.unique(text).drop_null()
-        tokens = pa.array([self.token(v, how) for v in uniq.to_pylist()], pa.string())
+        tokens = pa.array([self.token_or_organisation(v, how, mixed) for v in uniq.to_pylist()], pa.string())
         out: pa.Array = pc.take(tokens, pc.index_in(text, value_set=uniq))
         return out

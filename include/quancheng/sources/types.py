@@ -7,6 +7,16 @@ type the pipeline may trust (:func:`text_schema`). Rules:
 - text -> string; integer -> int64; decimal -> decimal128(24, 4) (exact, never float);
   date -> date32; datetime -> timestamp[us] (naive: source clocks are read as UTC);
   boolean -> bool.
+- a cell the native type cannot hold never stops the extraction: when a column has one (a SQLite date
+  ``0000-00-00``, a REAL ``1e20`` or ``inf`` in a decimal column, which an unsafe cast would turn into a
+  valid-looking ``0.0000``), the whole column of that batch is passed on as text, so normalization reads
+  every value and rejects the bad ones with their reason (``date.invalid``, ``quantity.too_large``,
+  ``quantity.not_finite``) and the row is quarantined with the raw value;
+- text that is not valid UTF-8 (SQLite stores any bytes) is repaired by the declared rule of the Unicode
+  standard: each invalid byte sequence becomes U+FFFD, so every later step holds valid strings;
+  normalization then rejects such a value as ``text.invalid_utf8``;
+- :func:`unify` gives the batches of one read one schema (a column that went to text in one batch is
+  text in all);
 - :func:`rechunk` cuts any stream of batches into batches of at most ``chunk_rows`` rows, so memory
   is bounded by the chunk size whatever the driver's own batch size is.
 - :func:`source_keys` renders a form's primary key as one string per row (``a|b`` for composite
@@ -52,31 +62,63 @@ def text_schema(catalog: Catalog, form: SourceForm) -> pa.Schema:
 def conform(batch: pa.RecordBatch, schema: pa.Schema, system_id: str, table: str) -> pa.RecordBatch:
     """Select ``schema``'s columns in its order and cast each (extension types read as their storage).
 
-    A value that does not fit its native type raises :class:`SourceError` naming the column and value.
+    A column holding a value its native type cannot hold stays text (see the module rules); text that is
+    not valid UTF-8 is repaired with U+FFFD.
     """
     arrays = []
+    fields = []
     for field in schema:
+        if field.name not in batch.schema.names:
+            raise SourceError(system_id, table, "the source returned no such column", column=field.name)
         col = batch.column(field.name)
         if isinstance(col.type, pa.ExtensionType):
             col = col.storage  # e.g. PostgreSQL numeric arrives as an opaque string extension
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = valid_utf8(col)
         if col.type != field.type:
-            try:
-                # decimals round to the native scale (SQLite keeps them as binary floats)
-                col = pc.cast(col, field.type, safe=not pa.types.is_decimal(field.type))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise SourceError(system_id, table, f"value does not fit native type {field.type}: {exc}",
-                                  column=field.name, value=_first_bad(col, field.type)) from None
+            col = _cast_or_text(col, field.type)
         arrays.append(col)
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+        fields.append(pa.field(field.name, col.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _first_bad(col: pa.Array, target: pa.DataType) -> object:
-    for value in col.to_pylist():
-        try:
-            pc.cast(pa.array([value], col.type), target, safe=not pa.types.is_decimal(target))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return value
-    return None
+def _cast_or_text(col: pa.Array, target: pa.DataType) -> pa.Array:
+    """``col`` in ``target``, or as text when one of its values does not fit (never a silent wrong value)."""
+    if pa.types.is_decimal(target) and pa.types.is_floating(col.type):
+        # decimals round to the native scale (SQLite keeps them as binary floats), so the cast is unsafe;
+        # what an unsafe cast cannot hold (inf, nan, >= 10^(precision - scale)) must not reach it
+        limit = float(10 ** (target.precision - target.scale))
+        fits = pc.and_kleene(pc.is_finite(col), pc.less(pc.abs(col), limit))
+        if pc.all(pc.fill_null(fits, True)).as_py():
+            return pc.cast(col, target, safe=False)
+        return pc.cast(col, pa.string())
+    try:
+        return pc.cast(col, target, safe=not pa.types.is_decimal(target))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pc.cast(col, pa.string())
+
+
+def valid_utf8(col: pa.Array) -> pa.Array:
+    """``col`` itself when it is valid UTF-8, else a copy where each invalid sequence became U+FFFD."""
+    try:
+        col.validate(full=True)
+        return col
+    except pa.ArrowInvalid:
+        pass
+    raw = pc.cast(col, pa.large_binary() if pa.types.is_large_string(col.type) else pa.binary())
+    fixed = [None if v is None else v.decode("utf-8", errors="replace") for v in raw.to_pylist()]
+    return pa.array(fixed, col.type)
+
+
+def unify(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """The batches of one read in one schema: a column that is text in any batch is text in all."""
+    if len({b.schema for b in batches}) <= 1:
+        return batches
+    names = batches[0].schema.names
+    text = {n for b in batches for n in names if pa.types.is_string(b.schema.field(n).type)}
+    schema = pa.schema([pa.field(n, pa.string() if n in text else batches[0].schema.field(n).type) for n in names])
+    return [b if b.schema == schema else pa.RecordBatch.from_arrays(
+        [pc.cast(b.column(n), schema.field(n).type) for n in names], schema=schema) for b in batches]
 
 
 def rechunk(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.RecordBatch]:
@@ -102,7 +144,7 @@ def rechunk(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.R
 def _concat(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
     if len(parts) == 1:
         return parts[0]
-    return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+    return pa.Table.from_batches(unify(parts)).combine_chunks().to_batches()[0]
 
 
 def naive_utc(moment: datetime) -> datetime:
