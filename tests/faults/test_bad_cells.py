@@ -121,6 +121,9 @@ def pg_url() -> Iterator[str]:
 @pytest.mark.postgres
 def test_bad_cells_publish_into_postgresql(slice_catalog, tmp_path, pg_url) -> None:  # type: ignore[no-untyped-def]
     db = _source(tmp_path)
+    with sqlite3.connect(db) as c:  # a NUL byte in the key itself: the quarantine's key column must load too
+        c.execute("INSERT INTO enterprise VALUES ('9137' || char(0) || 'X', '企业庚', '张三', 1, '2019-01-01', "
+                  "'370102', '2026-03-01 10:00:00')")
     home = tmp_path / "home"
     ref = pipeline.extract("amr_enterprise", Window(None, DAY1), catalog=slice_catalog, home=home,
                            uri=f"sqlite:///{db}")
@@ -131,7 +134,7 @@ def test_bad_cells_publish_into_postgresql(slice_catalog, tmp_path, pg_url) -> N
         keys = {k for (k,) in c.execute(sa.text('SELECT _source_key FROM "amr_enterprise__amr_enterprise_reg"'))}
         quarantined = {k for (k,) in c.execute(sa.text('SELECT _source_key FROM "quarantine__amr_enterprise"'))}
     assert keys == {CODES[0], ZERO_DATE}
-    assert quarantined == set(BAD)
+    assert quarantined == set(BAD) | {"9137\\x00X"}
 
 
 def _catalog_with(tmp: Path, invalid_update: str) -> Catalog:

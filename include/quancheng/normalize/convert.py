@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,6 +72,7 @@ class Sources:
     def __init__(self, raw: pa.Table):
         self.raw = raw
         self._text: dict[str, pl.Series] = {}
+        self._broken: dict[str, pl.Series | None] = {}
 
     def arrow(self, column: str) -> pa.ChunkedArray:
         return self.raw[column]
@@ -90,15 +92,18 @@ class Sources:
     def broken(self, column: str) -> pl.Series | None:
         """Per row, ``text.nul_byte`` or ``text.invalid_utf8`` where the cell is broken text (else null);
         None when no cell of ``column`` is (the usual case: one substring scan per code)."""
+        if column in self._broken:
+            return self._broken[column]
         col = self.raw[column]
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-            return None
         codes: pl.Series | None = None
-        for needle, code in BROKEN_TEXT:
-            hit = pc.fill_null(pc.match_substring(col, needle), False)
-            if pc.any(hit).as_py():
-                mask = pl.Series(hit)
-                codes = mark(no_codes(len(col)) if codes is None else codes, mask, code)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            for needle, code in BROKEN_TEXT:
+                if not _holds(col, needle.encode()):
+                    continue
+                hit = pc.fill_null(pc.match_substring(col, needle), False)
+                if pc.any(hit).as_py():
+                    codes = mark(no_codes(len(col)) if codes is None else codes, pl.Series(hit), code)
+        self._broken[column] = codes
         return codes
 
     def text_at(self, column: str, idx: pl.Series) -> pl.Series:
@@ -106,6 +111,26 @@ class Sources:
         if column in self._text:
             return self._text[column].gather(idx)
         return as_text(self.raw[column].take(idx.to_arrow()))
+
+
+def _holds(col: pa.ChunkedArray | pa.Array, needle: bytes) -> bool:
+    """Whether the bytes of a text column contain ``needle`` (1-3 bytes) anywhere: a vectorized compare over
+    the data buffers, without copying them; the rows are scanned only when this finds something."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    for chunk in chunks:
+        buf = chunk.buffers()[2]
+        if buf is None or buf.size < len(needle):
+            continue
+        data = np.frombuffer(buf, np.uint8)
+        n = len(data) - len(needle) + 1
+        hit = data[:n] == needle[0]
+        for i, byte in enumerate(needle[1:], start=1):
+            if not hit.any():
+                break
+            hit &= data[i:i + n] == byte
+        if hit.any():
+            return True
+    return False
 
 
 def native(col: pa.ChunkedArray | pa.Array, target: Target) -> Outcome | None:

@@ -20,7 +20,9 @@ type the pipeline may trust (:func:`text_schema`). Rules:
 - :func:`rechunk` cuts any stream of batches into batches of at most ``chunk_rows`` rows, so memory
   is bounded by the chunk size whatever the driver's own batch size is.
 - :func:`source_keys` renders a form's primary key as one string per row (``a|b`` for composite
-  keys): the ``_source_key`` provenance value and the demo manifest's ``source_key``.
+  keys): the ``_source_key`` provenance value and the demo manifest's ``source_key``. A NUL byte in a key
+  is written ``\\x00`` (PostgreSQL cannot store it; a mapped key column also quarantines the row as
+  ``text.nul_byte``).
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ def naive_utc(moment: datetime) -> datetime:
 
 def source_keys(table: pa.Table | pa.RecordBatch, key_columns: Iterable[str]) -> pa.Array | pa.ChunkedArray:
     """One string per row: the primary key's values as text, joined with ``|``."""
-    parts = [pc.cast(table.column(c), pa.string()) for c in key_columns]
+    parts = [pc.replace_substring(pc.cast(table.column(c), pa.string()), "\x00", "\\x00") for c in key_columns]
     if not parts:
         raise ValueError("a source key needs at least one key column")
     if len(parts) == 1:
