@@ -44,6 +44,9 @@ BAD = {
     CODES[4]: ("+inf", "'企业丙'", "9e999", "'2019-01-01'", "quantity.not_finite", "reg_capital", "inf"),
     CODES[5]: ("-inf", "'企业丁'", "-9e999", "'2019-01-01'", "quantity.not_finite", "reg_capital", "-inf"),
     CODES[6]: ("year 0", "'企业戊'", "1", "'0000-01-01'", "date.out_of_range", "est_date", "0000-01-01"),
+    # SQLite keeps text in a REAL column, and CAST('不详' AS REAL) is 0.0
+    CODES[8]: ("text in a REAL column", "'企业辛'", "'不详'", "'2019-01-01'", "quantity.unparseable", "reg_capital",
+               "不详"),
 }
 ZERO_DATE = CODES[7]  # '0000-00-00': the declared placeholder rule makes it null (note placeholder.null)
 

@@ -6,6 +6,8 @@ lists as ``postgresql`` can be served from a SQLite file in the embedded demo wi
 - ``sqlite:////abs/path.db``: ADBC SQLite, opened read-only (a missing file is an outage, never a new
   empty database). SQLite types values per cell, and the driver infers a column's type from its first
   rows, so the query casts every column to its native affinity and puts one typed sentinel row first.
+  A cast would turn text in a numeric column into 0 (``CAST('不详' AS REAL)``): such cells are read beside
+  it as text, and a batch holding one passes that column on as text, for normalization to reject them.
 - ``postgresql://user@host:port/db``: ADBC PostgreSQL (binary COPY, batches bounded by a byte hint).
 - ``mysql://user@host:port/db`` (MariaDB): ConnectorX's Arrow stream when installed, else PyMySQL's
   unbuffered (server-side) cursor turned into Arrow batches. Both hold one chunk at a time.
@@ -29,6 +31,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from quancheng.catalog.models import NativeType, SourceForm
 from quancheng.errors import SourceError, SourceUnavailable
@@ -47,6 +50,7 @@ _SQLITE_CAST: dict[NativeType, tuple[str, str]] = {
     "date": ("TEXT", "''"), "datetime": ("TEXT", "''"), "boolean": ("INTEGER", "0"),
 }
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S"
+_NOT_A_NUMBER = "__qc_not_a_number__"  # prefix of the helper columns of _numbers_or_text
 _TLS_MODE = ("ssl_mode", "ssl-mode")
 
 
@@ -208,6 +212,12 @@ class SqlSource(Source):
         sentinel = ", ".join(f"{_SQLITE_CAST[f.native_type][1]} AS {_quote('sqlite', f.column)}" for f in fields)
         cols = ", ".join(f"CAST({_quote('sqlite', f.column)} AS {_SQLITE_CAST[f.native_type][0]})"
                          for f in fields)
+        # CAST('不详' AS REAL) is 0.0: beside each numeric column, the cells that are not numbers, as text
+        numeric = [f.column for f in fields if _SQLITE_CAST[f.native_type][0] in ("INTEGER", "REAL")]
+        for c in numeric:
+            q = _quote("sqlite", c)
+            sentinel += f", '' AS {_quote('sqlite', _NOT_A_NUMBER + c)}"
+            cols += f", CASE WHEN typeof({q}) IN ('integer', 'real', 'null') THEN NULL ELSE CAST({q} AS TEXT) END"
         where, params = self._where(form, window)
         sql = f"SELECT {sentinel} UNION ALL SELECT {cols} FROM {_quote('sqlite', form.table)}{where}"
         try:
@@ -227,7 +237,7 @@ class SqlSource(Source):
                 if first:  # drop the typed sentinel row
                     batch, first = batch.slice(1), False
                 if batch.num_rows:
-                    yield batch
+                    yield _numbers_or_text(batch, numeric)
         finally:
             conn.close()
 
@@ -333,6 +343,20 @@ class SqlSource(Source):
             raise self._down(form, exc) from None
         finally:
             conn.close()
+
+
+def _numbers_or_text(batch: pa.RecordBatch, numeric: list[str]) -> pa.RecordBatch:
+    """A SQLite batch without its not-a-number columns; a numeric column holding such a cell becomes text
+    (its numbers written out, the other cells as they were), for normalization to reject those cells."""
+    out = batch.select([n for n in batch.schema.names if not n.startswith(_NOT_A_NUMBER)])
+    for c in numeric:
+        raw = batch.column(_NOT_A_NUMBER + c)
+        if raw.null_count == len(raw):
+            continue
+        text = pc.coalesce(raw, pc.cast(out.column(c), pa.string()))
+        i = out.schema.get_field_index(c)
+        out = out.set_column(i, pa.field(c, pa.string()), text)
+    return out
 
 
 def _timestamp_literal(moment: datetime) -> str:
