@@ -194,7 +194,16 @@ class FileDropSource(Source):
         path = self._latest(form)
         declared = read_marker(path, self.system.system_id).get("rows")
         seen = 0
-        for batch in rechunk(self._batches(path, chunk_rows), chunk_rows):
+        batches = rechunk(self._batches(path, chunk_rows), chunk_rows)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as exc:  # a CSV cut in the middle of a row
+                raise SourceError(self.system.system_id, form.table, f"export {path} cannot be parsed after "
+                                  f"{seen} rows ({str(exc).splitlines()[0]}); nothing published (fix: have the "
+                                  "department re-export it)") from None
             seen += batch.num_rows
             yield conform(batch, schema, self.system.system_id, form.table)
         if declared is not None and int(declared) != seen:
