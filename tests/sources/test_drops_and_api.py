@@ -126,3 +126,35 @@ def test_value_that_does_not_fit_its_native_type_names_column_and_value(catalog:
     with pytest.raises(SourceError) as err:
         read_all(host, INCREMENTAL)
     assert "est_date" in str(err.value) and "二〇一九年" in str(err.value)
+
+
+def test_api_without_a_keys_endpoint_is_paged_through_whole(catalog: Catalog, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key listing for delete reconciliation: an API that answers 404 on ``<table>/keys`` is read page by page,
+    every row whatever its update time, keeping only the key columns."""
+    from contextlib import ExitStack
+
+    from quancheng.sources.types import source_keys
+
+    asked: list[str] = []
+    real_get = http_source.HttpSource._get
+
+    def get(self: http_source.HttpSource, form: object, path: str, params: dict[str, object] | None = None) -> object:
+        asked.append(path)
+        if path.endswith("/keys"):
+            raise http_source._NotFound
+        return real_get(self, form, path, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(http_source.HttpSource, "_get", get)
+    monkeypatch.setattr(http_source, "MAX_PAGE_SIZE", 7)
+    with ExitStack() as stack:
+        host = Host("http", catalog, tmp_path, stack)
+        host.api_base = stack.enter_context(serve(tmp_path))
+        form = catalog.form[INCREMENTAL]
+        table = sample_table(catalog, form, ROWS)
+        host.put(form, table)
+        batches = list(host.source(form).list_keys(form, 25))
+    assert all(b.schema.names == list(form.primary_key) for b in batches)
+    assert sorted(k for b in batches for k in source_keys(b, form.primary_key).to_pylist()) == \
+        sorted(source_keys(table, form.primary_key).to_pylist())
+    assert asked.count(form.table) == -(-ROWS // 7)  # every page of the table, after the one 404
