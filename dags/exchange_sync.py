@@ -53,7 +53,7 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
         default_args={"owner": OWNER, "retries": 2, "retry_delay": timedelta(seconds=30),
                       "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10),
                       "on_failure_callback": _on_failure},
-        params={"full_refresh": False, "rebuild": False},
+        params={"full_refresh": False, "rebuild": False, "allow_mass_delete": False},
         doc_md=(f"### {system.name_zh} ({system.name_en})\n\n"
                 f"Department: {system.department_zh} / {system.department_en}. Kind: `{system.kind}`, "
                 f"connection `{conn_id}`, mode `{system.extract_mode}`.\n\n"
@@ -69,7 +69,8 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
             uri = Connection.get(conn_id).get_uri()
             return extract_step(sid, data_interval_start, data_interval_end, uri=uri,
                                 full_refresh=bool((params or {}).get("full_refresh")),
-                                rebuild=bool((params or {}).get("rebuild")))
+                                rebuild=bool((params or {}).get("rebuild")),
+                                allow_mass_delete=bool((params or {}).get("allow_mass_delete")))
 
         @task
         def normalize(ref: dict[str, Any]) -> dict[str, Any]:

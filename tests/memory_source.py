@@ -30,6 +30,9 @@ class MemorySource(Source):
             t = t.filter(pa.array([window.start <= v < window.end for v in ts]))
         yield from t.to_batches(max_chunksize=chunk_rows)
 
+    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        yield from self.tables[form.table].select(list(form.primary_key)).to_batches(max_chunksize=chunk_rows)
+
 
 def use_memory(monkeypatch: pytest.MonkeyPatch, catalog: Any, *system_ids: str) -> None:
     """Serve ``system_ids`` of ``catalog`` from :class:`MemorySource` for the test's duration."""

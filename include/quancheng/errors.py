@@ -60,3 +60,7 @@ class SchemaDriftError(SourceError):
 
 class SourceUnavailable(SourceError):
     """The source is down, timed out, or its file drop is not complete yet (retryable)."""
+
+
+class MassDeleteRefused(SourceError):
+    """A batch would delete more of a dataset than its system's ``max_delete_share``; nothing is published."""

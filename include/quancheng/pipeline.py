@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id, quarantine_dataset_id
 from quancheng.catalog.models import SourceForm
+from quancheng.deletes import form_changes
 from quancheng.errors import QuanchengError
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
@@ -43,8 +44,7 @@ from quancheng.runs import record_run
 from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
 from quancheng.safepath import inside, safe_path
 from quancheng.sources import Window, open_source
-from quancheng.sources.snapshot import diff_snapshots
-from quancheng.sources.types import source_keys, unify
+from quancheng.sources.types import unify
 from quancheng.validate import validate_form
 from quancheng.validate.gx import gx_report
 
@@ -76,12 +76,16 @@ def _read_all(batches: Any, form: SourceForm) -> pa.Table:
 
 
 def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
-            uri: str | None = None, chunk_rows: int = 100_000, rebuild: bool = False) -> Ref:
+            uri: str | None = None, chunk_rows: int = 100_000, rebuild: bool = False,
+            allow_mass_delete: bool = False) -> Ref:
     """Read the window of every form of ``system_id`` into the batch's staging folder.
 
     ``rebuild`` reads every form whole from the beginning, ignoring the last snapshot, and marks the batch so
     ``publish`` replaces the system's datasets instead of merging into them: the way back when a published
     version is lost (:class:`quancheng.publish.store.MissingVersion`).
+
+    Upserts and deletes come from :func:`quancheng.deletes.form_changes`, which also refuses a rollback to an
+    older export and a batch deleting more than the system's ``max_delete_share`` (unless ``allow_mass_delete``).
     """
     home = home or default_home()
     system = catalog.system.get(system_id)
@@ -103,20 +107,17 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
     if rebuild:
         ref["rebuild"] = True
     source = open_source(system, catalog, uri)
+    store = SharedStore(home)
     for form in catalog.forms_of(system_id):
         data = _read_all(source.extract(form, window, chunk_rows), form)
-        deleted = pa.array([], pa.string())
-        if not form.updated_column:
-            pq.write_table(data, _paths(ref, "snapshot_next", form.form_id))
-            prev_path = safe_path(home, "state", system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
-            previous = pq.read_table(prev_path) if prev_path.exists() and not rebuild else None
-            ins, upd, gone = diff_snapshots(previous, data, list(form.primary_key))
-            deleted = source_keys(gone, form.primary_key).combine_chunks() if gone.num_rows else deleted
-            data = pa.concat_tables([ins, upd])
-        raw = with_provenance(data, form, batch_id, window.end)
+        change = form_changes(source, form, data, home=home, store=store, allow_mass_delete=allow_mass_delete,
+                              rebuild=rebuild, chunk_rows=chunk_rows)
+        if change.snapshot is not None:
+            pq.write_table(change.snapshot, _paths(ref, "snapshot_next", form.form_id))
+        raw = with_provenance(change.upserts, form, batch_id, window.end)
         pq.write_table(raw, _paths(ref, "raw", form.form_id))
-        pq.write_table(pa.table({KEY: deleted}), _paths(ref, "deleted", form.form_id))
-        ref["forms"][form.form_id] = {"extracted": raw.num_rows, "deleted": len(deleted)}
+        pq.write_table(pa.table({KEY: change.deleted}), _paths(ref, "deleted", form.form_id))
+        ref["forms"][form.form_id] = {"extracted": raw.num_rows, "deleted": len(change.deleted)}
     return ref
 
 
@@ -263,10 +264,11 @@ def _advance_snapshots(ref: Ref, home: Path) -> None:
 
 
 def run_system(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
-               uri: str | None = None, rebuild: bool = False) -> Ref:
+               uri: str | None = None, rebuild: bool = False, allow_mass_delete: bool = False) -> Ref:
     """All four steps in one process (the CLI's ``quancheng run``)."""
     t0 = time.perf_counter()
-    ref = extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild)
+    ref = extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild,
+                  allow_mass_delete=allow_mass_delete)
     ref = normalize(ref, catalog=catalog)
     ref = validate(ref, catalog=catalog)
     ref = publish(ref, catalog=catalog)

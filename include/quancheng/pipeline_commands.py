@@ -18,8 +18,10 @@ import click
 @click.option("--uri", default=None, help="Connection URI (default: $AIRFLOW_CONN_<CONN_ID>).")
 @click.option("--rebuild", is_flag=True, help="Read the source whole from the beginning and replace the system's "
                                               "datasets (after a lost published version); no --start.")
+@click.option("--allow-mass-delete", is_flag=True, default=False,
+              help="Publish a batch that deletes more than the system's max_delete_share of a dataset.")
 def run(system_id: str, start: datetime | None, end: datetime | None, home: Path, uri: str | None,
-        rebuild: bool) -> None:
+        rebuild: bool, allow_mass_delete: bool) -> None:
     """Extract, normalize, validate and publish SYSTEM_ID for the window [start, end).
 
     A failure is recorded like the DAG's (batch id and cause), so ``quancheng status`` shows it.
@@ -33,7 +35,8 @@ def run(system_id: str, start: datetime | None, end: datetime | None, home: Path
     catalog = load_catalog()
     window = Window(start, end)
     try:
-        ref = run_system(system_id, window, catalog=catalog, home=home.resolve(), uri=uri, rebuild=rebuild)
+        ref = run_system(system_id, window, catalog=catalog, home=home.resolve(), uri=uri, rebuild=rebuild,
+                         allow_mass_delete=allow_mass_delete)
     except Exception as exc:  # recorded, then raised on: the CLI still prints it and exits non-zero
         if system_id in catalog.system:  # an unknown (or crafted) id gets no run record
             _record_failure(system_id, start, end, batch_id_for(system_id, window), str(exc), home.resolve())

@@ -19,12 +19,14 @@ Ref = dict[str, Any]
 
 
 def extract_step(system_id: str, start: datetime | None, end: datetime, *, uri: str | None = None,
-                 home: str | None = None, full_refresh: bool = False, rebuild: bool = False) -> Ref:
+                 home: str | None = None, full_refresh: bool = False, rebuild: bool = False,
+                 allow_mass_delete: bool = False) -> Ref:
     """Extract ``[start, end)`` of a system (``full_refresh`` reads from the beginning; ``rebuild`` too, and
-    replaces the system's datasets instead of merging into them)."""
+    replaces the system's datasets instead of merging into them; ``allow_mass_delete`` lets a batch delete
+    more than the system's ``max_delete_share`` of a dataset)."""
     window = window_of(start, end, full_refresh=full_refresh, rebuild=rebuild)
     return pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
-                            home=Path(home) if home else None, rebuild=rebuild)
+                            home=Path(home) if home else None, rebuild=rebuild, allow_mass_delete=allow_mass_delete)
 
 
 def normalize_step(ref: Ref) -> Ref:

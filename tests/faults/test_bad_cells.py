@@ -11,6 +11,7 @@ says it is superseded (or is withdrawn, by the system's catalog choice).
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import shutil
@@ -144,10 +145,12 @@ def _catalog_with(tmp: Path, invalid_update: str) -> Catalog:
     folder = tmp / "catalog"
     shutil.copytree(SLICE, folder)
     systems = folder / "systems.csv"
-    lines = systems.read_text(encoding="utf-8").splitlines()
-    assert lines[0].endswith(",invalid_update")
-    systems.write_text("\n".join([lines[0]] + [line.rsplit(",", 1)[0] + "," + invalid_update for line in lines[1:]])
-                       + "\n", encoding="utf-8")
+    with systems.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with systems.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        out.writeheader()
+        out.writerows({**r, "invalid_update": invalid_update} for r in rows)
     catalog = load_catalog(folder)
     assert catalog.system["amr_enterprise"].invalid_update == invalid_update
     return catalog

@@ -127,7 +127,9 @@ def test_small_batch_is_held_against_the_published_amounts(memory_ndrc, home):  
     for i, r in enumerate(later):
         r.update(XMDM=f"2019-370102-47-01-9{i:05d}", GXSJ="2026-03-02 08:00:00")
     later[1]["ZTZ"] = "12005000"  # 1200.5 万元, typed in 元
-    MemorySource.tables = {"TZ_XMBA": pa.Table.from_pylist(later)}
+    # the earlier rows stay in the source (delete reconciliation would withdraw them otherwise)
+    MemorySource.tables = {"TZ_XMBA": pa.concat_tables([MemorySource.tables["TZ_XMBA"],
+                                                        pa.Table.from_pylist(later)])}
     ref = pipeline.run_system("ndrc_investment", Window(T1, T1 + (T1 - T0)), catalog=memory_ndrc, home=home,
                               uri="memory://")
     assert pipeline.totals(ref)["extracted"] == 3 and pipeline.totals(ref)["quarantined"] == 1

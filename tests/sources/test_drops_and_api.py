@@ -27,19 +27,27 @@ def _fmt(host: Host) -> str:
     return "csv" if host.kind == "csv" else "xlsx"
 
 
-@pytest.mark.parametrize("fault", ["no_marker", "still_growing"])
-def test_half_written_drop_is_not_read(drop_host: Host, fault: str) -> None:
+def test_half_written_drop_is_not_read(drop_host: Host) -> None:
     form = drop_host.catalog.form[INCREMENTAL]
     old = sample_table(drop_host.catalog, form, ROWS)
     drop_host.put(form, old)
     folder = Path(drop_host.uri.removeprefix("file://")) / form.table
     newer = write_drop(folder, sample_table(drop_host.catalog, form, ROWS + 5), _fmt(drop_host), "99991231T000000")
-    if fault == "no_marker":
-        marker_of(newer).unlink()
-    else:
-        with newer.open("ab") as fh:
-            fh.write(b"more,rows,arriving\n")
+    marker_of(newer).unlink()  # the exporter has not finished: the older complete export is read
     assert as_text(read_all(drop_host, INCREMENTAL)) == as_text(old)
+
+
+def test_drop_changed_after_its_marker_is_refused(drop_host: Host) -> None:
+    """Once the marker exists the export is declared complete: a size change is damage, not growth, and
+    falling back to the older export would roll published data back."""
+    form = drop_host.catalog.form[INCREMENTAL]
+    drop_host.put(form, sample_table(drop_host.catalog, form, ROWS))
+    folder = Path(drop_host.uri.removeprefix("file://")) / form.table
+    newer = write_drop(folder, sample_table(drop_host.catalog, form, ROWS + 5), _fmt(drop_host), "99991231T000000")
+    with newer.open("ab") as fh:
+        fh.write(b"more,rows,arriving\n")
+    with pytest.raises(SourceError, match=r"99991231T000000\.(csv|xlsx) is \d+ bytes but its \.done marker"):
+        read_all(drop_host, INCREMENTAL)
 
 
 def test_only_incomplete_drops_means_unavailable(drop_host: Host) -> None:
@@ -120,3 +128,35 @@ def test_value_that_does_not_fit_its_native_type_is_passed_on_as_text(catalog: C
     assert got.schema.field("est_date").type == pa.string()
     assert dict(zip(got["uscc"].to_pylist(), got["est_date"].to_pylist(), strict=True))["uscc-00003"] == "二〇一九年"
     assert got["reg_capital"].type == pa.decimal128(24, 4)  # the other columns keep their native types
+
+
+def test_api_without_a_keys_endpoint_is_paged_through_whole(catalog: Catalog, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key listing for delete reconciliation: an API that answers 404 on ``<table>/keys`` is read page by page,
+    every row whatever its update time, keeping only the key columns."""
+    from contextlib import ExitStack
+
+    from quancheng.sources.types import source_keys
+
+    asked: list[str] = []
+    real_get = http_source.HttpSource._get
+
+    def get(self: http_source.HttpSource, form: object, path: str, params: dict[str, object] | None = None) -> object:
+        asked.append(path)
+        if path.endswith("/keys"):
+            raise http_source._NotFound
+        return real_get(self, form, path, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(http_source.HttpSource, "_get", get)
+    monkeypatch.setattr(http_source, "MAX_PAGE_SIZE", 7)
+    with ExitStack() as stack:
+        host = Host("http", catalog, tmp_path, stack)
+        host.api_base = stack.enter_context(serve(tmp_path))
+        form = catalog.form[INCREMENTAL]
+        table = sample_table(catalog, form, ROWS)
+        host.put(form, table)
+        batches = list(host.source(form).list_keys(form, 25))
+    assert all(b.schema.names == list(form.primary_key) for b in batches)
+    assert sorted(k for b in batches for k in source_keys(b, form.primary_key).to_pylist()) == \
+        sorted(source_keys(table, form.primary_key).to_pylist())
+    assert asked.count(form.table) == -(-ROWS // 7)  # every page of the table, after the one 404

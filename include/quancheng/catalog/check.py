@@ -19,7 +19,7 @@ from quancheng.catalog.check_codes import check_codes, check_materials, check_ru
 from quancheng.catalog.check_names import check_names
 from quancheng.catalog.check_refs import Orphan, Unknown, dupes, fold
 from quancheng.catalog.loader import Catalog
-from quancheng.catalog.models import Mapping
+from quancheng.catalog.models import Mapping, SourceForm
 from quancheng.errors import CatalogProblem
 from quancheng.ops.schedule import PRESETS
 
@@ -97,7 +97,24 @@ def _systems_forms(c: Catalog) -> list[CatalogProblem]:
             if k not in cols:
                 p.append(CatalogProblem("forms.csv", f.line, f"form {f.form_id!r}: column {k!r} is not a field "
                                         "of the form", "list it in fields.csv or fix primary_key/updated_column"))
+        p += _soft_delete(c, f, cols)
     return p
+
+
+def _soft_delete(c: Catalog, f: SourceForm, cols: set[str]) -> list[CatalogProblem]:
+    """A soft_delete system names, on every form with an update column, the column and values marking a delete."""
+    system = c.system.get(f.system_id)
+    if f.deleted_column and f.deleted_column not in cols:
+        return [CatalogProblem("forms.csv", f.line, f"form {f.form_id!r}: deleted_column {f.deleted_column!r} is "
+                               "not a field of the form", "list it in fields.csv or fix deleted_column")]
+    if f.deleted_column and not f.deleted_values:
+        return [CatalogProblem("forms.csv", f.line, f"form {f.form_id!r}: deleted_column {f.deleted_column!r} "
+                               "without deleted_values", "give the values that mark a deleted row, e.g. 1|true")]
+    if system and system.delete_detection == "soft_delete" and f.updated_column and not f.deleted_column:
+        return [CatalogProblem("forms.csv", f.line, f"form {f.form_id!r}: system {f.system_id!r} detects deletes "
+                               "by soft_delete but the form names no deleted_column",
+                               "set deleted_column and deleted_values, or use delete_detection reconcile")]
+    return []
 
 
 def _fields(c: Catalog) -> list[CatalogProblem]:

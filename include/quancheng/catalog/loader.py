@@ -145,12 +145,12 @@ class Catalog:
         self.mappings: list[Mapping] = tables["mappings.csv"]
         self.elements: list[Element] = tables["elements.csv"]
         self.code_lists: list[CodeList] = tables["code_lists.csv"]
-        self.crosswalks: list[Crosswalk] = tables["crosswalks.csv"]
+        self.crosswalks: list[Crosswalk] = tables.get("crosswalks.csv", [])
         self.units: list[Unit] = tables["units.csv"]
-        self.materials: list[Material] = tables["materials.csv"]
-        self.rules: list[CrossRule] = tables["rules.csv"]
-        self.grants: list[Grant] = tables["grants.csv"]
-        self.reform_figures: list[ReformFigure] = tables["reform_figures.csv"]
+        self.materials: list[Material] = tables.get("materials.csv", [])
+        self.rules: list[CrossRule] = tables.get("rules.csv", [])
+        self.grants: list[Grant] = tables.get("grants.csv", [])
+        self.reform_figures: list[ReformFigure] = tables.get("reform_figures.csv", [])
         self.codes: list[Code] = codes
 
     # --- indexes (built once, on first use) ---

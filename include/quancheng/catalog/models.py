@@ -16,6 +16,11 @@ ExtractMode = Literal["incremental", "snapshot"]
 # a published row whose newer source version was quarantined: kept and flagged, or withdrawn
 # (see quancheng.publish.superseded)
 InvalidUpdate = Literal["flag", "withdraw"]
+# How deletes in a form with an update column reach the shared data (snapshot forms see them by comparison):
+#   reconcile    list the source's primary keys (cheap: key columns only) and delete published keys gone from it
+#   soft_delete  the form's ``deleted_column`` holds one of its ``deleted_values`` when a row is withdrawn
+#   none         the system never deletes (or the exchange keeps what it once published); say so in the catalog
+DeleteDetection = Literal["reconcile", "soft_delete", "none"]
 DataType = Literal["string", "integer", "decimal", "date", "datetime", "boolean"]
 Status = Literal["standard", "candidate", "retired"]
 PiClass = Literal["none", "personal", "sensitive"]
@@ -74,6 +79,10 @@ class System(_Row):
     quarantine_threshold: float = 0.05
     reference_id: str = ""  # row id in shared/reference/departments.csv
     invalid_update: InvalidUpdate = "flag"
+    delete_detection: DeleteDetection = "reconcile"
+    # a batch deleting more than this share of a dataset's published rows is refused (a truncated export,
+    # an emptied table) unless the run is told to allow it (``quancheng run --allow-mass-delete``)
+    max_delete_share: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class SourceForm(_Row):
@@ -87,6 +96,8 @@ class SourceForm(_Row):
     stage_id: str
     primary_key: tuple[str, ...]
     updated_column: str = ""  # empty: no change timestamp, extracted as a snapshot
+    deleted_column: str = ""  # soft_delete systems: the status or flag column that marks a withdrawn row
+    deleted_values: tuple[str, ...] = ()  # its values (compared as trimmed, case-folded text) meaning "deleted"
 
 
 class SourceField(_Row):

@@ -5,6 +5,7 @@
 429 + ``Retry-After`` rate limit are those :mod:`quancheng.sources.http` documents. Each table is
 re-read when its file changes (``demo advance`` rewrites it), so the service never needs a restart.
 Rows are served in file order; ``updated_since`` / ``updated_before`` filter on the form's update column.
+``<table>/keys?columns=a,b`` pages through the named key columns of every row (delete reconciliation).
 
 Run it alone with ``python -m quancheng.demo.api WORLD_DIR --port 8765``.
 """
@@ -115,19 +116,28 @@ def _handler(tables: _Tables, limit: _RateLimit) -> type[BaseHTTPRequestHandler]
                 return
             parts = urlsplit(self.path)
             segs = [unquote(s) for s in parts.path.strip("/").split("/") if s]
-            if len(segs) not in (2, 3) or (len(segs) == 3 and segs[2] != "schema"):
-                self._send(404, {"error": "use /<system_id>/<table>[/schema]"})
+            if len(segs) not in (2, 3) or (len(segs) == 3 and segs[2] not in ("schema", "keys")):
+                self._send(404, {"error": "use /<system_id>/<table>[/schema|/keys]"})
                 return
             data = tables.get(segs[0], segs[1])
             if data is None:
                 self._send(404, {"error": f"unknown table {segs[0]}/{segs[1]}"})
                 return
-            if len(segs) == 3:
+            if len(segs) == 3 and segs[2] == "schema":
                 self._send(200, {"columns": data.column_names})
                 return
+            query = parse_qs(parts.query)
+            updated = tables.updated_column(segs[0], segs[1])
+            if len(segs) == 3:  # keys: only the named columns, every row
+                columns = [c for c in query.get("columns", [""])[0].split(",") if c]
+                unknown = [c for c in columns if c not in data.column_names]
+                if not columns or unknown:
+                    self._send(400, {"error": f"columns= must name key columns of the table; unknown {unknown}"})
+                    return
+                data, updated = data.select(columns), ""
+                query = {k: v for k, v in query.items() if k in ("page", "page_size")}
             try:
-                self._send(200, self._page(data, tables.updated_column(segs[0], segs[1]),
-                                           parse_qs(parts.query)))
+                self._send(200, self._page(data, updated, query))
             except ValueError as exc:
                 self._send(400, {"error": str(exc)})
 

@@ -114,6 +114,19 @@ class Source(ABC):
         """Column -> live type, for kinds whose columns are typed; None (this default) skips the type check."""
         return None
 
+    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Yield the primary key columns (only those) of every row the source holds now, in batches of at
+        most ``chunk_rows``: what delete reconciliation compares the published keys with. A kind that cannot
+        list its keys keeps this default, which refuses with the fix."""
+        raise SourceError(self.system.system_id, form.table,
+                          f"a {self.kind} source cannot list its keys for delete reconciliation "
+                          "(fix: set the system's delete_detection to soft_delete or none in systems.csv)")
+
+    def position(self, form: SourceForm) -> str | None:
+        """The complete state of the source a read of ``form`` sees, where a kind has one that sorts by time and
+        must never go backwards (a file drop's export name); None, this default, for live databases and APIs."""
+        return None
+
     # --- shared behaviour ---
     def check_schema(self, form: SourceForm) -> list[str]:
         """Compare live columns and types with the catalog; raise SchemaDriftError, or return new columns let through.

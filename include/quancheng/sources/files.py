@@ -7,8 +7,16 @@ The drop protocol (``file:///abs/dropdir``):
 - the exporter writes the data file first, then a completion marker ``<file>.done`` holding JSON
   ``{"rows": n, "bytes": size, "encoding": "utf-8"}`` (``encoding`` is optional, CSV only);
 - the reader takes the newest export that has its marker and whose size still equals the marker's
-  ``bytes``; a file without its marker, or one that grew after the marker was written, is skipped;
-  if no complete export exists the source is unavailable (the task retries later).
+  ``bytes``; a file without its marker is still being written and is skipped; if no complete export
+  exists the source is unavailable (the task retries later);
+- an export newer than that one whose marker exists but whose size differs from the marker's ``bytes``
+  was cut short or overwritten after it was declared complete: that is an error naming the file, never
+  a silent fall back to an older export (which would roll published data back);
+- the rows read must equal the marker's ``rows`` (when given), else the export is refused, naming the
+  file and both counts;
+- the export a read sees is its :meth:`FileDropSource.position` (the file name, which sorts by time); the
+  pipeline remembers the last one consumed and refuses to go back to an older one
+  (:mod:`quancheng.sources.deletes`). One source object reads one export per form, however often asked.
 
 Every column is read as text (a CSV or Excel cell carries no type the pipeline may trust; the
 normalizer parses it). Empty cells are null; placeholders such as ``NA`` or ``/`` stay as text.
@@ -50,7 +58,21 @@ def marker_of(path: Path) -> Path:
     return path.with_name(path.name + MARKER)
 
 
-def complete_exports(folder: Path, fmt: DropFormat) -> tuple[list[Path], list[Path]]:
+def read_marker(path: Path, system: str = "?") -> dict[str, Any]:
+    """The completion marker of export ``path`` as a dict ({} for an empty marker)."""
+    marker = marker_of(path)
+    text = marker.read_text(encoding="utf-8").strip()
+    try:
+        meta = json.loads(text) if text else {}
+    except json.JSONDecodeError as exc:
+        raise SourceError(system, path.parent.name, f"completion marker {marker} is not JSON ({exc.msg}); "
+                          "the exporter must write {\"rows\": n, \"bytes\": size}") from None
+    if not isinstance(meta, dict):
+        raise SourceError(system, path.parent.name, f"completion marker {marker} is not a JSON object")
+    return meta
+
+
+def complete_exports(folder: Path, fmt: DropFormat, system: str = "?") -> tuple[list[Path], list[Path]]:
     """(complete exports newest first, incomplete ones) in ``folder``."""
     complete: list[Path] = []
     incomplete: list[Path] = []
@@ -59,9 +81,7 @@ def complete_exports(folder: Path, fmt: DropFormat) -> tuple[list[Path], list[Pa
         if not marker.is_file():
             incomplete.append(path)
             continue
-        text = marker.read_text(encoding="utf-8").strip()
-        meta = json.loads(text) if text else {}
-        expected = meta.get("bytes")
+        expected = read_marker(path, system).get("bytes")
         if expected is not None and path.stat().st_size != int(expected):
             incomplete.append(path)  # still growing, or cut short
             continue
@@ -115,11 +135,29 @@ class FileDropSource(Source):
     kind: ClassVar[str] = "file"
     fmt: ClassVar[DropFormat]
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._chosen: dict[str, Path] = {}  # table -> the export this source reads, chosen once
+
     def _latest(self, form: SourceForm) -> Path:
+        if form.table not in self._chosen:
+            self._chosen[form.table] = self._choose(form)
+        return self._chosen[form.table]
+
+    def _choose(self, form: SourceForm) -> Path:
         folder = drop_dir(self.uri) / form.table
         if not folder.is_dir():
             raise SourceUnavailable(self.system.system_id, form.table, f"drop folder {folder} does not exist")
-        complete, incomplete = complete_exports(folder, self.fmt)
+        complete, incomplete = complete_exports(folder, self.fmt, self.system.system_id)
+        newest = complete[0].name if complete else ""
+        for path in incomplete:  # newest first
+            if path.name > newest and marker_of(path).is_file():
+                declared = read_marker(path, self.system.system_id).get("bytes")
+                raise SourceError(
+                    self.system.system_id, form.table,
+                    f"export {path} is {path.stat().st_size} bytes but its {MARKER} marker declares {declared}: "
+                    "it was cut short or overwritten after it was declared complete; nothing published "
+                    f"(fix: have the department re-export it, or move {path.name} and its marker aside)")
         if not complete:
             raise SourceUnavailable(
                 self.system.system_id, form.table,
@@ -128,22 +166,51 @@ class FileDropSource(Source):
         return complete[0]
 
     def _encoding(self, path: Path) -> str:
-        text = marker_of(path).read_text(encoding="utf-8").strip()
-        return str(json.loads(text).get("encoding", "utf-8")) if text else "utf-8"
+        return str(read_marker(path, self.system.system_id).get("encoding", "utf-8"))
+
+    def position(self, form: SourceForm) -> str:
+        return self._latest(form).name
 
     def live_columns(self, form: SourceForm) -> list[str]:
         path = self._latest(form)
         return list(self._header(path))
 
     def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        path = self._latest(form)
-        schema = text_schema(self.catalog, form)
-        for batch in rechunk(self._batches(path, chunk_rows), chunk_rows):
-            batch = conform(batch, schema, self.system.system_id, form.table)
+        for batch in self._whole(form, chunk_rows, text_schema(self.catalog, form)):
             if form.updated_column:
                 batch = self._in_window(batch, form, window)
             if batch.num_rows:
                 yield batch
+
+    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """The whole export's primary key columns (an export holds the whole table)."""
+        schema = text_schema(self.catalog, form)
+        keys = pa.schema([f for f in schema if f.name in form.primary_key])
+        for batch in self._whole(form, chunk_rows, schema):
+            yield batch.select(keys.names)
+
+    def _whole(self, form: SourceForm, chunk_rows: int, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        """Every row of the export, checked at the end against the marker's ``rows``."""
+        path = self._latest(form)
+        declared = read_marker(path, self.system.system_id).get("rows")
+        seen = 0
+        batches = rechunk(self._batches(path, chunk_rows), chunk_rows)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as exc:  # a CSV cut in the middle of a row
+                raise SourceError(self.system.system_id, form.table, f"export {path} cannot be parsed after "
+                                  f"{seen} rows ({str(exc).splitlines()[0]}); nothing published (fix: have the "
+                                  "department re-export it)") from None
+            seen += batch.num_rows
+            yield conform(batch, schema, self.system.system_id, form.table)
+        if declared is not None and int(declared) != seen:
+            raise SourceError(
+                self.system.system_id, form.table,
+                f"export {path} holds {seen} rows but its {MARKER} marker declares {declared}: the file is "
+                "incomplete or the marker is wrong; nothing published (fix: have the department re-export it)")
 
     def _in_window(self, batch: pa.RecordBatch, form: SourceForm, window: Window) -> pa.RecordBatch:
         raw = batch.column(form.updated_column)

@@ -6,6 +6,9 @@ The API (``http://host:port/<system_id>``, served in the demo by :mod:`quancheng
 - ``GET <base>/<table>?page=1&page_size=500[&updated_since=ISO][&updated_before=ISO]`` ->
   ``{"items": [{column: value}, ...], "page": 1, "next_page": 2 | null, "total": n}``; a missing
   ``updated_since`` also returns rows with no timestamp;
+- ``GET <base>/<table>/keys?columns=a,b&page=1&page_size=1000`` -> the same page shape, each item holding
+  only the named key columns of every row (no window): the key listing for delete reconciliation. An API
+  without it (404) is paged through whole instead, keeping only the key columns;
 - too many requests are answered ``429`` with ``Retry-After`` (seconds): the client sleeps that long
   (capped) and asks again, up to :data:`MAX_RETRIES` times, then the source is unavailable.
 
@@ -74,17 +77,31 @@ class HttpSource(Source):
         schema = native_schema(self.catalog, form)
         yield from rechunk(self._pages(form, window, min(chunk_rows, MAX_PAGE_SIZE), schema), chunk_rows)
 
-    def _pages(self, form: SourceForm, window: Window, page_size: int,
-               schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-        params: dict[str, Any] = {"page_size": page_size}
-        if form.updated_column:
+    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """The ``keys`` endpoint, or every page of the table when the API has none (see the module docstring)."""
+        full = native_schema(self.catalog, form)
+        schema = pa.schema([f for f in full if f.name in form.primary_key])
+        size = min(chunk_rows, MAX_PAGE_SIZE)
+        try:
+            self._get(form, f"{form.table}/keys", {"columns": ",".join(schema.names), "page": 1, "page_size": 1})
+        except _NotFound:
+            pages = self._pages(form, None, size, schema)
+        else:
+            pages = self._pages(form, None, size, schema, path=f"{form.table}/keys",
+                                extra={"columns": ",".join(schema.names)})
+        yield from rechunk(pages, chunk_rows)
+
+    def _pages(self, form: SourceForm, window: Window | None, page_size: int, schema: pa.Schema, *,
+               path: str = "", extra: dict[str, str] | None = None) -> Iterator[pa.RecordBatch]:
+        params: dict[str, Any] = {"page_size": page_size, **(extra or {})}
+        if form.updated_column and window is not None:  # None: every row
             params["updated_before"] = naive_utc(window.end).isoformat()
             if window.start is not None:
                 params["updated_since"] = naive_utc(window.start).isoformat()
         page: int | None = 1
         while page is not None:
             try:
-                body = self._get(form, form.table, {**params, "page": page})
+                body = self._get(form, path or form.table, {**params, "page": page})
             except _NotFound:
                 raise SourceError(self.system.system_id, form.table, "the API does not know this table") from None
             items = body["items"]

@@ -20,6 +20,8 @@ forms read ``start <= updated < end`` (the first window, ``start=None``, also ta
 with no timestamp); snapshot forms read the whole table. Every batch is cut to at most
 ``chunk_rows`` rows and cast to :func:`quancheng.sources.types.native_schema`. A server that refuses,
 times out or is missing raises :class:`SourceUnavailable` with the URI's password removed.
+:meth:`SqlSource.list_keys` streams ``SELECT`` of the primary key columns of the whole table through the
+same readers (bounded batches, never the whole key list in one result), for delete reconciliation.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quancheng.catalog.models import NativeType, SourceForm
+from quancheng.catalog.models import NativeType, SourceField, SourceForm
 from quancheng.errors import SourceError, SourceUnavailable
 from quancheng.sources.base import LiveType, Source, Window, redact, register
-from quancheng.sources.types import NATIVE_ARROW, conform, naive_utc, native_schema, rechunk
+from quancheng.sources.types import NATIVE_ARROW, conform, naive_utc, rechunk
 
 Engine = Literal["sqlite", "postgresql", "mariadb"]
 CONNECT_TIMEOUT_S = 10
@@ -187,8 +189,8 @@ class SqlSource(Source):
         return dict(self._reflect(form))
 
     # --- reading ---
-    def _where(self, form: SourceForm, window: Window) -> tuple[str, list[datetime]]:
-        if not form.updated_column:
+    def _where(self, form: SourceForm, window: Window | None) -> tuple[str, list[datetime]]:
+        if not form.updated_column or window is None:  # None: every row (a snapshot form, or the key listing)
             return "", []
         col = _quote(self.engine, form.updated_column)
         if window.start is None:  # the first read also takes rows that never got a timestamp
@@ -196,19 +198,28 @@ class SqlSource(Source):
         return f" WHERE {col} >= ? AND {col} < ?", [naive_utc(window.start), naive_utc(window.end)]
 
     def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        schema = native_schema(self.catalog, form)
+        yield from self._stream(form, window, chunk_rows, self.catalog.fields_of(form.form_id))
+
+    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """``SELECT`` of the primary key columns only, streamed in batches of at most ``chunk_rows``."""
+        keys = [f for f in self.catalog.fields_of(form.form_id) if f.column in form.primary_key]
+        yield from self._stream(form, None, chunk_rows, keys)
+
+    def _stream(self, form: SourceForm, window: Window | None, chunk_rows: int,
+                fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
+        schema = pa.schema([pa.field(f.column, NATIVE_ARROW[f.native_type]) for f in fields])
         readers = {"sqlite": self._read_sqlite, "postgresql": self._read_postgresql,
                    "mariadb": self._read_mariadb}
-        raw = readers[self.engine](form, window, chunk_rows)
+        raw = readers[self.engine](form, window, chunk_rows, fields)
         for batch in rechunk(raw, chunk_rows):
             yield conform(batch, schema, self.system.system_id, form.table)
 
-    def _read_sqlite(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    def _read_sqlite(self, form: SourceForm, window: Window | None, chunk_rows: int,
+                     fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
         import adbc_driver_manager
         import adbc_driver_sqlite.dbapi as adbc_sqlite
 
         self._check_file(form)
-        fields = self.catalog.fields_of(form.form_id)
         sentinel = ", ".join(f"{_SQLITE_CAST[f.native_type][1]} AS {_quote('sqlite', f.column)}" for f in fields)
         cols = ", ".join(f"CAST({_quote('sqlite', f.column)} AS {_SQLITE_CAST[f.native_type][0]})"
                          for f in fields)
@@ -247,11 +258,12 @@ class SqlSource(Source):
         query.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
         return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), ""))
 
-    def _read_postgresql(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    def _read_postgresql(self, form: SourceForm, window: Window | None, chunk_rows: int,
+                         fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
         import adbc_driver_manager
         import adbc_driver_postgresql.dbapi as adbc_pg
 
-        cols = ", ".join(_quote("postgresql", f.column) for f in self.catalog.fields_of(form.form_id))
+        cols = ", ".join(_quote("postgresql", f.column) for f in fields)
         where, params = self._where(form, window)
         # Bound parameters make the driver run an extended-protocol query whose whole result libpq holds
         # in memory (RSS grew with the table: 3 GiB for 10 M rows); without them it streams COPY batches.
@@ -286,25 +298,27 @@ class SqlSource(Source):
         except OSError as exc:
             raise self._down(form, f"cannot reach {parts.hostname}:{parts.port}: {exc}") from None
 
-    def _read_mariadb(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    def _read_mariadb(self, form: SourceForm, window: Window | None, chunk_rows: int,
+                      fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
         self._probe(form)  # fail fast: ConnectorX's pool retries a refused connection for half a minute
         try:
             import connectorx  # noqa: F401
         except ImportError:
-            yield from self._read_mariadb_pymysql(form, window, chunk_rows)
+            yield from self._read_mariadb_pymysql(form, window, chunk_rows, fields)
         else:
-            yield from self._read_mariadb_connectorx(form, window, chunk_rows)
+            yield from self._read_mariadb_connectorx(form, window, chunk_rows, fields)
 
-    def _mariadb_sql(self, form: SourceForm, window: Window, placeholder: str) -> tuple[str, list[datetime]]:
-        cols = ", ".join(_quote("mariadb", f.column) for f in self.catalog.fields_of(form.form_id))
+    def _mariadb_sql(self, form: SourceForm, window: Window | None, placeholder: str,
+                     fields: list[SourceField]) -> tuple[str, list[datetime]]:
+        cols = ", ".join(_quote("mariadb", f.column) for f in fields)
         where, params = self._where(form, window)
         return f"SELECT {cols} FROM {_quote('mariadb', form.table)}{where.replace('?', placeholder)}", params
 
-    def _read_mariadb_connectorx(self, form: SourceForm, window: Window,
-                                 chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    def _read_mariadb_connectorx(self, form: SourceForm, window: Window | None, chunk_rows: int,
+                                 fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
         import connectorx as cx
 
-        sql, params = self._mariadb_sql(form, window, "{}")
+        sql, params = self._mariadb_sql(form, window, "{}", fields)
         # ConnectorX takes no bind parameters; the values are datetimes this code formats itself
         sql = sql.format(*(_timestamp_literal(p) for p in params))
         parts = urlsplit(self.uri)
@@ -315,12 +329,12 @@ class SqlSource(Source):
             raise self._down(form, exc) from None
         yield from reader
 
-    def _read_mariadb_pymysql(self, form: SourceForm, window: Window,
-                              chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    def _read_mariadb_pymysql(self, form: SourceForm, window: Window | None, chunk_rows: int,
+                              fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
         import pymysql
         import pymysql.cursors
 
-        sql, params = self._mariadb_sql(form, window, "%s")
+        sql, params = self._mariadb_sql(form, window, "%s", fields)
         parts = urlsplit(self.uri)
         try:
             conn = pymysql.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
@@ -330,7 +344,6 @@ class SqlSource(Source):
                                    **self._mariadb_tls())
         except pymysql.err.OperationalError as exc:
             raise self._down(form, exc) from None
-        fields = self.catalog.fields_of(form.form_id)
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, params)

@@ -1,0 +1,174 @@
+"""What one form's batch changes, deletes included, and the checks that keep a damaged source from publishing.
+
+:func:`form_changes` turns the rows a source yielded for a window into upserts and deleted source keys:
+
+- **snapshot forms** (no update column) compare the whole read with the last consumed snapshot
+  (:func:`quancheng.sources.snapshot.diff_snapshots`); the snapshot records the source's
+  :meth:`~quancheng.sources.base.Source.position` (a file drop's export name) in its Parquet metadata, and
+  a read whose position sorts before the one last consumed is refused: taking an older export than one
+  already published would roll the shared data back;
+- **incremental forms** cannot see a hard delete in rows read by update time, so the system's
+  ``delete_detection`` (systems.csv) decides:
+
+  - ``reconcile``: the source lists its primary keys (key columns only,
+    :meth:`~quancheng.sources.base.Source.list_keys`); every published or quarantined key of the form that
+    is neither listed nor in this batch is deleted. Skipped while nothing is published or quarantined;
+  - ``soft_delete``: rows whose ``deleted_column`` (forms.csv) holds one of ``deleted_values`` (trimmed,
+    case-folded text) are deletes, not upserts;
+  - ``none``: nothing is deleted.
+
+Then the **mass-delete guard**: a batch deleting more than the system's ``max_delete_share`` of the form's
+published rows (a truncated export, an emptied table, a key listing gone wrong) raises
+:class:`~quancheng.errors.MassDeleteRefused` naming system, table and export, unless the run allows it
+(``quancheng run --allow-mass-delete``, the DAG param ``allow_mass_delete``). Every refusal happens during
+extract, so nothing published, no quarantine and no snapshot state changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from quancheng.catalog.light import dataset_id, quarantine_dataset_id
+from quancheng.catalog.models import SourceForm, System
+from quancheng.errors import MassDeleteRefused, SourceError
+from quancheng.publish.store import KEY, SharedStore
+from quancheng.safepath import safe_path
+from quancheng.sources.base import Source
+from quancheng.sources.snapshot import diff_snapshots
+from quancheng.sources.types import source_keys
+
+POSITION = b"quancheng.position"  # snapshot metadata: the source position the snapshot was read at
+
+
+@dataclass(frozen=True)
+class FormChanges:
+    """A form's batch: rows to upsert, source keys to delete, and the snapshot to keep once published."""
+
+    upserts: pa.Table
+    deleted: pa.Array  # source keys, strings
+    snapshot: pa.Table | None  # snapshot forms only
+
+
+def snapshot_path(home: Path, form: SourceForm) -> Path:
+    """The last consumed (published) snapshot of a snapshot form."""
+    return safe_path(home, "state", form.system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
+
+
+def form_changes(source: Source, form: SourceForm, data: pa.Table, *, home: Path, store: SharedStore,
+                 allow_mass_delete: bool = False, rebuild: bool = False, chunk_rows: int = 100_000) -> FormChanges:
+    """Upserts and deletes of ``data`` (what the source yielded for the window); see the module docstring.
+
+    ``rebuild`` (the batch replaces the system's datasets): every row read is an upsert and nothing is deleted,
+    but a read older than the last consumed export is still refused.
+    """
+    system = source.system
+    position = source.position(form)
+    snapshot = None
+    if rebuild:
+        prev_path = snapshot_path(home, form)
+        if not form.updated_column and prev_path.exists():
+            _never_backwards(system, form, position, pq.read_table(prev_path))
+        meta = {**(data.schema.metadata or {}), **({POSITION: position.encode()} if position else {})}
+        return FormChanges(data, pa.array([], pa.string()),
+                           None if form.updated_column else data.replace_schema_metadata(meta))
+    if not form.updated_column:
+        prev_path = snapshot_path(home, form)
+        previous = pq.read_table(prev_path) if prev_path.exists() else None
+        _never_backwards(system, form, position, previous)
+        ins, upd, gone = diff_snapshots(previous, data, list(form.primary_key))
+        upserts = pa.concat_tables([ins, upd])
+        deleted = _keys(gone, form)
+        meta = {**(data.schema.metadata or {}), **({POSITION: position.encode()} if position else {})}
+        snapshot = data.replace_schema_metadata(meta)
+    elif system.delete_detection == "soft_delete":
+        upserts, deleted = _soft_deleted(data, form)
+    elif system.delete_detection == "reconcile":
+        upserts, deleted = data, _reconcile(source, form, data, store, chunk_rows)
+    else:
+        upserts, deleted = data, pa.array([], pa.string())
+    _guard(system, form, deleted, store, position, allow_mass_delete)
+    return FormChanges(upserts, deleted, snapshot)
+
+
+def _keys(table: pa.Table, form: SourceForm) -> pa.Array:
+    if not table.num_rows:
+        return pa.array([], pa.string())
+    keys = source_keys(table, form.primary_key)
+    return (keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys).cast(pa.string())
+
+
+def _never_backwards(system: System, form: SourceForm, position: str | None, previous: pa.Table | None) -> None:
+    last = (previous.schema.metadata or {}).get(POSITION, b"").decode() if previous is not None else ""
+    if position is not None and last and position < last:
+        raise SourceError(system.system_id, form.table,
+                          f"the newest complete export is {position}, older than {last}, the export last "
+                          "published; refusing to roll the shared data back (fix: restore "
+                          f"{last} and its .done marker, or have the department export the table anew)")
+
+
+def _soft_deleted(data: pa.Table, form: SourceForm) -> tuple[pa.Table, pa.Array]:
+    flag = pc.utf8_lower(pc.utf8_trim_whitespace(pc.cast(data[form.deleted_column], pa.string())))
+    marked = pc.fill_null(pc.is_in(flag, value_set=pa.array([v.strip().lower() for v in form.deleted_values],
+                                                            pa.string())), False)
+    return data.filter(pc.invert(marked)), _keys(data.filter(marked), form)
+
+
+def _read_columns(store: SharedStore, ds: str, columns: list[str]) -> pa.Table | None:
+    """Columns of a dataset's current version; None if never published (a lost version raises, as
+    :meth:`SharedStore.read` does: "cannot find it" is not "there is none")."""
+    data = store.dataset_path(ds) / "data.parquet"
+    if data.is_file():
+        return pq.read_table(data, columns=columns)
+    store.check_current([ds])
+    return None
+
+
+def _known_keys(store: SharedStore, form: SourceForm) -> pa.Array:
+    """Source keys the exchange holds for the form: published, or quarantined from its table."""
+    parts = [pa.array([], pa.string())]
+    published = _read_columns(store, dataset_id(form), [KEY])
+    if published is not None:
+        parts.append(published[KEY].combine_chunks().cast(pa.string()))
+    q = _read_columns(store, quarantine_dataset_id(form.system_id), ["_source_table", KEY])
+    if q is not None:
+        q = q.filter(pc.equal(q["_source_table"], form.table))
+        parts.append(q[KEY].combine_chunks().cast(pa.string()))
+    return pa.concat_arrays(parts)
+
+
+def _reconcile(source: Source, form: SourceForm, data: pa.Table, store: SharedStore,
+               chunk_rows: int) -> pa.Array:
+    known = _known_keys(store, form)
+    if not len(known):
+        return known
+    listed = [_keys(pa.Table.from_batches([b]), form) for b in source.list_keys(form, chunk_rows) if b.num_rows]
+    present = pa.concat_arrays([*listed, _keys(data, form)])  # a row in this batch exists, listed or not
+    import polars as pl  # its hash anti-join is about twice as fast as pc.is_in over a million keys
+
+    gone = pl.DataFrame({"k": known}).unique().join(pl.DataFrame({"k": present}), on="k", how="anti")
+    return gone["k"].to_arrow().cast(pa.string())
+
+
+def _guard(system: System, form: SourceForm, deleted: pa.Array, store: SharedStore, position: str | None,
+           allow: bool) -> None:
+    if allow or not len(deleted):
+        return
+    published = _read_columns(store, dataset_id(form), [KEY])
+    if published is None:
+        return
+    keys = published[KEY]
+    total = len(keys)
+    hits = pc.sum(pc.is_in(keys, value_set=deleted)).as_py() or 0
+    if total and hits > system.max_delete_share * total:
+        export = f" (export {position})" if position else ""
+        raise MassDeleteRefused(
+            system.system_id, form.table,
+            f"this batch{export} would delete {hits} of the {total} published rows of {dataset_id(form)}, more "
+            f"than the system's max_delete_share {system.max_delete_share:.0%}; nothing published (fix: if the "
+            "deletes are real, rerun with `quancheng run --allow-mass-delete` or the DAG param "
+            "allow_mass_delete=true; else have the department re-export the table)")
