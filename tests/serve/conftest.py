@@ -29,10 +29,19 @@ AMR = "Administration for Market Regulation"  # owns amr_enterprise: its own are
 
 
 @pytest.fixture(scope="session")
-def catalog(tmp_path_factory):  # type: ignore[no-untyped-def]
+def catalog_path(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     from issue6_builders import extended_catalog
 
-    return extended_catalog(tmp_path_factory.mktemp("catalog"))
+    tmp = tmp_path_factory.mktemp("catalog")
+    extended_catalog(tmp)
+    return tmp / "catalog"
+
+
+@pytest.fixture(scope="session")
+def catalog(catalog_path):  # type: ignore[no-untyped-def]
+    from quancheng.catalog import load_catalog
+
+    return load_catalog(catalog_path)
 
 
 def build_grants_world(store: Any, catalog: Any, *, role_prefix: str | None = None) -> None:

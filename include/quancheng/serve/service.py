@@ -7,6 +7,7 @@ which only touches the in-memory copies (:mod:`quancheng.serve.cache`).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from quancheng.sharing.rules import Audience
 # identifier kinds a caller may look records up by (ID numbers are personal: tokenized, never a lookup key)
 KEY_KINDS = ("project_code", "uscc", "org_code", "reg_no", "construction_permit", "planning_permit", "license_no")
 EXTRA_KEYS = {"project_code": "project_code", "entity_id": "", "stage_id": ""}  # exchange columns: column -> id kind
+
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")  # what dataset ids are made of (system, form and stage ids)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,9 @@ class Service:
 
     def copy_for(self, client: Client, dataset_id: str) -> Copy:
         """The most complete copy of ``dataset_id`` the client's department may read; 404 or 403 otherwise."""
+        if not SAFE_ID.match(dataset_id) or dataset_id.startswith("."):  # never a path outside the areas
+            raise ApiError(404, "not_found", f"no dataset {dataset_id[:64]!r} is published (GET /v1/datasets "
+                           "lists them)", dataset=dataset_id[:64])
         for area in self.areas_of(client):
             copy = self.cache.get(area.schema, dataset_id)
             if copy is not None:
