@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quancheng.sharing.rules import TOKENIZED
@@ -33,19 +34,22 @@ class Copy:
     def __init__(self, dataset_id: str, schema: str, version: str, table: pa.Table,
                  index: dict[str, dict[str, list[int]]]):
         self.dataset_id, self.schema, self.version = dataset_id, schema, version
-        self.table = table.combine_chunks()
         self.index = index
-        self.columns: list[str] = list(self.table.column_names)
-        # only these columns need converting for JSON; the others are str, int, float, bool or None already
-        self._convert = frozenset(f.name for f in self.table.schema if pa.types.is_temporal(f.type)
-                                  or pa.types.is_decimal(f.type))
+        self.types = {f.name: str(f.type) for f in table.schema}  # as published, before the text conversion
+        self.columns: list[str] = list(table.column_names)
+        # times, dates and decimals become the text JSON carries once, here, each distinct value converted
+        # once (a provenance table has a few extraction times for 500,000 rows), not on every answer
+        self.table = table.combine_chunks()
+        for i, f in enumerate(self.table.schema):
+            if pa.types.is_temporal(f.type) or pa.types.is_decimal(f.type):
+                self.table = self.table.set_column(i, pa.field(f.name, pa.string(), metadata=f.metadata),
+                                                   _as_text(self.table[f.name]))
         # Arrow converts one row of a wide table slowly (~30 µs a column) but whole columns fast, so a copy of
         # up to PY_CELLS cells is held as Python lists (a stage form at scale 2,000: 0.6 s once, then ~60 µs
         # a row); longer copies (provenance) are read as slices of consecutive rows, a project's being adjacent
         self._pycols: dict[str, list[Any]] | None = None
         if self.table.num_rows * max(1, self.table.num_columns) <= PY_CELLS:
-            self._pycols = {c: [plain(v) for v in self.table[c].to_pylist()] if c in self._convert
-                            else self.table[c].to_pylist() for c in self.columns}
+            self._pycols = {c: self.table[c].to_pylist() for c in self.columns}
         self.column_set = frozenset(self.columns)
         # published copies carry the names and definitions as field metadata, ``tokenized`` among them
         # (quancheng.sharing.metadata.column_meta); a copy straight from the rules has TOKENIZED
@@ -67,16 +71,18 @@ class Copy:
             return [dict(zip(names, [col[i] for col in lists], strict=True)) for i in idx]
         t = self.table if columns is None else self.table.select(columns)
         if indices is None:
-            return [self._plain(r) for r in t.to_pylist()]
+            return list(t.to_pylist())
         out: list[dict[str, Any]] = []
         for start, length in _runs(indices):
-            out.extend(self._plain(r) for r in t.slice(start, length).to_pylist())
+            out.extend(t.slice(start, length).to_pylist())
         return out
 
-    def _plain(self, r: dict[str, Any]) -> dict[str, Any]:
-        for c in self._convert:
-            r[c] = plain(r[c])
-        return r
+
+def _as_text(col: pa.ChunkedArray) -> pa.Array:
+    arr = col.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    texts = pa.array([plain(v) for v in enc.dictionary.to_pylist()], pa.string())
+    return pc.take(texts, enc.indices)
 
 
 def _runs(indices: Iterable[int]) -> list[tuple[int, int]]:

@@ -55,12 +55,15 @@ def listing(service: Service, client: Client) -> list[dict[str, Any]]:
                                 "sharing_type": st, "sharing_type_zh": SHARE_TYPE_ZH[st], "readable": False,
                                 "version": None, "rows": None, "updated_at": None}
         try:
-            copy = service.copy_for(client, ds)
+            schema, version = service.locate(client, ds)  # listing reads no data, only where it is
         except ApiError:
             out.append(item)
             continue
-        fresh = service.freshness(copy)
-        item.update(readable=True, version=copy.version, rows=copy.table.num_rows, updated_at=fresh["updated_at"])
+        row = area_rows.get((schema, ds), {})
+        updated = row.get("updated_at")
+        item.update(readable=True, version=version, rows=row.get("rows"),
+                    updated_at=(updated if updated.tzinfo else updated.replace(tzinfo=UTC)).isoformat()
+                    if isinstance(updated, datetime) else None)
         out.append(item)
     return out
 
@@ -74,7 +77,7 @@ def detail(service: Service, client: Client, dataset_id: str) -> tuple[dict[str,
     all_columns = full.names if full is not None else copy.columns
     tokenized = copy.tokenized()
     meta = column_meta(service.catalog, all_columns, tokenized)
-    types = {f.name: str(f.type) for f in copy.table.schema}
+    types = dict(copy.types)
     if full is not None:
         types = {**{f.name: str(f.type) for f in full}, **types}
     columns = []

@@ -128,15 +128,16 @@ class Service:
         """Whether any open or department area holds the dataset (else it is 不予共享 for every caller)."""
         return any(ds == dataset_id and not schema.startswith("src_") for schema, ds in self.registry()[1])
 
-    def copy_for(self, client: Client, dataset_id: str) -> Copy:
-        """The most complete copy of ``dataset_id`` the client's department may read; 404 or 403 otherwise."""
+    def locate(self, client: Client, dataset_id: str) -> tuple[str, str]:
+        """(area schema, version) of the most complete copy the client's department may read, without
+        reading it; 404 for an unknown dataset, 403 (with the reason) for one the department may not read."""
         if not SAFE_ID.match(dataset_id) or dataset_id.startswith("."):  # never a path outside the areas
             raise ApiError(404, "not_found", f"no dataset {dataset_id[:64]!r} is published (GET /v1/datasets "
                            "lists them)", dataset=dataset_id[:64])
         for area in self.areas_of(client):
-            copy = self.cache.get(area.schema, dataset_id)
-            if copy is not None:
-                return copy
+            version = self.cache.version(area.schema, dataset_id)
+            if version is not None:
+                return area.schema, version
         if not self.known(dataset_id):
             raise ApiError(404, "not_found", f"no dataset {dataset_id!r} is published (GET /v1/datasets lists them)",
                            dataset=dataset_id)
@@ -145,6 +146,17 @@ class Service:
                            "the exchange and its own system only", dataset=dataset_id)
         raise ApiError(403, "forbidden", f"dataset {dataset_id!r} is 有条件共享 (conditional) and "
                        f"{client.department_en} holds no grant for it in grants.csv", dataset=dataset_id)
+
+    def copy_for(self, client: Client, dataset_id: str) -> Copy:
+        """The most complete copy of ``dataset_id`` the client's department may read, in memory."""
+        schema, _ = self.locate(client, dataset_id)
+        copy = self.cache.get(schema, dataset_id)
+        if copy is None:  # replaced between the two looks by a publish that removed it: ask again
+            schema, _ = self.locate(client, dataset_id)
+            copy = self.cache.get(schema, dataset_id)
+        if copy is None:
+            raise ApiError(404, "not_found", f"dataset {dataset_id!r} was just withdrawn", dataset=dataset_id)
+        return copy
 
     def freshness(self, copy: Copy) -> dict[str, Any]:
         datasets, area_rows = self.registry()
