@@ -165,18 +165,19 @@ class AreaCache:
 
 
 class Answers:
-    """Encoded answers keyed by everything they depend on (caller's department, request, and the versions
-    of the copies read), so a new version of any input is a miss, never a stale answer. Bounded: when full
-    it starts again empty (cheaper than LRU bookkeeping on every hit, and refilled within seconds)."""
+    """Encoded answers (or facts derived from copies) keyed by everything they depend on: the caller's
+    department, the request, and the versions of the copies read, so a new version of any input is a miss,
+    never a stale answer. Bounded: when full it starts again empty (cheaper than LRU bookkeeping on every
+    hit, and refilled within seconds)."""
 
     def __init__(self, limit: int = 50_000):
         self.limit = limit
-        self._held: dict[tuple[Any, ...], bytes] = {}
+        self._held: dict[tuple[Any, ...], Any] = {}
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         return self._held.get(key)
 
-    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
         if len(self._held) >= self.limit:
             self._held = {}
         self._held[key] = value

@@ -12,6 +12,7 @@ Read from the caller's copies (so tokens and withheld elements follow the same r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from quancheng.consolidate.materials import MATERIALS_DATASET
@@ -23,11 +24,6 @@ from quancheng.serve.problems import ApiError, checked_id
 from quancheng.serve.service import Service
 
 PROJECT = "project_code"
-
-
-def _one(copy: Copy, project: str) -> dict[str, Any] | None:
-    found = copy.find(PROJECT, project)
-    return copy.rows(found[:1])[0] if found else None
 
 
 def prefill_answer(service: Service, client: Client, stage_id: str, project_code: str) -> bytes:
@@ -48,10 +44,11 @@ def prefill_answer(service: Service, client: Client, stage_id: str, project_code
             versions.append(("", ""))
     key = ("prefill", client.department_en, stage_id, project, tuple(versions))
     held = service.answers.get(key)
-    if held is None:
-        held = dumps(prefill(service, client, stage_id, project))
-        service.answers.put(key, held)
-    return held
+    if isinstance(held, bytes):
+        return held
+    answer = dumps(prefill(service, client, stage_id, project))
+    service.answers.put(key, answer)
+    return answer
 
 
 def prefill(service: Service, client: Client, stage_id: str, project_code: str) -> dict[str, Any]:
@@ -62,43 +59,31 @@ def prefill(service: Service, client: Client, stage_id: str, project_code: str) 
         raise ApiError(404, "not_found", f"no stage {stage_id[:64]!r}", parameter="stage_id")
     project = checked_id(project_code, "project_code", "project_code")
     form = service.copy_for(client, stage_dataset_id(stage_id))
-    row = _one(form, project)
-    if row is None:
+    found = form.find(PROJECT, project)
+    if not found:
         raise ApiError(404, "not_found", f"project {project} has no record in stage {stage_id} ({stage.name_zh}) yet",
                        project_code=project, stage_id=stage_id)
+    row = form.rows(found[:1])[0]
     provenance = service.copy_for(client, provenance_dataset_id(stage_id))
     prov = {r["element_key"]: r for r in provenance.rows(provenance.find(PROJECT, project))}
-    tokenized = form.tokenized()
+    static = _stage_static(service, client, stage_id, form)
     elements = []
-    for col in form.columns:
-        el = catalog.element_by_key.get(col)
-        if el is None:
-            continue
-        p = prov.get(col)
+    for meta in static.elements:
+        p = prov.get(meta["key"])
         system = catalog.system.get(p["system_id"]) if p else None
         elements.append({
-            "element_id": el.element_id, "key": col, "name_zh": el.name_zh, "name_en": el.name_en,
-            "value": row[col], "required": stage_id in el.required_in,
-            "access": "token" if col in tokenized else "clear",
+            **meta, "value": row[meta["key"]],
             "source_system": p["system_id"] if p else None, "source_system_name_zh": system.name_zh if system else None,
             "source_table": p["source_table"] if p else None, "source_key": p["source_key"] if p else None,
             "as_of": p["extracted_at"] if p else None, "rule": p["rule"] if p else None,
             "systems": p["systems"] if p else 0, "distinct_values": p["distinct_values"] if p else 0,
         })
-    keys = {e["key"] for e in elements}
     conflicts = service.copy_for(client, CONFLICTS_DATASET)
     disagree = [{k: r[k] for k in ("element_id", "element_key", "element_name_zh", "system_id", "source_table",
                                    "source_key", "value", "winner_system", "winner_value", "rule", "same_system")}
-                for r in conflicts.rows(conflicts.find(PROJECT, project)) if r["element_key"] in keys]
-    full = service.full_schema(stage_dataset_id(stage_id))
-    withheld = []
-    for col in full.names if full is not None else []:
-        el = catalog.element_by_key.get(col)
-        if el is not None and col not in form.columns:
-            withheld.append({"key": col, "name_zh": el.name_zh, "name_en": el.name_en, "share_type": el.share_type,
-                             "share_type_zh": SHARE_TYPE_ZH[el.share_type],
-                             "reason": withheld_reason(catalog, client.department_en, el, service.holders(col))})
-    materials = _materials(service, client, stage_id, project)
+                for r in conflicts.rows(conflicts.find(PROJECT, project)) if r["element_key"] in static.keys]
+    materials_copy = service.copy_for(client, MATERIALS_DATASET)
+    materials = _materials(service, client, stage_id, project, materials_copy)
     return {
         "stage": {"id": stage_id, "name_zh": stage.name_zh, "name_en": stage.name_en},
         "project_code": project,
@@ -107,24 +92,56 @@ def prefill(service: Service, client: Client, stage_id: str, project_code: str) 
         "missing_required": [s for s in (row.get("_missing_required") or "").split("|") if s],
         "elements": elements,
         "conflicts": disagree,
-        "withheld": withheld,
+        "withheld": static.withheld,
         "materials": materials,
         "summary": {"elements": len(elements), "filled": sum(1 for e in elements if e["value"] is not None),
                     "conflicts": len(disagree), "materials": len(materials),
                     "waived": sum(1 for m in materials if m["waived"]),
                     "required": sum(1 for m in materials if not m["waived"])},
         "datasets": {c.dataset_id: {"area": c.schema, "version": c.version}
-                     for c in (form, provenance, conflicts)} | _versions(service, client),
+                     for c in (form, provenance, conflicts, materials_copy)},
     }
 
 
-def _versions(service: Service, client: Client) -> dict[str, dict[str, str]]:
-    m = service.copy_for(client, MATERIALS_DATASET)
-    return {m.dataset_id: {"area": m.schema, "version": m.version}}
+@dataclass(frozen=True)
+class _Static:
+    """What a stage's prefill says the same way for every project: element names and access, and what is
+    withheld from the department and why (computed once per department and version of the stage form)."""
+
+    elements: list[dict[str, Any]]
+    keys: frozenset[str]
+    withheld: list[dict[str, Any]]
 
 
-def _project_values(service: Service, client: Client, project: str) -> dict[str, tuple[Any, str]]:
-    """The project's values in every stage form the caller reads: element key -> (value, dataset)."""
+def _stage_static(service: Service, client: Client, stage_id: str, form: Copy) -> _Static:
+    key = ("stage_static", client.department_en, stage_id, form.schema, form.version)
+    held = service.derived.get(key)
+    if isinstance(held, _Static):
+        return held
+    catalog = service.catalog
+    tokenized = form.tokenized()
+    elements = []
+    for col in form.columns:
+        el = catalog.element_by_key.get(col)
+        if el is not None:
+            elements.append({"element_id": el.element_id, "key": col, "name_zh": el.name_zh, "name_en": el.name_en,
+                             "required": stage_id in el.required_in,
+                             "access": "token" if col in tokenized else "clear"})
+    full = service.full_schema(stage_dataset_id(stage_id))
+    withheld = []
+    for col in full.names if full is not None else []:
+        el = catalog.element_by_key.get(col)
+        if el is not None and col not in form.column_set:
+            withheld.append({"key": col, "name_zh": el.name_zh, "name_en": el.name_en, "share_type": el.share_type,
+                             "share_type_zh": SHARE_TYPE_ZH[el.share_type],
+                             "reason": withheld_reason(catalog, client.department_en, el, service.holders(col))})
+    static = _Static(elements, frozenset(str(e["key"]) for e in elements), withheld)
+    service.derived.put(key, static)
+    return static
+
+
+def _project_values(service: Service, client: Client, project: str, wanted: set[str]) -> dict[str, tuple[Any, str]]:
+    """The project's values of the ``wanted`` elements in every stage form the caller reads (first stage first)."""
     out: dict[str, tuple[Any, str]] = {}
     for st in service.catalog.stages:
         ds = stage_dataset_id(st.stage_id)
@@ -132,32 +149,36 @@ def _project_values(service: Service, client: Client, project: str) -> dict[str,
             copy = service.copy_for(client, ds)
         except ApiError:
             continue
-        row = _one(copy, project)
-        for k, v in (row or {}).items():
-            if v is not None and k in service.catalog.element_by_key:
-                out.setdefault(k, (v, ds))
+        found = copy.find(PROJECT, project)
+        if not found:
+            continue
+        cols = [k for k in wanted if k in copy.column_set and k not in out]
+        if cols:
+            for k, v in copy.rows(found[:1], cols)[0].items():
+                if v is not None:
+                    out[k] = (v, ds)
     return out
 
 
-def _materials(service: Service, client: Client, stage_id: str, project: str) -> list[dict[str, Any]]:
-    copy = service.copy_for(client, MATERIALS_DATASET)
-    values = _project_values(service, client, project)
-    out = []
-    for m in copy.rows(copy.find("stage_id", stage_id)):
-        data = []
-        for eid in (m["elements"] or "").split("|"):
-            el = service.catalog.element.get(eid)
-            if el is None:
-                continue
-            value, ds = values.get(el.key, (None, None))
-            data.append({"element_id": eid, "key": el.key, "name_zh": el.name_zh, "value": value, "dataset": ds})
-        out.append({
-            "material_key": m["material_key"], "name_zh": m["name_zh"], "kind": m["kind"],
-            "status": "waived" if m["waived"] else "required", "waived": bool(m["waived"]), "rule": m["reason"],
-            "issuer_system": m["issuer_system"] or None, "issuer_name_zh": m["issuer_name_zh"] or None,
-            "asked_by_forms": [f for f in (m["asked_by_forms"] or "").split("|") if f],
-            "asked_times": m["asked_times"],
-            "shared_datasets": [d for d in (m["shared_datasets"] or "").split("|") if d],
-            "datasets_published": m["datasets_published"], "data": data,
-        })
-    return out
+def _materials(service: Service, client: Client, stage_id: str, project: str, copy: Copy) -> list[dict[str, Any]]:
+    key = ("materials", stage_id, copy.schema, copy.version)
+    held = service.derived.get(key)
+    skeleton: list[dict[str, Any]] = held if isinstance(held, list) else []
+    if not isinstance(held, list):
+        for m in copy.rows(copy.find("stage_id", stage_id)):
+            carried = [service.catalog.element[e] for e in (m["elements"] or "").split("|")
+                       if e in service.catalog.element]
+            skeleton.append({
+                "material_key": m["material_key"], "name_zh": m["name_zh"], "kind": m["kind"],
+                "status": "waived" if m["waived"] else "required", "waived": bool(m["waived"]), "rule": m["reason"],
+                "issuer_system": m["issuer_system"] or None, "issuer_name_zh": m["issuer_name_zh"] or None,
+                "asked_by_forms": [f for f in (m["asked_by_forms"] or "").split("|") if f],
+                "asked_times": m["asked_times"],
+                "shared_datasets": [d for d in (m["shared_datasets"] or "").split("|") if d],
+                "datasets_published": m["datasets_published"],
+                "data": [{"element_id": el.element_id, "key": el.key, "name_zh": el.name_zh} for el in carried]})
+        service.derived.put(key, skeleton)
+    values = _project_values(service, client, project, {str(d["key"]) for m in skeleton for d in m["data"]})
+    return [{**m, "data": [{**d, "value": values.get(d["key"], (None, None))[0],
+                            "dataset": values.get(d["key"], (None, None))[1]} for d in m["data"]]}
+            for m in skeleton]

@@ -60,6 +60,7 @@ class Service:
         self.key_kinds.update({c: k for c, k in EXTRA_KEYS.items() if c not in self.key_kinds})
         self.cache = AreaCache(self.areas_root, self.key_kinds)
         self.answers = Answers()
+        self.derived = Answers(limit=10_000)  # per-version facts (stage element lists, material skeletons)
         self.registry_ttl = registry_ttl
         self._lock = threading.Lock()
         self._registry: tuple[float, dict[str, Registered], dict[tuple[str, str], dict[str, Any]]] | None = None
