@@ -153,6 +153,10 @@ def test_cli_clients_and_audit(grants_home, catalog_path, monkeypatch) -> None: 
     assert lines and {"client", "endpoint", "dataset", "keys", "rows", "status", "at", "latency_ms"} <= set(lines[0])
     bad = runner.invoke(cli, ["serve", "audit", "--since", "yesterday", "--dir", home])
     assert bad.exit_code != 0
+    per = runner.invoke(cli, ["serve", "audit", "--since", "1d", "--json", "--by-department", "--dir", home])
+    depts = {d["department_en"]: d for d in map(json.loads, per.stdout.splitlines())}
+    assert sum(d["calls"] for d in depts.values()) == len(lines)
+    assert sum(d["refused"] for d in depts.values()) == sum(1 for c in lines if 400 <= c["status"] < 500)
 
 
 def test_openapi_describes_every_endpoint(grants_home, catalog, api_factory) -> None:  # type: ignore[no-untyped-def]

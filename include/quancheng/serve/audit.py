@@ -159,3 +159,18 @@ def read_audit(engine: sa.Engine, since: datetime) -> list[dict[str, Any]]:
         d["keys"] = json.loads(d["keys"]) if d["keys"] else {}
         out.append(d)
     return out
+
+
+def per_department(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Calls per department: how many, how many refused (4xx) and failed (5xx), rows sent, p95 latency."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for c in calls:
+        groups.setdefault(c["department_en"], []).append(c)
+    out = []
+    for dept, cs in sorted(groups.items()):
+        lat = sorted(float(c["latency_ms"]) for c in cs)
+        out.append({"department_en": dept, "calls": len(cs),
+                    "refused": sum(1 for c in cs if 400 <= c["status"] < 500),
+                    "errors": sum(1 for c in cs if c["status"] >= 500), "rows": sum(int(c["rows"]) for c in cs),
+                    "p95_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.95))], 1)})
+    return out

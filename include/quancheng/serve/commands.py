@@ -104,12 +104,20 @@ def list_clients(home: Path, as_json: bool) -> None:
 @serve.command()
 @dir_option
 @click.option("--since", default="24h", show_default=True, help="ISO time (UTC by default) or an age: 15m, 2h, 7d.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")
-def audit(home: Path, since: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per call (or per department).")
+@click.option("--by-department", is_flag=True, help="Calls, refusals, errors, rows and p95 latency per department.")
+def audit(home: Path, since: str, as_json: bool, by_department: bool) -> None:
     """The calls made to the service since a time: caller, endpoint, dataset, keys, rows, status, latency."""
-    from quancheng.serve.audit import parse_since, read_audit
+    from quancheng.serve.audit import parse_since, per_department, read_audit
 
-    for r in read_audit(_engine(home), parse_since(since)):
+    calls = read_audit(_engine(home), parse_since(since))
+    if by_department:
+        for d in per_department(calls):
+            click.echo(json.dumps(d, ensure_ascii=False) if as_json else
+                       f"{d['department_en']}\tcalls={d['calls']}\trefused={d['refused']}\terrors={d['errors']}\t"
+                       f"rows={d['rows']}\tp95={d['p95_ms']} ms")
+        return
+    for r in calls:
         if as_json:
             click.echo(json.dumps(r, ensure_ascii=False))
         else:
