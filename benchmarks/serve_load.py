@@ -1,0 +1,191 @@
+"""Load on the data service: 50 concurrent clients asking for the prefill of random projects.
+
+Starts ``quancheng serve`` over a published home as its own process on a free loopback port, registers
+one client credential per simulated window (spread over the catalog's departments, so answers go through
+the access rules of each), warms the service up (the first call of each copy reads it), then runs
+``--clients`` threads in this second process, each on its own keep-alive connection, asking
+``GET /v1/prefill/{stage}/{project}`` for random (stage, project) pairs of the home's stage forms.
+Bounded: at most ``--requests`` calls and ``--max-seconds`` of wall time, loopback only. ``--think-ms``
+makes each client pause between calls (a clerk at a window); 0 is a closed loop (the server's saturation).
+Any status other than 200 counts as an error. The credentials are revoked at the end.
+
+Run: .venv/bin/python benchmarks/serve_load.py --dir work [--clients 50] [--requests 20000] [--write]
+(writes benchmarks/results/serve.md with --write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "include"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def targets(home: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    out = []
+    for stage in ("s1_project_land", "s2_engineering", "s3_construction", "s4_acceptance"):
+        p = home / "shared" / "areas" / "shared_open" / f"stage.{stage}" / "data.parquet"
+        if p.exists():
+            out += [f"/v1/prefill/{stage}/{c}" for c in pq.read_table(p, columns=["project_code"])["project_code"]
+                    .to_pylist()]
+    return out
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * q))]
+
+
+def run(port: int, keys: list[str], paths: list[str], *, requests: int, max_seconds: float, think_ms: float,
+        seed: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[int | str] = Counter()
+    lock = threading.Lock()
+    budget = [requests]
+    stop_at = time.monotonic() + max_seconds
+
+    def client(i: int) -> None:
+        rnd = random.Random(seed + i)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {keys[i]}"}
+        mine: list[float] = []
+        seen: Counter[int | str] = Counter()
+        while time.monotonic() < stop_at:
+            with lock:
+                if budget[0] <= 0:
+                    break
+                budget[0] -= 1
+            path = rnd.choice(paths)
+            t = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                seen[resp.status] += 1
+            except (OSError, http.client.HTTPException) as exc:
+                seen[type(exc).__name__] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append((time.perf_counter() - t) * 1000)
+            if think_ms:
+                time.sleep(rnd.uniform(0.5, 1.5) * think_ms / 1000)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            statuses.update(seen)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(keys))]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {"requests": len(latencies), "seconds": round(wall, 2), "rps": round(len(latencies) / wall, 1),
+            "p50": round(percentile(latencies, 0.50), 1), "p95": round(percentile(latencies, 0.95), 1),
+            "p99": round(percentile(latencies, 0.99), 1), "max": round(latencies[-1], 1),
+            "errors": sum(n for s, n in statuses.items() if s != 200), "statuses": dict(statuses)}
+
+
+def main() -> None:
+    from quancheng.catalog import load_catalog
+    from quancheng.publish.store import SharedStore
+    from quancheng.serve.clients import ClientStore
+    from quancheng.sharing.postgres import departments
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", type=Path, default=Path("work"))
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=20000, help="at most this many calls in all")
+    ap.add_argument("--max-seconds", type=float, default=120.0, help="and at most this long")
+    ap.add_argument("--think-ms", type=float, default=0.0, help="pause between a client's calls (0: closed loop)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--write", action="store_true")
+    a = ap.parse_args()
+    home = a.dir.resolve()
+    paths = targets(home)
+    if not paths:
+        raise SystemExit(f"no stage forms published under {home} (run `make demo` first)")
+    catalog = load_catalog()
+    store = ClientStore(SharedStore(home).engine)
+    depts = list(departments(catalog))
+    run_id = uuid.uuid4().hex[:6]
+    names = [f"bench-{run_id}-{i}" for i in range(a.clients)]
+    keys = [store.add(n, depts[i % len(depts)], catalog) for i, n in enumerate(names)]
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "include")}
+    server = subprocess.Popen([sys.executable, "-m", "quancheng.cli", "serve", "--dir", str(home), "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("quancheng serve did not start") from None
+                time.sleep(0.2)
+        t = time.perf_counter()  # warm-up: every client's department reads its copies once
+        run(port, keys, paths, requests=a.clients * 4, max_seconds=120, think_ms=0, seed=a.seed + 999)
+        warm = time.perf_counter() - t
+        result = run(port, keys, paths, requests=a.requests, max_seconds=a.max_seconds, think_ms=a.think_ms,
+                     seed=a.seed)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        for n in names:
+            store.revoke(n)
+    result.update(clients=a.clients, think_ms=a.think_ms, targets=len(paths), warmup_s=round(warm, 1))
+    print(json.dumps(result))
+    if a.write:
+        write(a, result)
+
+
+def write(a: argparse.Namespace, r: dict[str, Any]) -> None:
+    out = ROOT / "benchmarks" / "results" / "serve.md"
+    row = (f"| {r['clients']} | {r['think_ms']:g} | {r['targets']:,} | {r['requests']:,} | {r['seconds']} | "
+           f"{r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | {r['max']} | {r['errors']} |")
+    cmd = (f"`.venv/bin/python benchmarks/serve_load.py --dir {a.dir} --clients {a.clients} --requests {a.requests} "
+           f"--max-seconds {a.max_seconds:g} --think-ms {a.think_ms:g} --write`")
+    head = ["# The data service under load: stage-form prefill", "",
+            "50 concurrent clients (one credential each, spread over the catalog's departments) ask "
+            "`GET /v1/prefill/{stage}/{project}` for random projects of a published demo world; server and load "
+            "generator are two processes on loopback. Latency is measured in the load generator (request sent "
+            "to body read). Warm-up calls (first read of each copy) are excluded. Goal: p99 < 100 ms, no errors.",
+            "", "| clients | think ms | (stage, project) pairs | calls | seconds | calls/s | p50 ms | p95 ms | "
+            "p99 ms | max ms | errors |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else head
+    at = next((i for i, line in enumerate(lines) if line.startswith("commands:")), len(lines))
+    table_end = max(i for i, line in enumerate(lines[:at]) if line.startswith("|")) + 1
+    lines = [*lines[:table_end], row, *lines[table_end:]]
+    if not any(line.startswith("commands:") for line in lines):
+        lines += ["", "commands:"]
+    lines.append(f"- {cmd}")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Area copies held in memory, one per current version, with a hash index on their key columns.
+
+Why memory and not SQL: a prefill reads five datasets by project code; a dictionary lookup in an
+in-memory Arrow table takes microseconds where a query to the shared database takes a connection and
+a round trip (``benchmarks/results/serve.md`` has the measured figures). Freshness is kept by the
+publish layout itself: an area copy is a symlink to ``.versions/<dataset>/<content hash>``, replaced
+atomically, so one ``readlink`` per use tells whether the copy in memory is still current; a new version
+is read once, and the old one dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from quancheng.sharing.rules import TOKENIZED
+
+PY_CELLS = 2_000_000  # copies up to this many cells are held as Python lists
+
+
+class Copy:
+    """One version of one dataset in one area, in memory (chunks combined, so a row range is a cheap slice)."""
+
+    def __init__(self, dataset_id: str, schema: str, version: str, table: pa.Table,
+                 index: dict[str, dict[str, list[int]]]):
+        self.dataset_id, self.schema, self.version = dataset_id, schema, version
+        self.index = index
+        self.types = {f.name: str(f.type) for f in table.schema}  # as published, before the text conversion
+        self.columns: list[str] = list(table.column_names)
+        # times, dates and decimals become the text JSON carries once, here, each distinct value converted
+        # once (a provenance table has a few extraction times for 500,000 rows), not on every answer
+        self.table = table.combine_chunks()
+        for i, f in enumerate(self.table.schema):
+            if pa.types.is_temporal(f.type) or pa.types.is_decimal(f.type):
+                self.table = self.table.set_column(i, pa.field(f.name, pa.string(), metadata=f.metadata),
+                                                   _as_text(self.table[f.name]))
+        # Arrow converts one row of a wide table slowly (~30 µs a column) but whole columns fast, so a copy of
+        # up to PY_CELLS cells is held as Python lists (a stage form at scale 2,000: 0.6 s once, then ~60 µs
+        # a row); longer copies (provenance) are read as slices of consecutive rows, a project's being adjacent
+        self._pycols: dict[str, list[Any]] | None = None
+        if self.table.num_rows * max(1, self.table.num_columns) <= PY_CELLS:
+            self._pycols = {c: self.table[c].to_pylist() for c in self.columns}
+        self.column_set = frozenset(self.columns)
+        # published copies carry the names and definitions as field metadata, ``tokenized`` among them
+        # (quancheng.sharing.metadata.column_meta); a copy straight from the rules has TOKENIZED
+        self._tokenized = frozenset(f.name for f in self.table.schema if f.metadata and b"true" in (
+            f.metadata.get(TOKENIZED), f.metadata.get(b"tokenized")))
+
+    def tokenized(self) -> frozenset[str]:
+        return self._tokenized
+
+    def find(self, column: str, value: str) -> list[int]:
+        return self.index.get(column, {}).get(value, [])
+
+    def rows(self, indices: Iterable[int] | None = None, columns: list[str] | None = None) -> list[dict[str, Any]]:
+        """Rows as JSON-ready dictionaries (``indices`` ascending)."""
+        names = self.columns if columns is None else columns
+        if self._pycols is not None:
+            lists = [self._pycols[c] for c in names]
+            idx = range(self.table.num_rows) if indices is None else indices
+            return [dict(zip(names, [col[i] for col in lists], strict=True)) for i in idx]
+        t = self.table if columns is None else self.table.select(columns)
+        if indices is None:
+            return list(t.to_pylist())
+        out: list[dict[str, Any]] = []
+        for start, length in _runs(indices):
+            out.extend(t.slice(start, length).to_pylist())
+        return out
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.Array:
+    arr = col.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    texts = pa.array([plain(v) for v in enc.dictionary.to_pylist()], pa.string())
+    return pc.take(texts, enc.indices)
+
+
+def _runs(indices: Iterable[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for i in indices:
+        if out and out[-1][0] + out[-1][1] == i:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((i, 1))
+    return out
+
+
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON (Chinese as is)."""
+    return json.dumps(body, ensure_ascii=False, default=str, separators=(",", ":")).encode()
+
+
+def plain(v: Any) -> Any:
+    """A value JSON can carry: times and dates as ISO text, decimals as text (every digit kept)."""
+    if isinstance(v, dt.datetime):
+        return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def build_index(table: pa.Table, columns: Iterable[str]) -> dict[str, dict[str, list[int]]]:
+    out: dict[str, dict[str, list[int]]] = {}
+    for c in columns:
+        if c not in table.column_names:
+            continue
+        idx: dict[str, list[int]] = {}
+        for i, v in enumerate(table[c].to_pylist()):
+            if v is not None:
+                idx.setdefault(str(v), []).append(i)
+        out[c] = idx
+    return out
+
+
+class AreaCache:
+    """The current version of each area copy under ``areas_root``, loaded on first use."""
+
+    def __init__(self, areas_root: Path, index_columns: Iterable[str]):
+        self.root = Path(areas_root)
+        self.index_columns = frozenset(index_columns)
+        self._copies: dict[tuple[str, str], Copy] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def version(self, schema: str, dataset_id: str) -> str | None:
+        """The content hash of the current copy, or None when the area has no such dataset."""
+        try:
+            return os.path.basename(os.readlink(self.root / schema / dataset_id))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError:  # not a symlink: a copy laid down by hand; its folder name is its version
+            p = self.root / schema / dataset_id
+            return "unversioned" if (p / "data.parquet").exists() else None
+
+    def get(self, schema: str, dataset_id: str) -> Copy | None:
+        version = self.version(schema, dataset_id)
+        if version is None:
+            return None
+        key = (schema, dataset_id)
+        held = self._copies.get(key)
+        if held is not None and held.version == version:
+            return held
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one reader per copy: concurrent first calls wait for it instead of reading it again
+            held = self._copies.get(key)
+            if held is not None and held.version == version:
+                return held
+            table = pq.read_table(self.root / schema / dataset_id / "data.parquet")
+            copy = Copy(dataset_id, schema, version, table, build_index(table, self.index_columns))
+            self._copies[key] = copy
+            return copy
+
+
+class Answers:
+    """Encoded answers (or facts derived from copies) keyed by everything they depend on: the caller's
+    department, the request, and the versions of the copies read, so a new version of any input is a miss,
+    never a stale answer. Bounded: when full it starts again empty (cheaper than LRU bookkeeping on every
+    hit, and refilled within seconds)."""
+
+    def __init__(self, limit: int = 50_000):
+        self.limit = limit
+        self._held: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        return self._held.get(key)
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        if len(self._held) >= self.limit:
+            self._held = {}
+        self._held[key] = value

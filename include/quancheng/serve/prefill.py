@@ -1,0 +1,184 @@
+"""``/v1/prefill/{stage_id}/{project_code}``: the one form of a stage, filled from what the exchange knows.
+
+Read from the caller's copies (so tokens and withheld elements follow the same rules as everywhere):
+- ``stage.<stage_id>``: the project's row; every element column becomes an element with its value;
+- ``stage.<stage_id>.provenance``: for each element, the system, table and record the value came from,
+  its extraction time (``as_of``) and the rule that chose it among the systems that held it;
+- ``conflicts.stage_forms``: the values other systems gave for the project's elements, with the winner;
+- ``materials.by_stage``: the stage's application materials, each ``waived`` (with the rule, the shared
+  datasets it relies on and the project's values of the elements the document carries) or ``required``;
+- elements of the stage the caller's department may not see are listed under ``withheld``, with why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from quancheng.consolidate.materials import MATERIALS_DATASET
+from quancheng.consolidate.stage_forms import CONFLICTS_DATASET, provenance_dataset_id, stage_dataset_id
+from quancheng.serve.access import SHARE_TYPE_ZH, withheld_reason
+from quancheng.serve.cache import Copy, dumps
+from quancheng.serve.clients import Client
+from quancheng.serve.problems import ApiError, checked_id
+from quancheng.serve.service import Service
+
+PROJECT = "project_code"
+
+
+def prefill_answer(service: Service, client: Client, stage_id: str, project_code: str) -> bytes:
+    """The prefill as encoded JSON, from the answers cache when no input copy has changed since."""
+    stage = service.catalog.stage.get(stage_id)
+    if stage is None:
+        known = ", ".join(s.stage_id for s in service.catalog.stages)
+        raise ApiError(404, "not_found", f"no stage {stage_id[:64]!r}; stages: {known}", parameter="stage_id")
+    project = checked_id(project_code, "project_code", "project_code")
+    inputs = [stage_dataset_id(s.stage_id) for s in service.catalog.stages]
+    inputs += [provenance_dataset_id(stage_id), CONFLICTS_DATASET, MATERIALS_DATASET]
+    versions = []
+    for ds in inputs:
+        try:
+            c = service.copy_for(client, ds)
+            versions.append((c.schema, c.version))
+        except ApiError:
+            versions.append(("", ""))
+    key = ("prefill", client.department_en, stage_id, project, tuple(versions))
+    held = service.answers.get(key)
+    if isinstance(held, bytes):
+        return held
+    answer = dumps(prefill(service, client, stage_id, project))
+    service.answers.put(key, answer)
+    return answer
+
+
+def prefill(service: Service, client: Client, stage_id: str, project_code: str) -> dict[str, Any]:
+    """The prefill of ``project_code`` (any spelling of a valid code) in ``stage_id``, as the client may see it."""
+    catalog = service.catalog
+    stage = catalog.stage.get(stage_id)
+    if stage is None:
+        raise ApiError(404, "not_found", f"no stage {stage_id[:64]!r}", parameter="stage_id")
+    project = checked_id(project_code, "project_code", "project_code")
+    form = service.copy_for(client, stage_dataset_id(stage_id))
+    found = form.find(PROJECT, project)
+    if not found:
+        raise ApiError(404, "not_found", f"project {project} has no record in stage {stage_id} ({stage.name_zh}) yet",
+                       project_code=project, stage_id=stage_id)
+    row = form.rows(found[:1])[0]
+    provenance = service.copy_for(client, provenance_dataset_id(stage_id))
+    prov = {r["element_key"]: r for r in provenance.rows(provenance.find(PROJECT, project))}
+    static = _stage_static(service, client, stage_id, form)
+    elements = []
+    for meta in static.elements:
+        p = prov.get(meta["key"])
+        system = catalog.system.get(p["system_id"]) if p else None
+        elements.append({
+            **meta, "value": row[meta["key"]],
+            "source_system": p["system_id"] if p else None, "source_system_name_zh": system.name_zh if system else None,
+            "source_table": p["source_table"] if p else None, "source_key": p["source_key"] if p else None,
+            "as_of": p["extracted_at"] if p else None, "rule": p["rule"] if p else None,
+            "systems": p["systems"] if p else 0, "distinct_values": p["distinct_values"] if p else 0,
+        })
+    conflicts = service.copy_for(client, CONFLICTS_DATASET)
+    disagree = [{k: r[k] for k in ("element_id", "element_key", "element_name_zh", "system_id", "source_table",
+                                   "source_key", "value", "winner_system", "winner_value", "rule", "same_system")}
+                for r in conflicts.rows(conflicts.find(PROJECT, project)) if r["element_key"] in static.keys]
+    materials_copy = service.copy_for(client, MATERIALS_DATASET)
+    materials = _materials(service, client, stage_id, project, materials_copy)
+    return {
+        "stage": {"id": stage_id, "name_zh": stage.name_zh, "name_en": stage.name_en},
+        "project_code": project,
+        "as_of": row.get("_extracted_at"),
+        "source_systems": [s for s in (row.get("_source_systems") or "").split("|") if s],
+        "missing_required": [s for s in (row.get("_missing_required") or "").split("|") if s],
+        "elements": elements,
+        "conflicts": disagree,
+        "withheld": static.withheld,
+        "materials": materials,
+        "summary": {"elements": len(elements), "filled": sum(1 for e in elements if e["value"] is not None),
+                    "conflicts": len(disagree), "materials": len(materials),
+                    "waived": sum(1 for m in materials if m["waived"]),
+                    "required": sum(1 for m in materials if not m["waived"])},
+        "datasets": {c.dataset_id: {"area": c.schema, "version": c.version}
+                     for c in (form, provenance, conflicts, materials_copy)},
+    }
+
+
+@dataclass(frozen=True)
+class _Static:
+    """What a stage's prefill says the same way for every project: element names and access, and what is
+    withheld from the department and why (computed once per department and version of the stage form)."""
+
+    elements: list[dict[str, Any]]
+    keys: frozenset[str]
+    withheld: list[dict[str, Any]]
+
+
+def _stage_static(service: Service, client: Client, stage_id: str, form: Copy) -> _Static:
+    key = ("stage_static", client.department_en, stage_id, form.schema, form.version)
+    held = service.derived.get(key)
+    if isinstance(held, _Static):
+        return held
+    catalog = service.catalog
+    tokenized = form.tokenized()
+    elements = []
+    for col in form.columns:
+        el = catalog.element_by_key.get(col)
+        if el is not None:
+            elements.append({"element_id": el.element_id, "key": col, "name_zh": el.name_zh, "name_en": el.name_en,
+                             "required": stage_id in el.required_in,
+                             "access": "token" if col in tokenized else "clear"})
+    full = service.full_schema(stage_dataset_id(stage_id))
+    withheld = []
+    for col in full.names if full is not None else []:
+        el = catalog.element_by_key.get(col)
+        if el is not None and col not in form.column_set:
+            withheld.append({"key": col, "name_zh": el.name_zh, "name_en": el.name_en, "share_type": el.share_type,
+                             "share_type_zh": SHARE_TYPE_ZH[el.share_type],
+                             "reason": withheld_reason(catalog, client.department_en, el, service.holders(col))})
+    static = _Static(elements, frozenset(str(e["key"]) for e in elements), withheld)
+    service.derived.put(key, static)
+    return static
+
+
+def _project_values(service: Service, client: Client, project: str, wanted: set[str]) -> dict[str, tuple[Any, str]]:
+    """The project's values of the ``wanted`` elements in every stage form the caller reads (first stage first)."""
+    out: dict[str, tuple[Any, str]] = {}
+    for st in service.catalog.stages:
+        ds = stage_dataset_id(st.stage_id)
+        try:
+            copy = service.copy_for(client, ds)
+        except ApiError:
+            continue
+        found = copy.find(PROJECT, project)
+        if not found:
+            continue
+        cols = [k for k in wanted if k in copy.column_set and k not in out]
+        if cols:
+            for k, v in copy.rows(found[:1], cols)[0].items():
+                if v is not None:
+                    out[k] = (v, ds)
+    return out
+
+
+def _materials(service: Service, client: Client, stage_id: str, project: str, copy: Copy) -> list[dict[str, Any]]:
+    key = ("materials", stage_id, copy.schema, copy.version)
+    held = service.derived.get(key)
+    skeleton: list[dict[str, Any]] = held if isinstance(held, list) else []
+    if not isinstance(held, list):
+        for m in copy.rows(copy.find("stage_id", stage_id)):
+            carried = [service.catalog.element[e] for e in (m["elements"] or "").split("|")
+                       if e in service.catalog.element]
+            skeleton.append({
+                "material_key": m["material_key"], "name_zh": m["name_zh"], "kind": m["kind"],
+                "status": "waived" if m["waived"] else "required", "waived": bool(m["waived"]), "rule": m["reason"],
+                "issuer_system": m["issuer_system"] or None, "issuer_name_zh": m["issuer_name_zh"] or None,
+                "asked_by_forms": [f for f in (m["asked_by_forms"] or "").split("|") if f],
+                "asked_times": m["asked_times"],
+                "shared_datasets": [d for d in (m["shared_datasets"] or "").split("|") if d],
+                "datasets_published": m["datasets_published"],
+                "data": [{"element_id": el.element_id, "key": el.key, "name_zh": el.name_zh} for el in carried]})
+        service.derived.put(key, skeleton)
+    values = _project_values(service, client, project, {str(d["key"]) for m in skeleton for d in m["data"]})
+    return [{**m, "data": [{**d, "value": values.get(d["key"], (None, None))[0],
+                            "dataset": values.get(d["key"], (None, None))[1]} for d in m["data"]]}
+            for m in skeleton]

@@ -1,0 +1,155 @@
+"""Fixtures for the data-service tests.
+
+Two homes, both built without Airflow:
+- ``grants_home``: the extended slice catalog (every sharing type: 无条件共享, 有条件共享 with a grant by name
+  and a grant of all conditional elements, 不予共享) with small system datasets shaped exactly as the
+  pipeline publishes them (the sharing tests' builders), then sharing and consolidation;
+- ``demo_home``: the demo world of the slice catalog, seeded and run through the real pipeline
+  (extract, normalize, validate, publish) and consolidation, for the prefill and the real server.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# the dataset builders live beside the consolidation tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "consolidate"))
+
+TEST_KEY = "serve-test-key-not-secret-0123456789"
+HCB = "Housing and Urban-Rural Development Bureau"  # granted legal_representative by name: clear
+NDRC = "Development and Reform Commission"  # granted every conditional element of amr_enterprise: tokens
+HRSS = "Human Resources and Social Security Bureau"  # no grant: open copies only
+AMR = "Administration for Market Regulation"  # owns amr_enterprise: its own area, clear
+
+
+@pytest.fixture(scope="session")
+def catalog_path(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    from issue6_builders import extended_catalog
+
+    tmp = tmp_path_factory.mktemp("catalog")
+    extended_catalog(tmp)
+    return tmp / "catalog"
+
+
+@pytest.fixture(scope="session")
+def catalog(catalog_path):  # type: ignore[no-untyped-def]
+    from quancheng.catalog import load_catalog
+
+    return load_catalog(catalog_path)
+
+
+def build_grants_world(store: Any, catalog: Any, *, role_prefix: str | None = None) -> None:
+    """System datasets of four forms, shared by the rules, consolidated; plus a quarantine dataset."""
+    from issue6_builders import org_code, publish_system, ric, uscc
+    from quancheng.consolidate.run import (
+        publish_enterprise_master,
+        publish_materials,
+        publish_stage_forms,
+        share_system_datasets,
+    )
+    from quancheng.sharing.areas import AreaStore
+    from quancheng.sharing.tokenize import Tokenizer
+
+    u = [uscc(f"MA3C4X{i}C") for i in range(4)]
+    publish_system(store, catalog, "amr_enterprise_reg", [
+        {"enterprise_uscc": u[i], "enterprise_name": f"济南恒{i}建设有限公司", "legal_representative": f"张{i}",
+         "legal_rep_id_no": ric(i), "enterprise_phone": f"1380013800{i}", "tax_credit_score": 90 + i,
+         "source_updated_at": datetime(2026, 3, 1, 8), "_source_key": u[i]} for i in range(4)])
+    publish_system(store, catalog, "qual_cert", [
+        {"enterprise_org_code": org_code(f"MA3C4X{i}C"), "enterprise_name": f"恒{i}建设有限责任公司",
+         "enterprise_phone": f"1380013800{i}", "_source_key": f"ZS-{i}"} for i in range(3)])
+    publish_system(store, catalog, "ndrc_filing", [
+        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}", "construction_unit_uscc": u[i],
+         "construction_unit_name": f"济南恒{i}建设有限公司", "construction_site_division": "370102",
+         "_source_key": f"2019-370102-47-01-00020{i}"} for i in range(4)])
+    publish_system(store, catalog, "hcb_permit", [
+        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}期" if i == 1 else f"项目{i}",
+         "construction_unit_uscc": u[i], "construction_permit_no": f"3701022020010{i}0101",
+         "_source_key": f"3701022020010{i}0101"} for i in range(2)])
+    import pyarrow as pa
+
+    store.publish("quarantine.amr_enterprise", pa.table({"_source_key": ["x"], "reason": ["rule"]}),
+                  kind="quarantine", batch_id="b1")
+    areas = AreaStore(store, catalog, **({"role_prefix": role_prefix} if role_prefix else {}))
+    tok = Tokenizer(TEST_KEY.encode())
+    for step in (share_system_datasets, publish_stage_forms, publish_enterprise_master):
+        step(store, catalog, areas=areas, tokenizer=tok)
+    publish_materials(store, catalog, areas=areas)
+
+
+@pytest.fixture(scope="module")
+def grants_home(catalog, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    from quancheng.publish.store import SharedStore
+
+    home = tmp_path_factory.mktemp("grants_home")
+    build_grants_world(SharedStore(home, sql_url=f"sqlite:///{home / 'shared' / 'exchange.db'}"), catalog)
+    return home
+
+
+@pytest.fixture(scope="module")
+def demo_home(slice_catalog, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """The slice catalog's demo world, seeded and synced in-process, then shared and consolidated."""
+    from quancheng import pipeline
+    from quancheng.consolidate.run import (
+        publish_enterprise_master,
+        publish_materials,
+        publish_stage_forms,
+        share_system_datasets,
+    )
+    from quancheng.demo.run import _ceil_to_day, served_world
+    from quancheng.demo.seed import seed_world
+    from quancheng.publish.store import SharedStore
+    from quancheng.sources import Window
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QC_TOKENIZATION_KEY", TEST_KEY)
+    home = tmp_path_factory.mktemp("demo_home")
+    seeded = seed_world(slice_catalog, home / "world", scale=60, seed=7)
+    end = _ceil_to_day(datetime.fromisoformat(seeded.interval["end"]))
+    with served_world(home / "world", seeded.to_dict()) as uris:
+        for sid, info in seeded.systems.items():
+            pipeline.run_system(sid, Window(None, end), catalog=slice_catalog, home=home,
+                                uri=uris.get(sid, info["uri"]))
+    store = SharedStore(home, sql_url=f"sqlite:///{home / 'shared' / 'exchange.db'}")
+    for step in (share_system_datasets, publish_stage_forms, publish_enterprise_master, publish_materials):
+        step(store, slice_catalog)
+    mp.undo()
+    return home
+
+
+Api = Callable[[str], Any]
+
+
+@pytest.fixture
+def api_factory(monkeypatch) -> Iterator[Callable[..., Any]]:  # type: ignore[no-untyped-def]
+    """``api_factory(home, catalog, rate=...)`` -> (TestClient, app); closed at the end of the test."""
+    from fastapi.testclient import TestClient
+    from quancheng.serve.app import create_app
+
+    monkeypatch.delenv("QUANCHENG_SHARED_DB", raising=False)
+    opened: list[Any] = []
+
+    def make(home: Path, catalog: Any, **kw: Any) -> tuple[Any, Any]:
+        app = create_app(home, catalog, auth_ttl=0.0, **kw)
+        client = TestClient(app)
+        client.__enter__()
+        opened.append(client)
+        return client, app
+
+    yield make
+    for c in opened:
+        c.__exit__(None, None, None)
+
+
+def key_for(app: Any, catalog: Any, department: str, name: str | None = None) -> dict[str, str]:
+    """Authorization headers of a new client of ``department``."""
+    import uuid
+
+    key = app.state.clients.add(name or f"{department[:20]}-{uuid.uuid4().hex[:6]}", department, catalog)
+    return {"Authorization": f"Bearer {key}"}
