@@ -8,10 +8,16 @@ then made current:
 - SQL: the version is bulk-loaded (ADBC) into a side table, then swapped in with DROP + RENAME inside
   one transaction.
 Content is sorted by its key and hashed, so re-publishing the same data is a no-op with the same hash.
+
+Concurrent writers: on the embedded SQLite database every connection (SQLAlchemy and ADBC) runs in WAL
+mode with a busy timeout, so writers from several processes wait their turn instead of failing with
+``database is locked``. A system's publish is
+also serialized by its lock (:mod:`quancheng.locks`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -32,6 +38,51 @@ DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials
 
 REGISTRY_TABLE = "_exchange_datasets"
 KEY = "_source_key"
+# how long a writer to an embedded SQLite database waits for another one before giving up: longer than
+# the slowest swap of a large table, so a nightly burst of syncs queues instead of failing
+SQLITE_BUSY_MS = 300_000
+
+
+def sqlite_engine(url: str) -> sa.Engine:
+    """An SQLAlchemy engine on a SQLite file whose writers from several processes wait their turn.
+
+    WAL lets readers run beside the one writer, and the busy timeout makes a writer wait for the lock
+    instead of failing. The driver's own transaction handling is kept on purpose: it opens a transaction
+    only at the first write, so a read followed by a write never has to upgrade a read snapshot (which
+    SQLite refuses at once, without waiting, when another writer committed in between).
+    No pool: ADBC links its own copy of SQLite, and two copies in one process do not see each other's
+    POSIX locks, so a pooled connection left open while an ADBC connection to the same file closes would
+    find the WAL checkpointed and removed under it ("database disk image is malformed"). Connections
+    therefore live only as long as one use, and a process never holds both kinds at once.
+    """
+    from sqlalchemy import event
+
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, poolclass=sa.pool.NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.close()
+
+    return engine
+
+
+def sqlite_adbc(path: str | Path) -> Any:
+    """An ADBC connection to a SQLite file in WAL mode with the busy timeout (see :func:`sqlite_engine`)."""
+    import sqlite3
+
+    import adbc_driver_sqlite.dbapi as sq
+
+    # journal_mode cannot change inside the transaction ADBC opens, so set it (persistent) beforehand
+    with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_MS / 1000)) as c:
+        c.execute("PRAGMA journal_mode=WAL")
+    conn = sq.connect(str(path))
+    cur = conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cur.close()
+    return conn
 
 
 def content_hash(table: pa.Table) -> str:
@@ -142,7 +193,8 @@ class SharedStore:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            self._engine = sa.create_engine(self.sql_url)
+            self._engine = (sqlite_engine(self.sql_url) if self.dialect == "sqlite"
+                            else sa.create_engine(self.sql_url))
         return self._engine
 
     @property
@@ -152,9 +204,7 @@ class SharedStore:
     def _adbc(self) -> Any:
         """An ADBC DB-API connection to the shared database (Arrow-native bulk load)."""
         if self.dialect == "sqlite":
-            import adbc_driver_sqlite.dbapi as sq
-
-            return sq.connect(self.sql_url.removeprefix("sqlite:///"))
+            return sqlite_adbc(self.sql_url.removeprefix("sqlite:///"))
         if self.dialect in ("postgresql", "postgres"):
             import adbc_driver_postgresql.dbapi as pgd
 
