@@ -43,6 +43,9 @@ def main() -> int:
     t1 = time.perf_counter()
     upgradedb()
     emit(event="migrated", seconds=round(time.perf_counter() - t1, 2))
+    from load_settings import apply_settings  # this script's folder is first on sys.path
+
+    emit(event="settings", **apply_settings())
     t2 = time.perf_counter()
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:

@@ -181,6 +181,9 @@ class _PgLock:
         self.sa = sa
         self.system_id = system_id
         self.objid = zlib.crc32(system_id.encode()) - 2**31  # signed int4
+        scheme, rest = url.split("://", 1)
+        if "+" not in scheme:  # psycopg (3) is the driver this project installs
+            url = f"postgresql+psycopg://{rest}"
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         self.conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self.conn.execute(sa.text(

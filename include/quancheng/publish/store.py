@@ -69,20 +69,61 @@ def sqlite_engine(url: str) -> sa.Engine:
     return engine
 
 
-def sqlite_adbc(path: str | Path) -> Any:
-    """An ADBC connection to a SQLite file in WAL mode with the busy timeout (see :func:`sqlite_engine`)."""
+def create_tables(engine: sa.Engine, md: sa.MetaData) -> None:
+    """``md.create_all`` that several processes may run at the same moment: the existence checks and the
+    CREATEs happen under the database's write lock (SQLite) or a transaction advisory lock (PostgreSQL),
+    so the second process sees the first one's tables instead of failing with "already exists"."""
+    with engine.connect() as c:
+        if engine.dialect.name == "sqlite":
+            c.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            c.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('quancheng.create_tables'))"))
+        md.create_all(c, checkfirst=True)
+        c.commit()
+
+
+def sqlite_adbc(path: str | Path) -> SqliteWrite:
+    """An ADBC connection to a SQLite file (WAL, busy timeout) holding the write lock from the start.
+
+    ADBC's own transaction is deferred and its ingest reads the schema before writing, so a writer that
+    finds another one committing fails at once (``database is locked``, no busy wait). Here the
+    connection runs in autocommit and opens ``BEGIN IMMEDIATE`` itself, which waits its turn.
+    """
     import sqlite3
 
     import adbc_driver_sqlite.dbapi as sq
 
-    # journal_mode cannot change inside the transaction ADBC opens, so set it (persistent) beforehand
+    # journal_mode cannot change inside a transaction, so set it (persistent) beforehand
     with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_MS / 1000)) as c:
         c.execute("PRAGMA journal_mode=WAL")
-    conn = sq.connect(str(path))
-    cur = conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-    cur.close()
-    return conn
+    return SqliteWrite(sq.connect(str(path), autocommit=True))
+
+
+class SqliteWrite:
+    """The DB-API surface the writers use (``cursor``, ``commit``, ``close``) over one ``BEGIN IMMEDIATE``
+    transaction of an autocommit ADBC connection; closing without commit rolls back."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+        cur = conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.fetchall()  # ADBC runs a statement with a result only when it is read
+        cur.execute("BEGIN IMMEDIATE")
+        cur.close()
+        self.open = True
+
+    def cursor(self) -> Any:
+        return self.conn.cursor()
+
+    def commit(self) -> None:
+        self.conn.cursor().execute("COMMIT")
+        self.open = False
+
+    def close(self) -> None:
+        if self.open:
+            self.conn.cursor().execute("ROLLBACK")
+            self.open = False
+        self.conn.close()
 
 
 def content_hash(table: pa.Table) -> str:
@@ -292,7 +333,7 @@ class SharedStore:
             md = sa.MetaData()
             self._registry_table = sa.Table(
                 REGISTRY_TABLE, md, sa.Column("dataset_id", sa.String(200), primary_key=True), *version_columns())
-            md.create_all(self.engine, checkfirst=True)  # once per store, not once per publish
+            create_tables(self.engine, md)  # once per store, not once per publish
         return self._registry_table
 
     def _registry_row(self, dataset_id: str) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from quancheng.publish.store import (
     DatasetKind,
     SharedStore,
     content_hash,
+    create_tables,
     make_current,
     sql_compatible,
     sql_name,
@@ -170,7 +171,7 @@ class AreaStore:
             sa.Column("dataset_id", sa.String(200), primary_key=True),
             *version_columns(),
         )
-        md.create_all(self.store.engine, checkfirst=True)
+        create_tables(self.store.engine, md)
         self._registry = t
         return t
 
