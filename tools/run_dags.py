@@ -1,9 +1,10 @@
 """Run sync DAGs through Airflow itself (``dag.test``), all in this one process.
 
 Started by ``quancheng demo run`` with AIRFLOW_HOME, the DAG folder, QUANCHENG_HOME and the
-connections already in the environment. Airflow's own log goes to ``--log``; this script's stdout
-carries one JSON line per event, which the demo turns into progress. Importing Airflow costs
-seconds, so one process runs every DAG instead of one process per DAG.
+connections already in the environment; after migrating the metadata database it loads the pools and
+variables of ``airflow_settings.yaml`` (``tools/load_settings.py``). Airflow's own log goes to
+``--log``; this script's stdout carries one JSON line per event, which the demo turns into progress.
+Importing Airflow costs seconds, so one process runs every DAG instead of one process per DAG.
 
 Usage: python tools/run_dags.py --log FILE --interval-end ISO [--full-refresh] [DAG_ID ...]
 """

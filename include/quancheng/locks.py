@@ -83,7 +83,8 @@ class SystemBusy(QuanchengError):
         super().__init__(
             f"system {system_id!r} is already being synced by {who}; this run stopped{waited_txt} and left "
             f"its staging and the shared datasets untouched (fix: let that run finish, then run again, or "
-            f"queue behind it with `quancheng run --wait SECONDS`)")
+            f"queue behind it with `quancheng run --wait SECONDS`, in Airflow the Variable "
+            f"quancheng_lock_wait_seconds)")
 
 
 def backend_for(sql_url: str | None) -> Literal["file", "postgresql"]:
@@ -186,9 +187,11 @@ class _PgLock:
             url = f"postgresql+psycopg://{rest}"
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         self.conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self.conn.execute(sa.text(
-            f"CREATE TABLE IF NOT EXISTS {LOCKS_TABLE} (system_id VARCHAR(100) PRIMARY KEY, batch_id VARCHAR(200), "
-            "step VARCHAR(20), host VARCHAR(200), pid INTEGER, started_at VARCHAR(40))"))
+        # two first-ever lockers may both create the table: the loser's unique violation means it exists
+        with contextlib.suppress(sa.exc.IntegrityError):
+            self.conn.execute(sa.text(
+                f"CREATE TABLE IF NOT EXISTS {LOCKS_TABLE} (system_id VARCHAR(100) PRIMARY KEY, "
+                "batch_id VARCHAR(200), step VARCHAR(20), host VARCHAR(200), pid INTEGER, started_at VARCHAR(40))"))
 
     def try_acquire(self, me: Holder) -> bool:
         sa = self.sa

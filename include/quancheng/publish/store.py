@@ -120,9 +120,13 @@ class SqliteWrite:
         self.open = False
 
     def close(self) -> None:
+        from adbc_driver_manager import dbapi
+
         if self.open:
-            self.conn.cursor().execute("ROLLBACK")
             self.open = False
+            # a failed statement may have ended the transaction already; the caller's error is the one to see
+            with contextlib.suppress(dbapi.Error):
+                self.conn.cursor().execute("ROLLBACK")
         self.conn.close()
 
 
