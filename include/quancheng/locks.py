@@ -136,9 +136,10 @@ class _FileLock:
     """``flock`` on ``<home>/locks/<system>.lock`` (the lock dies with the process)."""
 
     def __init__(self, home: Path, system_id: str):
-        folder = home / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{system_id}.lock"
+        from quancheng.safepath import safe_path
+
+        self.path = safe_path(home, "locks", f"{system_id}.lock", what="system id")  # before anything is made
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         # never unlinked: another process may be blocked on this very inode
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
 

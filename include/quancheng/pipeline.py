@@ -305,6 +305,8 @@ def run_system(system_id: str, window: Window, *, catalog: Catalog, home: Path |
     """All four steps in one process (the CLI's ``quancheng run``), holding the system's lock throughout."""
     t0 = time.perf_counter()
     home = home or default_home()
+    if system_id not in catalog.system:  # extract says so; no lock file for a name that is not a system
+        return extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild)
     with system_lock(system_id, home=home, batch_id=batch_id_for(system_id, window), step="run", wait=lock_wait):
         ref = extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild)
         ref = normalize(ref, catalog=catalog)
