@@ -9,7 +9,8 @@
 
 Each runs when any system dataset is updated; each task is one call into ``quancheng.consolidate.steps``
 and emits one Asset event per dataset it published, with rows and content hash. Parse time is reading
-the catalog's systems, forms and stages: no pandas, pyarrow or polars here.
+the catalog's systems, forms and stages: no pandas, pyarrow or polars here. Every task runs in the
+``quancheng_consolidate`` pool (``airflow_settings.yaml``): each reads the whole store, one at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, dag, task
+from quancheng.airflow_settings import CONSOLIDATE_POOL
 from quancheng.catalog.light import dataset_id, load_systems_and_forms
 from quancheng.catalog.loader import catalog_dir, read_rows
 from quancheng.catalog.models import Stage
@@ -75,7 +77,7 @@ def _doc(title: str, datasets: list[str]) -> str:
      max_active_runs=1, tags=["quancheng", "sharing"], default_args=DEFAULT_ARGS,
      doc_md=_doc("Share system datasets by the catalog's rules", ["shared_open/*", "dept_*/*", "src_*/*"]))
 def share__system_datasets() -> None:
-    @task
+    @task(pool=CONSOLIDATE_POOL)
     def share() -> dict[str, Any]:
         from quancheng.consolidate.steps import share_step
 
@@ -88,7 +90,7 @@ def share__system_datasets() -> None:
      max_active_runs=1, tags=["quancheng", "consolidate"], default_args=DEFAULT_ARGS,
      doc_md=_doc("Stage forms", STAGE_DATASETS))
 def consolidate__stage_forms() -> None:
-    @task(outlets=[asset_for(d) for d in STAGE_DATASETS])
+    @task(pool=CONSOLIDATE_POOL, outlets=[asset_for(d) for d in STAGE_DATASETS])
     def stage_forms(outlet_events: Any = None) -> dict[str, Any]:
         from quancheng.consolidate.steps import stage_forms_step
 
@@ -101,7 +103,7 @@ def consolidate__stage_forms() -> None:
      max_active_runs=1, tags=["quancheng", "consolidate"], default_args=DEFAULT_ARGS,
      doc_md=_doc("Enterprise master", MASTER_DATASETS))
 def consolidate__enterprise_master() -> None:
-    @task(outlets=[asset_for(d) for d in MASTER_DATASETS])
+    @task(pool=CONSOLIDATE_POOL, outlets=[asset_for(d) for d in MASTER_DATASETS])
     def enterprise_master(outlet_events: Any = None) -> dict[str, Any]:
         from quancheng.consolidate.steps import enterprise_master_step
 
@@ -114,7 +116,7 @@ def consolidate__enterprise_master() -> None:
      max_active_runs=1, tags=["quancheng", "consolidate"], default_args=DEFAULT_ARGS,
      doc_md=_doc("Application materials per stage form", ["materials.by_stage"]))
 def consolidate__materials() -> None:
-    @task(outlets=[asset_for("materials.by_stage")])
+    @task(pool=CONSOLIDATE_POOL, outlets=[asset_for("materials.by_stage")])
     def materials(outlet_events: Any = None) -> dict[str, Any]:
         from quancheng.consolidate.steps import materials_step
 

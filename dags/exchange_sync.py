@@ -4,6 +4,10 @@ extract -> normalize -> validate -> publish, each task one call into ``quancheng
 storage paths and counts (never frames), and ``publish`` emits one Asset event per shared dataset
 with the batch's row counts and content hash. Parse time is reading the catalog's systems and forms,
 nothing more: no pandas, pyarrow or Great Expectations import here.
+
+Extracts run in the ``quancheng_extract`` pool and publishes in ``quancheng_publish`` (declared in
+``airflow_settings.yaml``); both steps hold the system's lock, waiting up to the Variable
+``quancheng_lock_wait_seconds`` for another run of the system (see ``quancheng.locks``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+from quancheng.airflow_settings import EXTRACT_POOL, LOCK_WAIT_VARIABLE, PUBLISH_POOL
 from quancheng.catalog.light import dataset_id, load_systems_and_forms, quarantine_dataset_id
 
 OWNER = "data-exchange"
@@ -22,6 +27,13 @@ START = pendulum.datetime(2019, 1, 1, tz="Asia/Shanghai")  # before any data; ca
 
 def asset_for(dataset_id: str) -> Asset:
     return Asset(name=dataset_id, uri=f"quancheng://shared/{dataset_id}", group="quancheng")
+
+
+def _lock_wait() -> float:
+    """Seconds a step waits for its system's lock (read at run time, never at parse time)."""
+    from airflow.sdk import Variable
+
+    return float(Variable.get(LOCK_WAIT_VARIABLE, default="0"))
 
 
 def _on_failure(context: dict[str, Any]) -> None:
@@ -60,7 +72,7 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
                 f"Publishes: {', '.join(f'`{d}`' for d in datasets)}."),
     )
     def sync() -> None:
-        @task
+        @task(pool=EXTRACT_POOL)
         def extract(data_interval_start: Any = None, data_interval_end: Any = None,
                     params: dict[str, Any] | None = None) -> dict[str, Any]:
             from airflow.sdk import Connection
@@ -70,7 +82,7 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
             return extract_step(sid, data_interval_start, data_interval_end, uri=uri,
                                 full_refresh=bool((params or {}).get("full_refresh")),
                                 rebuild=bool((params or {}).get("rebuild")),
-                                allow_mass_delete=bool((params or {}).get("allow_mass_delete")))
+                                allow_mass_delete=bool((params or {}).get("allow_mass_delete")), lock_wait=_lock_wait())
 
         @task
         def normalize(ref: dict[str, Any]) -> dict[str, Any]:
@@ -84,11 +96,11 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
 
             return validate_step(ref)
 
-        @task(outlets=outlets)
+        @task(outlets=outlets, pool=PUBLISH_POOL)
         def publish(ref: dict[str, Any], outlet_events: Any = None) -> dict[str, Any]:
             from quancheng.steps import publish_step
 
-            ref = publish_step(ref)
+            ref = publish_step(ref, lock_wait=_lock_wait())
             for ds, out in ref["published"].items():
                 outlet_events[asset_for(ds)].extra = {**out, "batch_id": ref["batch_id"]}
             return ref

@@ -1,9 +1,10 @@
 """Run sync DAGs through Airflow itself (``dag.test``), all in this one process.
 
 Started by ``quancheng demo run`` with AIRFLOW_HOME, the DAG folder, QUANCHENG_HOME and the
-connections already in the environment. Airflow's own log goes to ``--log``; this script's stdout
-carries one JSON line per event, which the demo turns into progress. Importing Airflow costs
-seconds, so one process runs every DAG instead of one process per DAG.
+connections already in the environment; after migrating the metadata database it loads the pools and
+variables of ``airflow_settings.yaml`` (``tools/load_settings.py``). Airflow's own log goes to
+``--log``; this script's stdout carries one JSON line per event, which the demo turns into progress.
+Importing Airflow costs seconds, so one process runs every DAG instead of one process per DAG.
 
 Usage: python tools/run_dags.py --log FILE --interval-end ISO [--full-refresh] [DAG_ID ...]
 """
@@ -43,6 +44,9 @@ def main() -> int:
     t1 = time.perf_counter()
     upgradedb()
     emit(event="migrated", seconds=round(time.perf_counter() - t1, 2))
+    from load_settings import apply_settings  # this script's folder is first on sys.path
+
+    emit(event="settings", **apply_settings())
     t2 = time.perf_counter()
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:

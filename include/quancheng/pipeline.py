@@ -5,8 +5,13 @@ JSON-serializable dict (paths and counts) for the next one: that is what travels
 The batch id is derived from the system and the window, so a rerun of the same interval writes
 the same staging folder and publishes the same content.
 
+Each extract writes a fresh attempt folder of the batch and the later steps stay in it; extract and
+publish hold the system's lock (see :mod:`quancheng.locks`), so runs of the same system never corrupt
+each other's staging or interleave their publishes.
+
 Layout under ``home`` (``$QUANCHENG_HOME``):
-  staging/<system>/<batch>/{raw,deleted,normalized,issues,valid,quarantine}/<form>.parquet
+  staging/<system>/<batch>/<attempt>/{raw,deleted,normalized,issues,valid,quarantine}/<form>.parquet
+  locks/<system>.lock                       the system's lock (embedded store)
   quality/                                  GX validation results per batch and the Data Docs site
   state/<system>/snapshots/<form>.parquet   last published snapshot (snapshot-mode forms)
   shared/...                                the shared store (see quancheng.publish.store)
@@ -34,6 +39,7 @@ from quancheng.catalog.light import dataset_id, quarantine_dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.deletes import form_changes
 from quancheng.errors import QuanchengError
+from quancheng.locks import system_lock
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
@@ -75,10 +81,28 @@ def _read_all(batches: Any, form: SourceForm) -> pa.Table:
     return pa.Table.from_batches(unify(chunks))  # a column read as text in one batch is text in all
 
 
+PUBLISHED_MARK = ".published"  # in an attempt folder once its batch is published
+STALE_ATTEMPT_SECONDS = 86_400
+
+
+def new_attempt(batch_dir: Path) -> Path:
+    """A fresh attempt folder of the batch (a rerun starts afresh without touching a folder another run
+    may still be reading); attempts already published or a day old are pruned."""
+    if batch_dir.exists():
+        now = time.time()
+        for old in batch_dir.iterdir():
+            if old.is_dir() and ((old / PUBLISHED_MARK).exists() or now - old.stat().st_mtime > STALE_ATTEMPT_SECONDS):
+                shutil.rmtree(old, ignore_errors=True)
+    attempt = batch_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}"
+    attempt.mkdir(parents=True)
+    return attempt
+
+
 def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
             uri: str | None = None, chunk_rows: int = 100_000, rebuild: bool = False,
-            allow_mass_delete: bool = False) -> Ref:
-    """Read the window of every form of ``system_id`` into the batch's staging folder.
+            allow_mass_delete: bool = False, lock_wait: float = 0) -> Ref:
+    """Read the window of every form of ``system_id`` into a fresh attempt folder of the batch, holding
+    the system's lock (waiting up to ``lock_wait`` seconds for it).
 
     ``rebuild`` reads every form whole from the beginning, ignoring the last snapshot, and marks the batch so
     ``publish`` replaces the system's datasets instead of merging into them: the way back when a published
@@ -95,18 +119,24 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
         raise QuanchengError(f"system {system_id!r}: a rebuild reads the source from the beginning, but the window "
                              f"starts at {window.start.isoformat()} (fix: drop --start)")
     batch_id = batch_id_for(system_id, window)
-    bdir = safe_path(home, "staging", system_id, batch_id, what="system id")  # before rmtree touches anything
+    bdir = safe_path(home, "staging", system_id, batch_id, what="system id")  # before anything is pruned
     for form in catalog.forms_of(system_id):  # every path the batch will build, checked before the first is made
         safe_path(bdir, "raw", f"{form.form_id}.parquet", what="form id")
         safe_path(home, "state", system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
-    shutil.rmtree(bdir, ignore_errors=True)  # a rerun starts the batch afresh
-    ref: Ref = {"system_id": system_id, "batch_id": batch_id, "dir": str(bdir), "home": str(home),
-                "window": {"start": window.start.isoformat() if window.start else None,
-                           "end": window.end.isoformat()},
-                "started_at": datetime.now(UTC).isoformat(), "forms": {}}
-    if rebuild:
-        ref["rebuild"] = True
-    source = open_source(system, catalog, uri)
+    with system_lock(system_id, home=home, batch_id=batch_id, step="extract", wait=lock_wait):
+        ref: Ref = {"system_id": system_id, "batch_id": batch_id, "dir": str(new_attempt(bdir)), "home": str(home),
+                    "window": {"start": window.start.isoformat() if window.start else None,
+                               "end": window.end.isoformat()},
+                    "started_at": datetime.now(UTC).isoformat(), "forms": {}}
+        if rebuild:
+            ref["rebuild"] = True
+        return _extract_forms(ref, open_source(system, catalog, uri), window, catalog=catalog, home=home,
+                              chunk_rows=chunk_rows, allow_mass_delete=allow_mass_delete)
+
+
+def _extract_forms(ref: Ref, source: Any, window: Window, *, catalog: Catalog, home: Path, chunk_rows: int,
+                   allow_mass_delete: bool) -> Ref:
+    system_id, batch_id, rebuild = ref["system_id"], ref["batch_id"], bool(ref.get("rebuild"))
     store = SharedStore(home)
     for form in catalog.forms_of(system_id):
         data = _read_all(source.extract(form, window, chunk_rows), form)
@@ -188,10 +218,19 @@ def column_meta(catalog: Catalog, form: SourceForm) -> dict[str, dict[str, str]]
             for e in catalog.elements_of(form.form_id)}
 
 
-def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None) -> Ref:
-    """Merge valid rows into each form's shared dataset, refresh the system's quarantine, record the run."""
+def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None, lock_wait: float = 0) -> Ref:
+    """Merge valid rows into each form's shared dataset, refresh the system's quarantine, record the run,
+    holding the system's lock (waiting up to ``lock_wait`` seconds for it)."""
     home = Path(ref["home"])
     store = store or SharedStore(home)
+    with system_lock(ref["system_id"], home=home, batch_id=ref["batch_id"], step="publish",
+                     sql_url=store.sql_url, wait=lock_wait):
+        ref = _publish(ref, catalog, store, home)
+    (Path(ref["dir"]) / PUBLISHED_MARK).touch()
+    return ref
+
+
+def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     outputs: dict[str, dict[str, Any]] = {}
     new_q: list[pa.Table] = []
     touched: list[pa.Array] = []  # quarantine keys this batch decides anew (extracted or deleted rows)
@@ -264,14 +303,19 @@ def _advance_snapshots(ref: Ref, home: Path) -> None:
 
 
 def run_system(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,
-               uri: str | None = None, rebuild: bool = False, allow_mass_delete: bool = False) -> Ref:
-    """All four steps in one process (the CLI's ``quancheng run``)."""
+               uri: str | None = None, rebuild: bool = False, allow_mass_delete: bool = False,
+               lock_wait: float = 0) -> Ref:
+    """All four steps in one process (the CLI's ``quancheng run``), holding the system's lock throughout."""
     t0 = time.perf_counter()
-    ref = extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild,
-                  allow_mass_delete=allow_mass_delete)
-    ref = normalize(ref, catalog=catalog)
-    ref = validate(ref, catalog=catalog)
-    ref = publish(ref, catalog=catalog)
+    home = home or default_home()
+    if system_id not in catalog.system:  # extract says so; no lock file for a name that is not a system
+        return extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild)
+    with system_lock(system_id, home=home, batch_id=batch_id_for(system_id, window), step="run", wait=lock_wait):
+        ref = extract(system_id, window, catalog=catalog, home=home, uri=uri, rebuild=rebuild,
+                      allow_mass_delete=allow_mass_delete)
+        ref = normalize(ref, catalog=catalog)
+        ref = validate(ref, catalog=catalog)
+        ref = publish(ref, catalog=catalog)
     ref["seconds"] = round(time.perf_counter() - t0, 3)
     return ref
 

@@ -20,11 +20,14 @@ import click
                                               "datasets (after a lost published version); no --start.")
 @click.option("--allow-mass-delete", is_flag=True, default=False,
               help="Publish a batch that deletes more than the system's max_delete_share of a dataset.")
+@click.option("--wait", "lock_wait", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds to wait while another run of the same system holds its lock (0: fail at once).")
 def run(system_id: str, start: datetime | None, end: datetime | None, home: Path, uri: str | None,
-        rebuild: bool, allow_mass_delete: bool) -> None:
+        rebuild: bool, allow_mass_delete: bool, lock_wait: float) -> None:
     """Extract, normalize, validate and publish SYSTEM_ID for the window [start, end).
 
-    A failure is recorded like the DAG's (batch id and cause), so ``quancheng status`` shows it.
+    A failure is recorded like the DAG's (batch id and cause), so ``quancheng status`` shows it; a run
+    refused because another run of the system holds its lock is not (it changed nothing).
     """
     from quancheng.catalog import load_catalog
     from quancheng.pipeline import batch_id_for, run_system, totals
@@ -32,11 +35,15 @@ def run(system_id: str, start: datetime | None, end: datetime | None, home: Path
 
     end = (end or datetime.now(UTC)).replace(tzinfo=end.tzinfo if end and end.tzinfo else UTC)
     start = start.replace(tzinfo=UTC) if start and not start.tzinfo else start
+    from quancheng.locks import SystemBusy
+
     catalog = load_catalog()
     window = Window(start, end)
     try:
         ref = run_system(system_id, window, catalog=catalog, home=home.resolve(), uri=uri, rebuild=rebuild,
-                         allow_mass_delete=allow_mass_delete)
+                         allow_mass_delete=allow_mass_delete, lock_wait=lock_wait)
+    except SystemBusy:
+        raise
     except Exception as exc:  # recorded, then raised on: the CLI still prints it and exits non-zero
         if system_id in catalog.system:  # an unknown (or crafted) id gets no run record
             _record_failure(system_id, start, end, batch_id_for(system_id, window), str(exc), home.resolve())

@@ -59,7 +59,9 @@ def runs_table(md: sa.MetaData | None = None) -> sa.Table:
 
 def _t(store: SharedStore) -> sa.Table:
     t = runs_table()
-    t.metadata.create_all(store.engine, checkfirst=True)
+    from quancheng.publish.store import create_tables  # the module imports pyarrow; ops reads runs without it
+
+    create_tables(store.engine, t.metadata)
     return t
 
 

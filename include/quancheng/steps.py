@@ -20,13 +20,15 @@ Ref = dict[str, Any]
 
 def extract_step(system_id: str, start: datetime | None, end: datetime, *, uri: str | None = None,
                  home: str | None = None, full_refresh: bool = False, rebuild: bool = False,
-                 allow_mass_delete: bool = False) -> Ref:
+                 allow_mass_delete: bool = False, lock_wait: float = 0) -> Ref:
     """Extract ``[start, end)`` of a system (``full_refresh`` reads from the beginning; ``rebuild`` too, and
     replaces the system's datasets instead of merging into them; ``allow_mass_delete`` lets a batch delete
-    more than the system's ``max_delete_share`` of a dataset)."""
+    more than the system's ``max_delete_share`` of a dataset); ``lock_wait``: seconds to wait for the
+    system's lock (see :mod:`quancheng.locks`)."""
     window = window_of(start, end, full_refresh=full_refresh, rebuild=rebuild)
     return pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
-                            home=Path(home) if home else None, rebuild=rebuild, allow_mass_delete=allow_mass_delete)
+                            home=Path(home) if home else None, rebuild=rebuild, allow_mass_delete=allow_mass_delete,
+                            lock_wait=lock_wait)
 
 
 def normalize_step(ref: Ref) -> Ref:
@@ -37,8 +39,8 @@ def validate_step(ref: Ref) -> Ref:
     return pipeline.validate(ref, catalog=current_catalog())
 
 
-def publish_step(ref: Ref) -> Ref:
-    return pipeline.publish(ref, catalog=current_catalog())
+def publish_step(ref: Ref, *, lock_wait: float = 0) -> Ref:
+    return pipeline.publish(ref, catalog=current_catalog(), lock_wait=lock_wait)
 
 
 def window_of(start: datetime | None, end: datetime, *, full_refresh: bool = False, rebuild: bool = False) -> Window:

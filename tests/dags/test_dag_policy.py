@@ -52,3 +52,15 @@ def test_dag_files_import_nothing_heavy_at_top_level() -> None:
                 names = [node.module]
             for n in names:
                 assert n.split(".")[0] not in HEAVY, f"{path.name} imports {n} at parse time"
+
+
+def test_every_pool_a_dag_uses_is_declared_in_airflow_settings(dagbag):  # type: ignore[no-untyped-def]
+    from quancheng.airflow_settings import EXTRACT_POOL, PUBLISH_POOL, load_settings
+
+    declared = {p.name for p in load_settings().pools}
+    used = {t.pool for dag in dagbag.dags.values() for t in dag.tasks} - {"default_pool"}
+    assert used and used <= declared, f"pools used but not declared: {sorted(used - declared)}"
+    for dag_id, dag in dagbag.dags.items():
+        if dag_id.startswith("sync__"):
+            assert dag.get_task("extract").pool == EXTRACT_POOL
+            assert dag.get_task("publish").pool == PUBLISH_POOL

@@ -99,3 +99,18 @@ def _all_runs(store: SharedStore) -> list[dict]:
     t = runs_table()
     with store.engine.connect() as c:
         return [dict(r) for r in c.execute(sa.select(t).order_by(t.c.id)).mappings()]
+
+
+def test_demo_loads_airflow_settings(demo_home):  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from quancheng.airflow_settings import load_settings
+
+    home, first, _ = demo_home
+    settings = load_settings()
+    assert next(e for e in first.events if e.get("event") == "settings")["pools"] == [p.name for p in settings.pools]
+    with sqlite3.connect(home / "airflow" / "airflow.db") as db:
+        pools = dict(db.execute("select pool, slots from slot_pool").fetchall())
+        variables = {k for (k,) in db.execute("select key from variable")}
+    assert {p.name: p.slots for p in settings.pools}.items() <= pools.items()
+    assert set(settings.variables) <= variables

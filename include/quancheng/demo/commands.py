@@ -114,8 +114,9 @@ def advance(home: Path, seed: int, fraction: float) -> None:
 @click.option("--port", default=8080, show_default=True, help="Port of Airflow's API server and UI.")
 def standalone(home: Path, port: int) -> None:
     """Start `airflow standalone` (scheduler, API server, UI) over the demo folder."""
-    from quancheng.demo.run import _world_dict, airflow_env, served_world
+    from quancheng.demo.run import REPO, _world_dict, airflow_env, served_world
     from quancheng.demo.world import load_world
+    from quancheng.errors import QuanchengError
 
     home = home.resolve()
     world = _world_dict(load_world(home / "world"))
@@ -126,4 +127,10 @@ def standalone(home: Path, port: int) -> None:
         bin_dir = Path(sys.executable).parent
         # standalone starts its scheduler, API server ... as `airflow <command>` found on PATH: this venv's
         env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
+        # the pools and variables of airflow_settings.yaml, as `astro dev object import` would load them
+        loaded = subprocess.run([sys.executable, str(REPO / "tools" / "load_settings.py"), "--migrate",
+                                 "--home", str(home)], env=env, capture_output=True, text=True, check=False)
+        if loaded.returncode:
+            raise QuanchengError(f"loading airflow_settings.yaml into {env['AIRFLOW_HOME']} failed: "
+                                 f"{(loaded.stderr.strip().splitlines() or ['no output'])[-1]}")
         subprocess.run([str(bin_dir / "airflow"), "standalone"], env=env, check=False)

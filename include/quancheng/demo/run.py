@@ -1,8 +1,10 @@
 """The demo, end to end: seed the departmental systems, run every sync DAG through Airflow, report.
 
 Airflow runs in a child process (``tools/run_dags.py``) with a fresh ``AIRFLOW_HOME`` on SQLite under
-the demo folder; this module never imports Airflow. The child's JSON events become a progress bar
-here, and the summary is read back from the run records and the dataset registry.
+the demo folder (the runner loads the pools and variables of ``airflow_settings.yaml`` into it; the
+source connections come from the seeded world, see :func:`airflow_env`); this module never imports
+Airflow. The child's JSON events become a progress bar here, and the summary is read back from the
+run records and the dataset registry.
 """
 
 from __future__ import annotations

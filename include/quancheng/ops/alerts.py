@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from quancheng.ops.health import ALERTING, IssueKind, SystemHealth, first_line
-from quancheng.publish.store import SharedStore
+from quancheng.publish.store import SharedStore, create_tables
 
 ALERTS_TABLE = "_exchange_alerts"
 TITLES = {"failed": "sync failed", "incomplete": "publish incomplete", "stale": "sync is stale",
@@ -74,7 +74,7 @@ def _table(md: sa.MetaData | None = None) -> sa.Table:
 
 def _ensure(store: SharedStore) -> sa.Table:
     t = _table()
-    t.metadata.create_all(store.engine, checkfirst=True)
+    create_tables(store.engine, t.metadata)
     return t
 
 

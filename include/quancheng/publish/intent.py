@@ -59,7 +59,9 @@ class Publishing:
 
 def _table(store: SharedStore) -> sa.Table:
     t = publishing_table()
-    t.metadata.create_all(store.engine, checkfirst=True)
+    from quancheng.publish.store import create_tables
+
+    create_tables(store.engine, t.metadata)  # several systems' publishes may be the first at once
     return t
 
 

@@ -8,10 +8,16 @@ then made current:
 - SQL: the version is bulk-loaded (ADBC) into a side table, then swapped in with DROP + RENAME inside
   one transaction.
 Content is sorted by its key and hashed, so re-publishing the same data is a no-op with the same hash.
+
+Concurrent writers: on the embedded SQLite database every connection (SQLAlchemy and ADBC) runs in WAL
+mode with a busy timeout, so writers from several processes wait their turn instead of failing with
+``database is locked``. A system's publish is
+also serialized by its lock (:mod:`quancheng.locks`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -32,6 +38,96 @@ DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials
 
 REGISTRY_TABLE = "_exchange_datasets"
 KEY = "_source_key"
+# how long a writer to an embedded SQLite database waits for another one before giving up: longer than
+# the slowest swap of a large table, so a nightly burst of syncs queues instead of failing
+SQLITE_BUSY_MS = 300_000
+
+
+def sqlite_engine(url: str) -> sa.Engine:
+    """An SQLAlchemy engine on a SQLite file whose writers from several processes wait their turn.
+
+    WAL lets readers run beside the one writer, and the busy timeout makes a writer wait for the lock
+    instead of failing. The driver's own transaction handling is kept on purpose: it opens a transaction
+    only at the first write, so a read followed by a write never has to upgrade a read snapshot (which
+    SQLite refuses at once, without waiting, when another writer committed in between).
+    No pool: ADBC links its own copy of SQLite, and two copies in one process do not see each other's
+    POSIX locks, so a pooled connection left open while an ADBC connection to the same file closes would
+    find the WAL checkpointed and removed under it ("database disk image is malformed"). Connections
+    therefore live only as long as one use, and a process never holds both kinds at once.
+    """
+    from sqlalchemy import event
+
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, poolclass=sa.pool.NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.close()
+
+    return engine
+
+
+def create_tables(engine: sa.Engine, md: sa.MetaData) -> None:
+    """``md.create_all`` that several processes may run at the same moment: the existence checks and the
+    CREATEs happen under the database's write lock (SQLite) or a transaction advisory lock (PostgreSQL),
+    so the second process sees the first one's tables instead of failing with "already exists"."""
+    with engine.connect() as c:
+        if engine.dialect.name == "sqlite":
+            c.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            c.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('quancheng.create_tables'))"))
+        md.create_all(c, checkfirst=True)
+        c.commit()
+
+
+def sqlite_adbc(path: str | Path) -> SqliteWrite:
+    """An ADBC connection to a SQLite file (WAL, busy timeout) holding the write lock from the start.
+
+    ADBC's own transaction is deferred and its ingest reads the schema before writing, so a writer that
+    finds another one committing fails at once (``database is locked``, no busy wait). Here the
+    connection runs in autocommit and opens ``BEGIN IMMEDIATE`` itself, which waits its turn.
+    """
+    import sqlite3
+
+    import adbc_driver_sqlite.dbapi as sq
+
+    # journal_mode cannot change inside a transaction, so set it (persistent) beforehand
+    with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_MS / 1000)) as c:
+        c.execute("PRAGMA journal_mode=WAL")
+    return SqliteWrite(sq.connect(str(path), autocommit=True))
+
+
+class SqliteWrite:
+    """The DB-API surface the writers use (``cursor``, ``commit``, ``close``) over one ``BEGIN IMMEDIATE``
+    transaction of an autocommit ADBC connection; closing without commit rolls back."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+        cur = conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.fetchall()  # ADBC runs a statement with a result only when it is read
+        cur.execute("BEGIN IMMEDIATE")
+        cur.close()
+        self.open = True
+
+    def cursor(self) -> Any:
+        return self.conn.cursor()
+
+    def commit(self) -> None:
+        self.conn.cursor().execute("COMMIT")
+        self.open = False
+
+    def close(self) -> None:
+        from adbc_driver_manager import dbapi
+
+        if self.open:
+            self.open = False
+            # a failed statement may have ended the transaction already; the caller's error is the one to see
+            with contextlib.suppress(dbapi.Error):
+                self.conn.cursor().execute("ROLLBACK")
+        self.conn.close()
 
 
 def content_hash(table: pa.Table) -> str:
@@ -142,7 +238,8 @@ class SharedStore:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            self._engine = sa.create_engine(self.sql_url)
+            self._engine = (sqlite_engine(self.sql_url) if self.dialect == "sqlite"
+                            else sa.create_engine(self.sql_url))
         return self._engine
 
     @property
@@ -152,9 +249,7 @@ class SharedStore:
     def _adbc(self) -> Any:
         """An ADBC DB-API connection to the shared database (Arrow-native bulk load)."""
         if self.dialect == "sqlite":
-            import adbc_driver_sqlite.dbapi as sq
-
-            return sq.connect(self.sql_url.removeprefix("sqlite:///"))
+            return sqlite_adbc(self.sql_url.removeprefix("sqlite:///"))
         if self.dialect in ("postgresql", "postgres"):
             import adbc_driver_postgresql.dbapi as pgd
 
@@ -242,7 +337,7 @@ class SharedStore:
             md = sa.MetaData()
             self._registry_table = sa.Table(
                 REGISTRY_TABLE, md, sa.Column("dataset_id", sa.String(200), primary_key=True), *version_columns())
-            md.create_all(self.engine, checkfirst=True)  # once per store, not once per publish
+            create_tables(self.engine, md)  # once per store, not once per publish
         return self._registry_table
 
     def _registry_row(self, dataset_id: str) -> dict[str, Any] | None:

@@ -25,9 +25,11 @@ from quancheng.publish.store import (
     DatasetKind,
     SharedStore,
     content_hash,
+    create_tables,
     make_current,
     sql_compatible,
     sql_name,
+    sqlite_adbc,
     version_columns,
     write_version,
 )
@@ -133,8 +135,6 @@ class AreaStore:
 
     def _swap_sqlite(self, audience: Audience, dataset_id: str, table: pa.Table,
                      columns: dict[str, dict[str, str]]) -> None:
-        import adbc_driver_sqlite.dbapi as sq
-
         name = sql_name(dataset_id)
         self.root.mkdir(parents=True, exist_ok=True)
         data = sql_compatible(table, "sqlite").replace_schema_metadata(None)
@@ -145,7 +145,7 @@ class AreaStore:
             "definition": [m.get("definition", "") for m in columns.values()],
         }, schema=pa.schema([(c, pa.string()) for c in
                              ("table_name", "column_name", "name_zh", "name_en", "definition")]))
-        conn = sq.connect(str(safe_path(self.root, f"{audience.schema}.db", what="area")))
+        conn = sqlite_adbc(safe_path(self.root, f"{audience.schema}.db", what="area"))
         try:
             cur = conn.cursor()
             cur.adbc_ingest(name + "__next", data, mode="replace")
@@ -171,7 +171,7 @@ class AreaStore:
             sa.Column("dataset_id", sa.String(200), primary_key=True),
             *version_columns(),
         )
-        md.create_all(self.store.engine, checkfirst=True)
+        create_tables(self.store.engine, md)
         self._registry = t
         return t
 
