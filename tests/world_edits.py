@@ -5,7 +5,9 @@ the form it is given, and only with rows the seed made, so every row it writes i
 - :func:`hold_back` removes a few clean rows from the form's source before the first sync;
 - :func:`day_of_changes` brings them back (new filings) and changes a value in a few other clean rows,
   stamping every written row at ``at`` when the form has an update column; a snapshot form's change is
-  found by the snapshot comparison, as in a system without timestamps.
+  found by the snapshot comparison, as in a system without timestamps;
+- :func:`published_rows` is what the tests compare afterwards with a sync from scratch: a dataset's rows
+  without the provenance that names the batch a row last came in.
 """
 
 from __future__ import annotations
@@ -22,8 +24,20 @@ from quancheng.demo import engines as eng
 from quancheng.demo.advance import read_current
 from quancheng.demo.seed import csv_encoding, drop_stamp
 from quancheng.demo.world import World
+from quancheng.publish.store import KEY, SharedStore
 from quancheng.sources.files import write_drop
 from quancheng.sources.types import source_keys
+
+PER_BATCH = ["_batch_id", "_extracted_at"]  # provenance naming the batch a row last came in
+
+
+def published_rows(home: Path, dataset_id: str) -> list[dict[str, object]]:
+    """A published dataset's rows without :data:`PER_BATCH`, in key order."""
+    table = SharedStore(home).read(dataset_id)
+    assert table is not None, f"{dataset_id} was never published under {home}"
+    table = table.drop_columns([c for c in PER_BATCH if c in table.column_names])
+    order = [c for c in (KEY, "_source_table") if c in table.column_names]
+    return table.sort_by([(c, "ascending") for c in order]).to_pylist()
 
 
 def clean_rows(world: World, form: SourceForm, table: pa.Table) -> pa.Table:

@@ -23,12 +23,11 @@ from quancheng.publish.store import KEY, SharedStore
 from quancheng.runs import latest_runs
 from quancheng.sources import Window
 from quancheng.sources.types import source_keys
-from world_edits import day_of_changes, hold_back
+from world_edits import day_of_changes, hold_back, published_rows
 
 SYSTEMS = ["ndrc_investment", "hcb_construction_permit", "glb_greening", "water_supply"]
 SEEDED_END = INTERVAL[1].replace(tzinfo=UTC)  # every seeded update stamp falls before it
 DAY = timedelta(days=1)
-PER_BATCH = ["_batch_id", "_extracted_at"]  # provenance that names the batch a row last came in
 NOTHING = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
 
 
@@ -45,15 +44,6 @@ def sync(world: World, catalog: Catalog, system_id: str, window: Window, home: P
 
 def hashes(ref: dict[str, Any]) -> dict[str, str]:
     return {ds: p["content_hash"] for ds, p in ref["published"].items()}
-
-
-def content(home: Path, ds: str) -> list[dict[str, Any]]:
-    """A dataset's rows without the provenance of the batch they came in, in key order."""
-    table = SharedStore(home).read(ds)
-    assert table is not None, ds
-    table = table.drop_columns([c for c in PER_BATCH if c in table.column_names])
-    return table.sort_by([(KEY, "ascending")] + ([("_source_table", "ascending")]
-                                                  if "_source_table" in table.column_names else [])).to_pylist()
 
 
 @pytest.mark.parametrize("system_id", SYSTEMS)
@@ -92,7 +82,7 @@ def test_quiet_day_then_a_change_in_one_form(world: World, full_catalog: Catalog
     rebuilt = tmp_path / "rebuilt"
     sync(world, catalog, system_id, Window(None, SEEDED_END + 2 * DAY), rebuilt)
     for ds in [*map(dataset_id, forms), quarantine_dataset_id(system_id)]:
-        assert content(home, ds) == content(rebuilt, ds), ds
+        assert published_rows(home, ds) == published_rows(rebuilt, ds), ds
     published = SharedStore(home).read(dataset_id(changed))
     assert published is not None
     assert set(source_keys(held, changed.primary_key).to_pylist()) <= set(published[KEY].to_pylist())
