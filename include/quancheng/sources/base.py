@@ -5,7 +5,8 @@ and registers itself by name with :func:`register`. The pipeline only ever calls
 :meth:`Source.extract`, which first compares the live schema with the catalog (drift fails the
 task and publishes nothing), then yields record batches of at most ``chunk_rows`` rows in the schema
 the kind declares (:meth:`Source.schema`: the catalog's columns in their native types, or all as text
-for kinds that carry text only). A window with no rows (a quiet day, a drop with no new row, an API
+for kinds that carry text only; a column holding a value its native type cannot goes on as text).
+A window with no rows (a quiet day, a drop with no new row, an API
 with no page) yields one empty batch of that schema, so the batch always has every column.
 
 Drift is an added, removed or retyped column. Retyping is checked only where the source has typed
