@@ -74,10 +74,11 @@ def _paths(ref: Ref, stage: str, form_id: str) -> Path:
     return p
 
 
-def _read_all(batches: Any, form: SourceForm) -> pa.Table:
+def _read_all(batches: Any, declared: pa.Schema) -> pa.Table:
+    """The batches as one table; no batch at all is the form's declared schema with no rows (a quiet day)."""
     chunks = list(batches)
     if not chunks:
-        return pa.table({c: pa.array([], pa.string()) for c in form.primary_key})
+        return declared.empty_table()
     return pa.Table.from_batches(unify(chunks))  # a column read as text in one batch is text in all
 
 
@@ -139,7 +140,7 @@ def _extract_forms(ref: Ref, source: Any, window: Window, *, catalog: Catalog, h
     system_id, batch_id, rebuild = ref["system_id"], ref["batch_id"], bool(ref.get("rebuild"))
     store = SharedStore(home)
     for form in catalog.forms_of(system_id):
-        data = _read_all(source.extract(form, window, chunk_rows), form)
+        data = _read_all(source.extract(form, window, chunk_rows), source.schema(form))
         change = form_changes(source, form, data, home=home, store=store, allow_mass_delete=allow_mass_delete,
                               rebuild=rebuild, chunk_rows=chunk_rows)
         if change.snapshot is not None:

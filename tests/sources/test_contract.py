@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 from quancheng.errors import SchemaDriftError, SourceUnavailable
 from quancheng.sources.base import Window
+from quancheng.sources.types import native_schema, text_schema
 from source_hosts import BASE_TIME, FAR, INCREMENTAL, ROWS, SNAPSHOT, Host, as_text, read_all, sample_table
 
 
@@ -35,6 +36,23 @@ def test_window_filtering(host: Host, start_h: int | None, end_h: int) -> None:
     expected = [i for i, t in enumerate(stamps) if (start is None or t >= start) and t < end]
     got = read_all(host, INCREMENTAL, Window(start, end))
     assert as_text(got) == as_text(table.take(pa.array(expected, pa.int64())))
+
+
+@pytest.mark.parametrize("case", ["quiet_window", "empty_table"])
+def test_empty_window_yields_the_declared_schema_with_no_rows(host: Host, case: str) -> None:
+    """A quiet day (no row changed in the window; a drop whose export holds no row; an API with no page)
+    still yields the form's columns: one empty batch of the kind's declared schema."""
+    form_id = INCREMENTAL if case == "quiet_window" else SNAPSHOT
+    form = host.catalog.form[form_id]
+    rows = ROWS if case == "quiet_window" else 0
+    host.put(form, sample_table(host.catalog, form, rows))
+    window = Window(BASE_TIME + timedelta(hours=ROWS), BASE_TIME + timedelta(hours=ROWS + 24))
+    source = host.source(form)
+    batches = list(source.extract(form, window))
+    declared = (text_schema if host.kind in ("csv", "excel") else native_schema)(host.catalog, form)
+    assert source.schema(form) == declared
+    assert [(b.num_rows, b.schema) for b in batches] == [(0, declared)]
+    assert declared.names == [f.column for f in host.catalog.fields_of(form_id)]
 
 
 def test_aware_window_is_read_as_utc(host: Host) -> None:

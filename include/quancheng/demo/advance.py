@@ -36,7 +36,7 @@ from quancheng.demo.seed import INTERVAL, build_values, csv_encoding, drop_stamp
 from quancheng.demo.world import World, load_world
 from quancheng.sources.base import Window, source_class
 from quancheng.sources.files import DropFormat, complete_exports, write_drop
-from quancheng.sources.types import source_keys
+from quancheng.sources.types import source_keys, unify
 
 KEEP_DROPS = 3
 
@@ -48,12 +48,7 @@ def read_current(world: World, catalog: Catalog, form: SourceForm) -> pa.Table:
         return pq.read_table(eng.api_path(Path(world.dir), form.system_id, form.table))
     source = source_class(home["kind"])(catalog.system[form.system_id], catalog, home["uri"])
     batches = list(source.read(form, Window(None, datetime(9999, 1, 1)), 100_000))
-    if batches:
-        return pa.Table.from_batches(batches)
-    from quancheng.sources.types import native_schema, text_schema
-
-    schema = text_schema if home["kind"] in ("csv", "excel") else native_schema
-    return schema(catalog, form).empty_table()
+    return pa.Table.from_batches(unify(batches)) if batches else source.schema(form).empty_table()
 
 
 def _bump(value: Any, native_type: str) -> Any:

@@ -3,8 +3,11 @@
 Every kind of departmental system (SQL database, file drop, HTTP API) subclasses :class:`Source`
 and registers itself by name with :func:`register`. The pipeline only ever calls
 :meth:`Source.extract`, which first compares the live schema with the catalog (drift fails the
-task and publishes nothing), then yields record batches of at most ``chunk_rows`` rows whose
-columns are the catalog's native column names, as strings or native types.
+task and publishes nothing), then yields record batches of at most ``chunk_rows`` rows in the schema
+the kind declares (:meth:`Source.schema`: the catalog's columns in their native types, or all as text
+for kinds that carry text only; a column holding a value its native type cannot goes on as text).
+A window with no rows (a quiet day, a drop with no new row, an API
+with no page) yields one empty batch of that schema, so the batch always has every column.
 
 Drift is an added, removed or retyped column. Retyping is checked only where the source has typed
 columns: a kind that can tell implements :meth:`Source.live_types` (SQL databases, by reflection);
@@ -29,6 +32,7 @@ import pyarrow as pa
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import NativeType, SourceForm, System
 from quancheng.errors import QuanchengError, SchemaDriftError, SourceError
+from quancheng.sources.types import native_schema
 
 DriftPolicy = Literal["fail", "allow_new"]
 
@@ -127,6 +131,11 @@ class Source(ABC):
         must never go backwards (a file drop's export name); None, this default, for live databases and APIs."""
         return None
 
+    def schema(self, form: SourceForm) -> pa.Schema:
+        """The schema of every batch :meth:`read` yields for ``form``: the catalog's columns in fields.csv
+        order, in their native types (this default); kinds that carry text only declare all text."""
+        return native_schema(self.catalog, form)
+
     # --- shared behaviour ---
     def check_schema(self, form: SourceForm) -> list[str]:
         """Compare live columns and types with the catalog; raise SchemaDriftError, or return new columns let through.
@@ -160,9 +169,18 @@ class Source(ABC):
         return added
 
     def extract(self, form: SourceForm, window: Window, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
-        """Check the schema, then yield the window's rows in batches of at most ``chunk_rows``."""
+        """Check the schema, then yield the window's rows in batches of at most ``chunk_rows``.
+
+        A window with no rows yields one empty batch of :meth:`schema`: an empty result still says which
+        columns the form has, so the steps after it treat a quiet day like any other.
+        """
         self.check_schema(form)
-        yield from self.read(form, window, chunk_rows)
+        empty = True
+        for batch in self.read(form, window, chunk_rows):
+            empty = False
+            yield batch
+        if empty:
+            yield pa.RecordBatch.from_pylist([], schema=self.schema(form))
 
 
 SOURCE_KINDS: dict[str, type[Source]] = {}

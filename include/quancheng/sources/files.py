@@ -175,6 +175,10 @@ class FileDropSource(Source):
         path = self._latest(form)
         return list(self._header(path))
 
+    def schema(self, form: SourceForm) -> pa.Schema:
+        """Every column as text: a CSV or Excel cell has no type the pipeline may trust."""
+        return text_schema(self.catalog, form)
+
     def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
         for batch in self._whole(form, chunk_rows, text_schema(self.catalog, form)):
             if form.updated_column:

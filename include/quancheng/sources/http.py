@@ -74,7 +74,7 @@ class HttpSource(Source):
         return [str(c) for c in body["columns"]]
 
     def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        schema = native_schema(self.catalog, form)
+        schema = self.schema(form)
         yield from rechunk(self._pages(form, window, min(chunk_rows, MAX_PAGE_SIZE), schema), chunk_rows)
 
     def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:

@@ -18,7 +18,7 @@ Column names, order and types come from SQLAlchemy reflection (:meth:`SqlSource.
 :meth:`SqlSource.live_types`: a retyped column is schema drift, see :func:`_accepts`). Incremental
 forms read ``start <= updated < end`` (the first window, ``start=None``, also takes rows
 with no timestamp); snapshot forms read the whole table. Every batch is cut to at most
-``chunk_rows`` rows and cast to :func:`quancheng.sources.types.native_schema`. A server that refuses,
+``chunk_rows`` rows and cast to the native schema (:meth:`Source.schema`). A server that refuses,
 times out or is missing raises :class:`SourceUnavailable` with the URI's password removed.
 :meth:`SqlSource.list_keys` streams ``SELECT`` of the primary key columns of the whole table through the
 same readers (bounded batches, never the whole key list in one result), for delete reconciliation.
