@@ -44,6 +44,13 @@ def catalog(catalog_path):  # type: ignore[no-untyped-def]
     return load_catalog(catalog_path)
 
 
+@pytest.fixture(scope="session")
+def grants_world_builder() -> Callable[..., None]:
+    """:func:`build_grants_world` as a fixture: a test module cannot import it from ``conftest`` under xdist,
+    where another folder's conftest may be the one of that name already imported."""
+    return build_grants_world
+
+
 def build_grants_world(store: Any, catalog: Any, *, role_prefix: str | None = None) -> None:
     """System datasets of four forms, shared by the rules, consolidated; plus a quarantine dataset."""
     from issue6_builders import org_code, publish_system, ric, uscc

@@ -98,13 +98,13 @@ def test_records_equal_the_area_copy_the_department_reads(grants_home, catalog, 
 
 
 @pytest.mark.postgres
-def test_api_and_sql_roles_agree_for_every_department(catalog, tmp_path_factory, api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_api_and_sql_roles_agree_for_every_department(catalog, tmp_path_factory, api_factory,
+                                                      grants_world_builder) -> None:  # type: ignore[no-untyped-def]
     """The same world published to PostgreSQL: each department role's most complete readable table of each
     dataset has exactly the columns and values the API gives that department's client."""
     import uuid
 
     import psycopg
-    from conftest import build_grants_world
 
     admin_url = "postgresql://postgres@127.0.0.1:5432/postgres"
     db = f"qc_serve_{uuid.uuid4().hex[:10]}"
@@ -113,7 +113,7 @@ def test_api_and_sql_roles_agree_for_every_department(catalog, tmp_path_factory,
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
     home = tmp_path_factory.mktemp("pg_home")
     try:
-        build_grants_world(SharedStore(home, sql_url=url), catalog)  # the default role prefix, as the API assumes
+        grants_world_builder(SharedStore(home, sql_url=url), catalog)  # the default role prefix, as the API assumes
         http, app = api_factory(home, catalog, sql_url=url)
         compared = 0
         with psycopg.connect(postgres.pg_uri(url), autocommit=True) as c:
