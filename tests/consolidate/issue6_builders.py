@@ -87,3 +87,41 @@ def publish_system(store: SharedStore, catalog: Catalog, form_id: str, rows: lis
     table = system_table(catalog, form_id, rows, **kw)
     store.publish(f"{form.system_id}.{form_id}", table, kind="system", batch_id="b1")
     return table
+
+
+def build_grants_world(store: SharedStore, catalog: Catalog, *, key: str, role_prefix: str | None = None) -> Any:
+    """System datasets of four forms, shared by the rules (tokens under ``key``), consolidated; plus a
+    quarantine dataset. Returns the sharing areas (an ``AreaStore``)."""
+    from quancheng.consolidate.run import (
+        publish_enterprise_master,
+        publish_materials,
+        publish_stage_forms,
+        share_system_datasets,
+    )
+    from quancheng.sharing.areas import AreaStore
+    from quancheng.sharing.tokenize import Tokenizer
+
+    u = [uscc(f"MA3C4X{i}C") for i in range(4)]
+    publish_system(store, catalog, "amr_enterprise_reg", [
+        {"enterprise_uscc": u[i], "enterprise_name": f"济南恒{i}建设有限公司", "legal_representative": f"张{i}",
+         "legal_rep_id_no": ric(i), "enterprise_phone": f"1380013800{i}", "tax_credit_score": 90 + i,
+         "source_updated_at": datetime(2026, 3, 1, 8), "_source_key": u[i]} for i in range(4)])
+    publish_system(store, catalog, "qual_cert", [
+        {"enterprise_org_code": org_code(f"MA3C4X{i}C"), "enterprise_name": f"恒{i}建设有限责任公司",
+         "enterprise_phone": f"1380013800{i}", "_source_key": f"ZS-{i}"} for i in range(3)])
+    publish_system(store, catalog, "ndrc_filing", [
+        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}", "construction_unit_uscc": u[i],
+         "construction_unit_name": f"济南恒{i}建设有限公司", "construction_site_division": "370102",
+         "_source_key": f"2019-370102-47-01-00020{i}"} for i in range(4)])
+    publish_system(store, catalog, "hcb_permit", [
+        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}期" if i == 1 else f"项目{i}",
+         "construction_unit_uscc": u[i], "construction_permit_no": f"3701022020010{i}0101",
+         "_source_key": f"3701022020010{i}0101"} for i in range(2)])
+    store.publish("quarantine.amr_enterprise", pa.table({"_source_key": ["x"], "reason": ["rule"]}),
+                  kind="quarantine", batch_id="b1")
+    areas = AreaStore(store, catalog, **({"role_prefix": role_prefix} if role_prefix else {}))
+    tok = Tokenizer(key.encode())
+    for step in (share_system_datasets, publish_stage_forms, publish_enterprise_master):
+        step(store, catalog, areas=areas, tokenizer=tok)
+    publish_materials(store, catalog, areas=areas)
+    return areas

@@ -4,7 +4,6 @@ for its construction permits, the ``quancheng`` CLI run in this process, and wha
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from memory_source import ndrc_rows
 from paths import SLICE
 from quancheng.publish.store import SharedStore, sql_name
 from quancheng.sources.files import write_drop
+from scratch_pg import postgres_database
 
 NDRC = "ndrc_investment"
 FILING = "ndrc_investment.ndrc_filing"
@@ -93,16 +93,8 @@ def shared_db(kind: str) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
         return
-    import psycopg
-
-    admin, db = "postgresql://postgres@127.0.0.1:5432/postgres", f"qc_faults_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{db}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    with postgres_database("qc_faults_") as url:
+        yield url
 
 
 def sql_rows(store: SharedStore, dataset_id: str) -> list[tuple[Any, ...]]:

@@ -16,7 +16,6 @@ import json
 import random
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from quancheng.ids.make import uscc
 from quancheng.publish.store import SharedStore
 from quancheng.publish.superseded import SUPERSEDED
 from quancheng.sources import Window
+from scratch_pg import postgres_database
 
 DS, QDS = "amr_enterprise.amr_enterprise_reg", "quarantine.amr_enterprise"
 DAY1, DAY2, DAY3 = (datetime(2026, 3, d, tzinfo=UTC) for d in (2, 3, 4))
@@ -109,17 +109,8 @@ def test_bad_cells_are_quarantined_with_their_reason(slice_catalog, tmp_path) ->
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    import psycopg
-
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    db = f"qc_badcells_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{db}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    with postgres_database("qc_badcells_") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 
 import pytest
-from issue6_builders import org_code, publish_system, ric, uscc
+from issue6_builders import build_grants_world
 from quancheng.consolidate.run import (
-    publish_enterprise_master,
-    publish_materials,
-    publish_stage_forms,
     share_system_datasets,
 )
 from quancheng.publish.store import SharedStore
 from quancheng.sharing import postgres
-from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.rules import department_audience, private_audience
 from quancheng.sharing.scan import clear_id_numbers
 from quancheng.sharing.tokenize import CONN_ENV, KEY_ENV, TokenizationKeyMissing, Tokenizer
+from scratch_pg import postgres_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres_sharing")]
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -32,46 +28,16 @@ KEY = "pg-test-key-not-secret-0123456789"
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[tuple[str, str]]:
-    import psycopg
-
-    db, prefix = f"qc_issue6_{uuid.uuid4().hex[:10]}", f"qt{uuid.uuid4().hex[:6]}_"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{db}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}", prefix
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            roles = admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (prefix + "%",)).fetchall()
-            for (role,) in roles:
-                admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+    prefix = f"qt{uuid.uuid4().hex[:6]}_"
+    with postgres_database("qc_issue6_", drop_roles=prefix) as url:
+        yield url, prefix
 
 
 @pytest.fixture(scope="module")
 def world(pg, catalog, tmp_path_factory):  # type: ignore[no-untyped-def]
     url, prefix = pg
     store = SharedStore(tmp_path_factory.mktemp("pg_home"), sql_url=url)
-    u = [uscc(f"MA3C4X{i}C") for i in range(4)]
-    publish_system(store, catalog, "amr_enterprise_reg", [
-        {"enterprise_uscc": u[i], "enterprise_name": f"济南恒{i}建设有限公司", "legal_representative": f"张{i}",
-         "legal_rep_id_no": ric(i), "enterprise_phone": f"1380013800{i}", "tax_credit_score": 90,
-         "source_updated_at": datetime(2026, 3, 1, 8), "_source_key": u[i]} for i in range(4)])
-    publish_system(store, catalog, "qual_cert", [
-        {"enterprise_org_code": org_code(f"MA3C4X{i}C"), "enterprise_name": f"恒{i}建设有限责任公司",
-         "enterprise_phone": f"1380013800{i}", "_source_key": f"ZS-{i}"} for i in range(3)])
-    publish_system(store, catalog, "ndrc_filing", [
-        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}", "construction_unit_uscc": u[i],
-         "construction_unit_name": f"济南恒{i}建设有限公司", "construction_site_division": "370102",
-         "_source_key": f"2019-370102-47-01-00020{i}"} for i in range(4)])
-    publish_system(store, catalog, "hcb_permit", [
-        {"project_code": f"2019-370102-47-01-00020{i}", "project_name": f"项目{i}", "construction_unit_uscc": u[i],
-         "construction_permit_no": f"3701022020010{i}0101", "_source_key": f"3701022020010{i}0101"}
-        for i in range(2)])
-    areas = AreaStore(store, catalog, role_prefix=prefix)
-    tok = Tokenizer(KEY.encode())
-    for step in (share_system_datasets, publish_stage_forms, publish_enterprise_master):
-        step(store, catalog, areas=areas, tokenizer=tok)
-    publish_materials(store, catalog, areas=areas)
+    areas = build_grants_world(store, catalog, key=KEY, role_prefix=prefix)
     return store, areas, url, prefix
 
 
