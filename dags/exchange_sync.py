@@ -64,7 +64,7 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
         tags=["quancheng", "sync", system.kind, system.department_en],
         default_args={"owner": OWNER, "retries": 2, "retry_delay": timedelta(seconds=30),
                       "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10),
-                      "on_failure_callback": _on_failure},
+                      "on_failure_callback": _on_failure, "queue": system.queue},
         params={"full_refresh": False, "rebuild": False, "allow_mass_delete": False},
         doc_md=(f"### {system.name_zh} ({system.name_en})\n\n"
                 f"Department: {system.department_zh} / {system.department_en}. Kind: `{system.kind}`, "

@@ -83,6 +83,8 @@ class System(_Row):
     # a batch deleting more than this share of a dataset's published rows is refused (a truncated export,
     # an emptied table) unless the run is told to allow it (``quancheng run --allow-mass-delete``)
     max_delete_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    # the Celery queue its tasks go to: a heavy system gets a queue of its own, served by workers sized for it
+    queue: str = Field(default="default", pattern=r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class SourceForm(_Row):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,71 @@ def standalone(home: Path, port: int) -> None:
             raise QuanchengError(f"loading airflow_settings.yaml into {env['AIRFLOW_HOME']} failed: "
                                  f"{(loaded.stderr.strip().splitlines() or ['no output'])[-1]}")
         subprocess.run([str(bin_dir / "airflow"), "standalone"], env=env, check=False)
+
+
+@demo.command()
+@DIR_OPTION
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Celery workers to start, each in its own folder.")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Tasks each worker runs at once.")
+@click.option("--port", default=8080, show_default=True, help="Port of Airflow's API server and UI.")
+@click.option("--only", multiple=True, metavar="SYSTEM_ID", help="Sync only these systems (repeatable).")
+@click.option("--timeout", default=3600, show_default=True, type=click.IntRange(60),
+              help="Seconds to wait for the syncs and consolidation.")
+@click.option("--keep-running", is_flag=True, help="After the run, keep the cluster up until Ctrl-C.")
+def cluster(home: Path, workers: int, concurrency: int, port: int, only: tuple[str, ...], timeout: int,
+            keep_running: bool) -> int:
+    """Run the demo on Airflow's CeleryExecutor: scheduler, DAG processor, API server and N workers.
+
+    Redis is the broker, PostgreSQL the metadata database and result backend (QUANCHENG_CLUSTER_BROKER,
+    QUANCHENG_CLUSTER_DB; default the local servers). Seeds the world first if DIR has none, triggers
+    every system's sync for the seeded interval, waits for sharing and consolidation, and prints which
+    worker ran what. Logs under DIR/cluster/logs.
+    """
+    from datetime import datetime
+
+    from quancheng.catalog import load_catalog
+    from quancheng.demo.cluster import DEFAULT_QUEUE, ClusterSpec, running_cluster, sync_everything
+    from quancheng.demo.run import REPO, _ceil_to_day, _world_dict, airflow_env, served_world
+    from quancheng.demo.seed import seed_world
+    from quancheng.demo.world import load_world
+    from quancheng.errors import QuanchengError
+
+    home = home.resolve()
+    catalog = load_catalog()
+    unknown = sorted(set(only) - {s.system_id for s in catalog.systems})
+    if unknown:
+        raise click.BadParameter(f"not in the catalog: {', '.join(unknown)}", param_hint="--only")
+    if not (home / "world" / "world.json").exists():
+        click.echo(f"seeding the demo world into {home / 'world'}")
+        seed_world(catalog, home / "world")
+    world = _world_dict(load_world(home / "world"))
+    systems = [s.system_id for s in catalog.systems if not only or s.system_id in only]
+    queues = tuple(sorted({DEFAULT_QUEUE, *(s.queue for s in catalog.systems)}))
+    spec = ClusterSpec(home, workers=workers, concurrency=concurrency, port=port, queues=queues)
+    end = _ceil_to_day(datetime.fromisoformat(world["interval"]["end"])).isoformat()
+    with served_world(home / "world", world) as uris, \
+            running_cluster(spec, airflow_env(home, world, uris), REPO) as c:
+        click.echo(f"cluster up: {workers} worker(s) on queues {', '.join(queues)}; "
+                   f"UI http://127.0.0.1:{port} (admin password in {spec.folder / 'airflow'})")
+        run = sync_everything(c, systems, end, timeout=timeout,
+                              on_event=lambda e: click.echo(f"triggered {len(e['dags'])} sync DAG(s)"))
+        for dag_id, state in sorted(run.states.items()):
+            click.echo(f"  {dag_id:<45} {state}")
+        for dag_id, states in run.downstream.items():
+            click.echo(f"  {dag_id:<45} {', '.join(states) or 'did not run'}")
+        click.echo("tasks per worker: " + ", ".join(f"{w} {n}" for w, n in sorted(run.workers().items())) +
+                   f"; {run.seconds:.0f} s")
+        if keep_running:
+            click.echo("cluster running; Ctrl-C stops it")
+            try:
+                while True:
+                    c.check_alive()
+                    time.sleep(5)
+            except KeyboardInterrupt:
+                pass
+    if run.failed:
+        raise QuanchengError(f"{len(run.failed)} DAG(s) did not succeed: {', '.join(run.failed)}; "
+                             f"task logs under {spec.folder / 'logs'}")
+    return 0

@@ -1,0 +1,355 @@
+"""The demo on Airflow's CeleryExecutor: scheduler, DAG processor, API server and N Celery workers.
+
+What a city runs when one machine's LocalExecutor is not enough, here as local processes so it can be
+tried and tested on one machine: Redis is the Celery broker, PostgreSQL the Airflow metadata database
+and the Celery result backend; the DAGs, ``airflow_settings.yaml`` and the catalog are the same as for
+the embedded demo. Each worker subscribes to queues (the catalog's ``queue`` column routes a heavy
+system's tasks to a queue of its own) and runs in its own working folder with its own name, which
+Airflow records as the task instance's hostname.
+
+Not yet shared-nothing: the workers still read and write one ``QUANCHENG_HOME`` on this machine's disk
+(staging, snapshots and the shared store). Moving those to object storage is the rest of the issue
+"Scale out"; until then this runs several workers on one host, not on several hosts.
+
+Service addresses come from the environment (``QUANCHENG_CLUSTER_DB``, ``QUANCHENG_CLUSTER_BROKER``),
+defaulting to the local PostgreSQL and Redis with no password; nothing secret is written to the repo.
+The JWT secret the components share is generated per demo folder under ``<home>/.secrets``.
+This module never imports Airflow: every component is an ``airflow`` command in a child process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from quancheng.errors import QuanchengError
+
+DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/quancheng_airflow"
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+DB_ENV, BROKER_ENV = "QUANCHENG_CLUSTER_DB", "QUANCHENG_CLUSTER_BROKER"
+DEFAULT_QUEUE = "default"
+PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"  # written by the API server at its first start
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Where the cluster keeps its state and how many workers it runs."""
+
+    home: Path
+    workers: int = 2
+    concurrency: int = 1
+    port: int = 8080
+    metadata_url: str = field(default_factory=lambda: os.environ.get(DB_ENV, DEFAULT_DB))
+    broker_url: str = field(default_factory=lambda: os.environ.get(BROKER_ENV, DEFAULT_BROKER))
+    queues: tuple[str, ...] = (DEFAULT_QUEUE,)
+
+    @property
+    def folder(self) -> Path:
+        return self.home / "cluster"
+
+    def worker_name(self, i: int) -> str:
+        return f"worker{i}"
+
+
+def cluster_env(base: dict[str, str], spec: ClusterSpec) -> dict[str, str]:
+    """The demo's Airflow environment turned into a CeleryExecutor deployment's."""
+    env = dict(base)
+    backend = spec.metadata_url if spec.metadata_url.startswith("db+") else "db+" + spec.metadata_url
+    env.update({
+        "AIRFLOW_HOME": str(spec.folder / "airflow"),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": spec.metadata_url,
+        # psycopg 3 is async too: without this Airflow derives an asyncpg URL, a driver we do not install
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": spec.metadata_url,
+        "AIRFLOW__CELERY__BROKER_URL": spec.broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": backend,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(spec.concurrency),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{spec.port}/execution/",
+        "AIRFLOW__API__PORT": str(spec.port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": _secret(spec.home, "cluster_jwt"),
+        "AIRFLOW__API__SECRET_KEY": _secret(spec.home, "cluster_api"),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(spec.folder / "logs" / "tasks"),
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "3600",  # the DAG folder does not change in a demo
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
+    })
+    return env
+
+
+def _secret(home: Path, name: str) -> str:
+    path = home / ".secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def ensure_database(url: str) -> None:
+    """Create the metadata database on its PostgreSQL server if it is missing (the server must be up)."""
+    u = sa.make_url(url)
+    if not u.drivername.startswith("postgresql"):
+        return
+    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as c:
+            if not c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": u.database}).first():
+                c.execute(sa.text(f'CREATE DATABASE "{u.database}"'))
+    except sa.exc.OperationalError as exc:
+        raise QuanchengError(f"the cluster's metadata database at {u.render_as_string(hide_password=True)} "
+                             f"is not reachable: {str(exc.orig).strip().splitlines()[0]}") from None
+    finally:
+        admin.dispose()
+
+
+def prepare(spec: ClusterSpec, env: dict[str, str], repo: Path) -> None:
+    """Migrate the metadata database and load ``airflow_settings.yaml`` (pools, variables) into it."""
+    ensure_database(spec.metadata_url)
+    (spec.folder / "logs").mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, str(repo / "tools" / "load_settings.py"), "--migrate",
+                           "--home", str(spec.home)], env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise QuanchengError("preparing the cluster's metadata database failed: "
+                             f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+
+
+@dataclass
+class Cluster:
+    """The running components, their logs, and the metadata database to ask about runs."""
+
+    spec: ClusterSpec
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _token: str | None = None
+
+    def start(self, name: str, args: list[str], *, cwd: Path | None = None,
+              extra_env: dict[str, str] | None = None) -> None:
+        log = (self.spec.folder / "logs" / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "airflow"), *args], env={**self.env, **(extra_env or {})},
+            cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def check_alive(self) -> None:
+        dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
+        if dead:
+            raise QuanchengError("cluster component(s) stopped: " + ", ".join(
+                f"{n} (exit {rc}; see {self.spec.folder / 'logs' / (n + '.log')})" for n, rc in dead.items()))
+
+    def stop(self, name: str | None = None, sig: int = signal.SIGTERM) -> None:
+        for n, p in list(self.procs.items()):
+            if name in (None, n) and p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, sig)
+        for n, p in list(self.procs.items()):
+            if name in (None, n):
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+
+    def wait_healthy(self, timeout: float = 180) -> None:
+        """Until the API server answers its health check (the workers' tasks talk to it)."""
+        url = f"http://127.0.0.1:{self.spec.port}/api/v2/monitor/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+            time.sleep(1)
+        raise QuanchengError(f"the cluster's API server did not answer {url} within {timeout:.0f} s")
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """A call to Airflow's REST API as the demo's admin (its password is the one Airflow generated)."""
+        if self._token is None:
+            passwords = json.loads((self.spec.folder / "airflow" / PASSWORD_FILE).read_text())
+            login = _http("POST", self._url("/auth/token"), {"username": "admin", "password": passwords["admin"]})
+            self._token = str(login["access_token"])
+        return _http(method, self._url(path), body, token=self._token)
+
+    def _url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.spec.port}{path}"
+
+    def wait_dags(self, dag_ids: list[str], timeout: float = 300) -> None:
+        """Until the DAG processor has parsed and stored every DAG in ``dag_ids``."""
+        deadline = time.monotonic() + timeout
+        missing = set(dag_ids)
+        while missing:
+            self.check_alive()
+            known = {d["dag_id"] for d in self.api("GET", "/api/v2/dags?limit=1000")["dags"]}
+            missing -= known
+            if missing and time.monotonic() > deadline:
+                raise QuanchengError(f"the DAG processor has not parsed {sorted(missing)[:5]} "
+                                     f"after {timeout:.0f} s; see {self.spec.folder / 'logs' / 'dag-processor.log'}")
+            if missing:
+                time.sleep(2)
+
+    def unpause(self, dag_id: str) -> None:
+        self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
+    def trigger(self, dag_id: str, logical_date: str, conf: dict[str, Any]) -> str:
+        """Unpause and trigger a DAG for the interval ending at ``logical_date``; the run id."""
+        run_id = f"demo__{logical_date}"
+        self.unpause(dag_id)
+        self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+                 {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf})
+        return run_id
+
+    def run_states(self, runs: dict[str, str]) -> dict[str, str]:
+        """The state of each ``{dag_id: run_id}``."""
+        eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool)
+        try:
+            with eng.connect() as c:
+                rows = c.execute(sa.text("SELECT dag_id, run_id, state FROM dag_run")).all()
+        finally:
+            eng.dispose()
+        found = {(d, r): s for d, r, s in rows}
+        return {d: str(found.get((d, r), "missing")) for d, r in runs.items()}
+
+    def wait_runs(self, runs: dict[str, str], timeout: float) -> dict[str, str]:
+        """Until every run has finished (or ``timeout``); the final states."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.run_states(runs)
+            if all(s in ("success", "failed") for s in states.values()) or time.monotonic() > deadline:
+                return states
+            self.check_alive()
+            time.sleep(2)
+
+    def wait_downstream(self, dag_ids: tuple[str, ...], timeout: float) -> dict[str, list[str]]:
+        """Until each Asset-scheduled DAG has run and none has a run still going; the states of their runs."""
+        deadline = time.monotonic() + max(timeout, 0)
+        while True:
+            eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool)
+            try:
+                with eng.connect() as c:
+                    rows = c.execute(sa.text("SELECT dag_id, state FROM dag_run")).all()
+            finally:
+                eng.dispose()
+            states = {d: [str(s) for dd, s in rows if dd == d] for d in dag_ids}
+            busy = any(str(s) not in TERMINAL for _, s in rows)
+            if (not busy and all(states.values())) or time.monotonic() > deadline:
+                return states
+            self.check_alive()
+            time.sleep(3)
+
+    def task_hosts(self) -> list[dict[str, Any]]:
+        """Which worker ran each task instance (Airflow records the worker's name as the hostname)."""
+        eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool)
+        try:
+            with eng.connect() as c:
+                rows = c.execute(sa.text("SELECT dag_id, run_id, task_id, try_number, state, hostname, queue "
+                                         "FROM task_instance ORDER BY dag_id, task_id")).mappings().all()
+        finally:
+            eng.dispose()
+        return [dict(r) for r in rows]
+
+
+@contextlib.contextmanager
+def running_cluster(spec: ClusterSpec, env: dict[str, str], repo: Path) -> Iterator[Cluster]:
+    """Start every component, wait for the API server, and stop them all on the way out."""
+    env = cluster_env(env, spec)
+    prepare(spec, env, repo)
+    cluster = Cluster(spec, env)
+    try:
+        cluster.start("api-server", ["api-server", "--port", str(spec.port)])
+        cluster.start("scheduler", ["scheduler"])
+        cluster.start("dag-processor", ["dag-processor"])
+        for i in range(1, spec.workers + 1):
+            start_worker(cluster, i)
+        cluster.wait_healthy()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def start_worker(cluster: Cluster, i: int) -> None:
+    """Worker ``i``: its own working folder and name, subscribed to every queue of the catalog."""
+    spec = cluster.spec
+    name = spec.worker_name(i)
+    folder = spec.folder / name
+    folder.mkdir(parents=True, exist_ok=True)
+    cluster.start(name, ["celery", "worker", "--concurrency", str(spec.concurrency), "--queues",
+                         ",".join(spec.queues), "--celery-hostname", f"{name}@{socket.gethostname()}"],
+                  cwd=folder, extra_env={"QUANCHENG_WORKER": name, "HOSTNAME": name,
+                                         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "quancheng.demo.cluster.worker_hostname"})
+
+
+def worker_hostname() -> str:
+    """What Airflow records as the hostname of a task's worker: the demo worker's name, else the host's."""
+    return os.environ.get("QUANCHENG_WORKER") or socket.getfqdn()
+
+
+def _http(method: str, url: str, body: dict[str, Any] | None = None, *, token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, method=method, headers=headers,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise QuanchengError(f"Airflow API {method} {url} answered {exc.code}: {detail}") from None
+
+
+SYNC_PREFIX = "sync__"
+DOWNSTREAM = ("share__system_datasets", "consolidate__stage_forms", "consolidate__enterprise_master",
+              "consolidate__materials")
+TERMINAL = ("success", "failed")
+
+
+@dataclass
+class ClusterRun:
+    """What a cluster demo run did: each triggered DAG's state, the downstream runs, who ran what."""
+
+    states: dict[str, str]
+    downstream: dict[str, list[str]]
+    tasks: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def failed(self) -> list[str]:
+        bad = [d for d, s in self.states.items() if s != "success"]
+        return bad + [d for d, s in self.downstream.items() if not s or any(x != "success" for x in s)]
+
+    def workers(self) -> dict[str, int]:
+        """Task instances run per worker (by the hostname Airflow recorded)."""
+        out: dict[str, int] = {}
+        for t in self.tasks:
+            if t["hostname"]:
+                out[t["hostname"]] = out.get(t["hostname"], 0) + 1
+        return out
+
+
+def sync_everything(cluster: Cluster, system_ids: list[str], interval_end: str, *, timeout: float,
+                    on_event: Any = None) -> ClusterRun:
+    """Trigger every system's sync for the interval ending at ``interval_end`` (a full refresh, as the demo's
+    first run is), let the Assets trigger sharing and consolidation, and wait until all of it is done."""
+    t0 = time.monotonic()
+    syncs = [f"{SYNC_PREFIX}{s}" for s in system_ids]
+    cluster.wait_dags(syncs + list(DOWNSTREAM))
+    for d in DOWNSTREAM:  # unpaused first, so the syncs' Asset events start them
+        cluster.unpause(d)
+    runs = {d: cluster.trigger(d, interval_end, {"full_refresh": True}) for d in syncs}
+    if on_event:
+        on_event({"event": "triggered", "dags": syncs})
+    states = cluster.wait_runs(runs, timeout)
+    downstream = cluster.wait_downstream(DOWNSTREAM, timeout - (time.monotonic() - t0))
+    return ClusterRun(states, downstream, cluster.task_hosts(), round(time.monotonic() - t0, 1))
