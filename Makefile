@@ -8,7 +8,7 @@ WORK ?= work
 # Cached bytecode matters here: Airflow and GX import thousands of modules in every process.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test lint standalone bench lock clean browser
+.PHONY: demo test lint standalone cluster bench lock clean browser
 
 # Bytecode is compiled once at install: where PYTHONDONTWRITEBYTECODE is set (it is on our machines) every
 # `quancheng` process and Airflow task would otherwise compile Airflow, GX and pandas from source
@@ -38,6 +38,9 @@ lint: $(STAMP)
 
 standalone: $(STAMP)  ## optional: Airflow's web UI over the demo's AIRFLOW_HOME
 	$(BIN)/quancheng demo standalone --dir $(WORK)
+
+cluster: $(STAMP)  ## optional: the demo on the CeleryExecutor (local Redis and PostgreSQL), two workers
+	$(BIN)/quancheng demo cluster --dir $(WORK)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -65,9 +65,11 @@ def main() -> int:
         t = time.perf_counter()
         try:
             dag = bag.dags[dag_id]
-            infer = getattr(dag.timetable, "infer_manual_data_interval", None)  # Asset-scheduled DAGs have none
-            # an Asset-triggered DAG runs now, over whatever the syncs just published
-            logical = infer(run_after=end).start if infer else pendulum.now("UTC")
+            timed = hasattr(dag.timetable, "infer_manual_data_interval")  # Asset-scheduled DAGs are not
+            # dag.test runs the interval Airflow infers for a manual run at the logical date: the one that ends
+            # at ``end`` (given its start, it ran the interval before). An Asset-triggered DAG runs now, over
+            # whatever the syncs just published.
+            logical = end if timed else pendulum.now("UTC")
             conf = {"full_refresh": args.full_refresh} if dag_id.startswith("sync__") else {}
             dr = dag.test(logical_date=logical, run_conf=conf)
             state = str(dr.state.value if hasattr(dr.state, "value") else dr.state)

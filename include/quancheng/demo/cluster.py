@@ -56,6 +56,14 @@ class ClusterSpec:
     metadata_url: str = field(default_factory=lambda: os.environ.get(DB_ENV, DEFAULT_DB))
     broker_url: str = field(default_factory=lambda: os.environ.get(BROKER_ENV, DEFAULT_BROKER))
     queues: tuple[str, ...] = (DEFAULT_QUEUE,)
+    heartbeat_timeout: int = 120
+
+    @property
+    def key_prefix(self) -> str:
+        """This deployment's prefix for its Redis keys (one per demo folder)."""
+        import hashlib
+
+        return "qc" + hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:10]
 
     @property
     def folder(self) -> Path:
@@ -84,6 +92,11 @@ def cluster_env(base: dict[str, str], spec: ClusterSpec) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": _secret(spec.home, "cluster_api"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(spec.folder / "logs" / "tasks"),
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "3600",  # the DAG folder does not change in a demo
+        # several clusters may share one Redis (a test beside a demo): each keeps its queues under its own prefix
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{spec.key_prefix}:",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",  # longer than any sync task
+        # a worker that dies is noticed within this many seconds and its task retried on another
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(spec.heartbeat_timeout),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
     })
     return env
@@ -162,6 +175,18 @@ class Cluster:
                         os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
 
+    def kill(self, name: str) -> None:
+        """Kill a component and everything it started at once (SIGKILL), as a host that dies would."""
+        p = self.procs.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any] | None:
+        """The current state of one task instance (its latest try)."""
+        return next((t for t in self.task_hosts() if (t["dag_id"], t["run_id"], t["task_id"]) ==
+                     (dag_id, run_id, task_id)), None)
+
     def wait_healthy(self, timeout: float = 180) -> None:
         """Until the API server answers its health check (the workers' tasks talk to it)."""
         url = f"http://127.0.0.1:{self.spec.port}/api/v2/monitor/health"
@@ -202,9 +227,9 @@ class Cluster:
     def unpause(self, dag_id: str) -> None:
         self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
-    def trigger(self, dag_id: str, logical_date: str, conf: dict[str, Any]) -> str:
+    def trigger(self, dag_id: str, logical_date: str, conf: dict[str, Any], run_id: str | None = None) -> str:
         """Unpause and trigger a DAG for the interval ending at ``logical_date``; the run id."""
-        run_id = f"demo__{logical_date}"
+        run_id = run_id or f"demo__{logical_date}"
         self.unpause(dag_id)
         self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns",
                  {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf})
