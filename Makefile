@@ -20,8 +20,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-demo: $(STAMP)  ## seed the demo systems and run every system's DAG through Airflow
-	$(BIN)/quancheng demo run --dir $(WORK)
+demo: $(STAMP)  ## seed the demo systems, run every system's DAG through Airflow, then two days of changes
+	$(BIN)/quancheng demo run --dir $(WORK) --days 2
 
 test: $(STAMP) browser  ## the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

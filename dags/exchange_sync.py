@@ -42,7 +42,7 @@ def _on_failure(context: dict[str, Any]) -> None:
     dag_id = context["dag"].dag_id
     params = context.get("params") or {}
     # the same params extract_step got, so the record names the batch that ran (origin__... for a full refresh)
-    record_failure(dag_id.removeprefix("sync__"), context.get("data_interval_start"),
+    record_failure(dag_id.removeprefix("sync__"), params.get("since") or context.get("data_interval_start"),
                    context["data_interval_end"], str(context.get("exception")),
                    full_refresh=bool(params.get("full_refresh")), rebuild=bool(params.get("rebuild")))
 
@@ -65,7 +65,8 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
         default_args={"owner": OWNER, "retries": 2, "retry_delay": timedelta(seconds=30),
                       "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10),
                       "on_failure_callback": _on_failure, "queue": system.queue},
-        params={"full_refresh": False, "rebuild": False, "allow_mass_delete": False},
+        # since: read from this ISO time instead of the interval's start (catching up a longer gap in one run)
+        params={"full_refresh": False, "rebuild": False, "allow_mass_delete": False, "since": ""},
         doc_md=(f"### {system.name_zh} ({system.name_en})\n\n"
                 f"Department: {system.department_zh} / {system.department_en}. Kind: `{system.kind}`, "
                 f"connection `{conn_id}`, mode `{system.extract_mode}`.\n\n"
@@ -80,6 +81,7 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
 
             uri = Connection.get(conn_id).get_uri()
             return extract_step(sid, data_interval_start, data_interval_end, uri=uri,
+                                since=(params or {}).get("since") or None,
                                 full_refresh=bool((params or {}).get("full_refresh")),
                                 rebuild=bool((params or {}).get("rebuild")),
                                 allow_mass_delete=bool((params or {}).get("allow_mass_delete")), lock_wait=_lock_wait())

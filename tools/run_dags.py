@@ -6,7 +6,7 @@ variables of ``airflow_settings.yaml`` (``tools/load_settings.py``). Airflow's o
 ``--log``; this script's stdout carries one JSON line per event, which the demo turns into progress.
 Importing Airflow costs seconds, so one process runs every DAG instead of one process per DAG.
 
-Usage: python tools/run_dags.py --log FILE --interval-end ISO [--full-refresh] [DAG_ID ...]
+Usage: python tools/run_dags.py --log FILE --interval-end ISO [--full-refresh] [--since ISO] [DAG_ID ...]
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ def main() -> int:
     ap.add_argument("--interval-end", required=True,
                     help="ISO datetime: each DAG runs the schedule interval that ends there")
     ap.add_argument("--full-refresh", action="store_true", help="read each source from the beginning")
+    ap.add_argument("--since", help="ISO datetime: every sync reads from there to the interval's end "
+                                    "(a demo day, whatever each system's schedule)")
     ap.add_argument("dag_ids", nargs="*", help="DAGs to run (default: every sync__* DAG)")
     args = ap.parse_args()
 
@@ -70,7 +72,8 @@ def main() -> int:
             # at ``end`` (given its start, it ran the interval before). An Asset-triggered DAG runs now, over
             # whatever the syncs just published.
             logical = end if timed else pendulum.now("UTC")
-            conf = {"full_refresh": args.full_refresh} if dag_id.startswith("sync__") else {}
+            conf = {"full_refresh": args.full_refresh, "since": args.since or ""} if dag_id.startswith("sync__") \
+                else {}
             dr = dag.test(logical_date=logical, run_conf=conf)
             state = str(dr.state.value if hasattr(dr.state, "value") else dr.state)
         except Exception as exc:  # noqa: BLE001 - reported per DAG, the others still run

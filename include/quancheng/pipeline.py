@@ -149,6 +149,9 @@ def _extract_forms(ref: Ref, source: Any, window: Window, *, catalog: Catalog, h
         pq.write_table(raw, _paths(ref, "raw", form.form_id))
         pq.write_table(pa.table({KEY: change.deleted}), _paths(ref, "deleted", form.form_id))
         ref["forms"][form.form_id] = {"extracted": raw.num_rows, "deleted": len(change.deleted)}
+        future = source.future_rows(form, window)
+        if future:  # stamped after the window: never read by any window until the clock catches up
+            ref["forms"][form.form_id]["future_rows"] = future
     return ref
 
 

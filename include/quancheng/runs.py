@@ -54,7 +54,11 @@ def runs_table(md: sa.MetaData | None = None) -> sa.Table:
         sa.Column("started_at", sa.DateTime(timezone=True)),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("seconds", sa.Float),
+        sa.Column("future_rows", sa.BigInteger, nullable=True),  # added later: see _add_missing_columns
     )
+
+
+_checked: set[str] = set()  # databases whose runs table has every column, checked once per process
 
 
 def _t(store: SharedStore) -> sa.Table:
@@ -62,13 +66,28 @@ def _t(store: SharedStore) -> sa.Table:
     from quancheng.publish.store import create_tables  # the module imports pyarrow; ops reads runs without it
 
     create_tables(store.engine, t.metadata)
+    key = store.engine.url.render_as_string(hide_password=True)
+    if key not in _checked:
+        _add_missing_columns(store.engine, t)
+        _checked.add(key)
     return t
 
 
+def _add_missing_columns(engine: sa.Engine, t: sa.Table) -> None:
+    """A runs table made by an older version gains the columns added since (nullable, so old rows stay)."""
+    have = {c["name"] for c in sa.inspect(engine).get_columns(t.name)}
+    with engine.begin() as c:
+        for col in t.columns:
+            if col.name not in have:
+                c.execute(sa.text(f'ALTER TABLE "{t.name}" ADD COLUMN "{col.name}" '
+                                  f"{col.type.compile(dialect=engine.dialect)}"))
+
+
 def totals(ref: dict[str, Any]) -> dict[str, int]:
-    """Rows extracted, published (valid), quarantined and deleted over all forms of a batch (zeros for a
-    batch that failed before it had any)."""
-    out = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
+    """Rows extracted, published (valid), quarantined and deleted over all forms of a batch, and the rows
+    left unread because their update time is at or after the window's end (zeros for a batch that failed
+    before it had any)."""
+    out = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0, "future_rows": 0}
     for c in ref.get("forms", {}).values():
         for k in out:
             out[k] += int(c.get(k, 0))
@@ -91,7 +110,8 @@ def record_run(store: SharedStore, ref: dict[str, Any], *, status: str, error: s
             system_id=ref["system_id"], batch_id=ref.get("batch_id", ""),
             window_start=ref.get("window", {}).get("start"), window_end=ref.get("window", {}).get("end", ""),
             status=status, extracted=tot["extracted"], published=tot["valid"], quarantined=tot["quarantined"],
-            deleted=tot["deleted"], reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True),
+            deleted=tot["deleted"], future_rows=tot["future_rows"],
+            reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True),
             content_hashes=json.dumps({k: v["content_hash"] for k, v in ref.get("published", {}).items()},
                                       sort_keys=True),
             gx=json.dumps(ref["gx"], ensure_ascii=False) if ref.get("gx") else None, error=error,

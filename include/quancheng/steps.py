@@ -7,7 +7,7 @@ scheduler.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +18,14 @@ from quancheng.sources import Window
 Ref = dict[str, Any]
 
 
-def extract_step(system_id: str, start: datetime | None, end: datetime, *, uri: str | None = None,
-                 home: str | None = None, full_refresh: bool = False, rebuild: bool = False,
-                 allow_mass_delete: bool = False, lock_wait: float = 0) -> Ref:
+def extract_step(system_id: str, start: datetime | str | None, end: datetime, *, uri: str | None = None,
+                 home: str | None = None, since: str | None = None, full_refresh: bool = False,
+                 rebuild: bool = False, allow_mass_delete: bool = False, lock_wait: float = 0) -> Ref:
     """Extract ``[start, end)`` of a system (``full_refresh`` reads from the beginning; ``rebuild`` too, and
     replaces the system's datasets instead of merging into them; ``allow_mass_delete`` lets a batch delete
     more than the system's ``max_delete_share`` of a dataset); ``lock_wait``: seconds to wait for the
-    system's lock (see :mod:`quancheng.locks`)."""
-    window = window_of(start, end, full_refresh=full_refresh, rebuild=rebuild)
+    system's lock (see :mod:`quancheng.locks`); ``since`` (ISO) replaces ``start``."""
+    window = window_of(since or start, end, full_refresh=full_refresh, rebuild=rebuild)
     return pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
                             home=Path(home) if home else None, rebuild=rebuild, allow_mass_delete=allow_mass_delete,
                             lock_wait=lock_wait)
@@ -43,9 +43,14 @@ def publish_step(ref: Ref, *, lock_wait: float = 0) -> Ref:
     return pipeline.publish(ref, catalog=current_catalog(), lock_wait=lock_wait)
 
 
-def window_of(start: datetime | None, end: datetime, *, full_refresh: bool = False, rebuild: bool = False) -> Window:
+def window_of(start: datetime | str | None, end: datetime, *, full_refresh: bool = False,
+              rebuild: bool = False) -> Window:
     """The window a run of the data interval ``[start, end)`` reads: from the beginning for a full refresh or a
-    rebuild. One rule for ``extract_step`` and for the failure record, so both name the same batch."""
+    rebuild. One rule for ``extract_step`` and for the failure record, so both name the same batch. A start
+    given as text (the DAG param ``since``) is ISO; without a zone it is UTC."""
+    if isinstance(start, str):
+        start = datetime.fromisoformat(start)
+        start = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(UTC)
     return Window(None if full_refresh or rebuild else start, end)
 
 
@@ -55,7 +60,7 @@ def batch_of(system_id: str, start: datetime | None, end: datetime, *, full_refr
     return pipeline.batch_id_for(system_id, window_of(start, end, full_refresh=full_refresh, rebuild=rebuild))
 
 
-def record_failure(system_id: str, start: datetime | None, end: datetime, error: str,
+def record_failure(system_id: str, start: datetime | str | None, end: datetime, error: str,
                    home: str | None = None, *, full_refresh: bool = False, rebuild: bool = False,
                    batch_id: str | None = None) -> None:
     """Record a failed attempt so ``quancheng status`` shows which system failed, in which batch and why.

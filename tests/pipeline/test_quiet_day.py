@@ -8,9 +8,10 @@ Excel, JSON API), each with several forms.
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from quancheng import pipeline
@@ -26,9 +27,10 @@ from quancheng.sources.types import source_keys
 from world_edits import day_of_changes, hold_back, published_rows
 
 SYSTEMS = ["ndrc_investment", "hcb_construction_permit", "glb_greening", "water_supply"]
-SEEDED_END = INTERVAL[1].replace(tzinfo=UTC)  # every seeded update stamp falls before it
+# every seeded update stamp falls before it: the world's stamps are Beijing time, as the systems' catalog zone says
+SEEDED_END = INTERVAL[1].replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 DAY = timedelta(days=1)
-NOTHING = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0}
+NOTHING = {"extracted": 0, "valid": 0, "quarantined": 0, "deleted": 0, "future_rows": 0}
 
 
 @pytest.fixture(scope="module")

@@ -55,15 +55,18 @@ def test_empty_window_yields_the_declared_schema_with_no_rows(host: Host, case: 
     assert declared.names == [f.column for f in host.catalog.fields_of(form_id)]
 
 
-def test_aware_window_is_read_as_utc(host: Host) -> None:
+def test_aware_window_is_read_in_the_system_s_zone(host: Host) -> None:
+    """Airflow's data interval is aware (UTC); the source's stamps carry no zone and are Beijing time (the
+    system's catalog ``timezone``, Asia/Shanghai by default): 05:00-08:00 UTC is 13:00-16:00 there."""
     from datetime import UTC
 
     form = host.catalog.form[INCREMENTAL]
+    assert host.catalog.system[form.system_id].timezone == "Asia/Shanghai"
     table = sample_table(host.catalog, form, ROWS)
     host.put(form, table)
     aware = Window(BASE_TIME.replace(tzinfo=UTC) + timedelta(hours=5), BASE_TIME.replace(tzinfo=UTC)
                    + timedelta(hours=8))
-    assert read_all(host, INCREMENTAL, aware).num_rows == 3
+    assert as_text(read_all(host, INCREMENTAL, aware)) == as_text(table.slice(13, 3))
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 7, 60, 1000])

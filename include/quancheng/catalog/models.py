@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SystemKind = Literal["postgresql", "mariadb", "sqlite", "csv", "excel", "http"]
 ExtractMode = Literal["incremental", "snapshot"]
@@ -85,6 +85,20 @@ class System(_Row):
     max_delete_share: float = Field(default=0.5, ge=0.0, le=1.0)
     # the Celery queue its tasks go to: a heavy system gets a queue of its own, served by workers sized for it
     queue: str = Field(default="default", pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    # the zone its timestamps are recorded in when they carry none (Chinese departments record Beijing time):
+    # window bounds are converted to it before they are compared with the source's update column
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Asia/Shanghai)") from None
+        return v
 
 
 class SourceForm(_Row):

@@ -38,10 +38,18 @@ def demo() -> None:
 @world_options
 @click.option("--reseed", is_flag=True, help="Seed again even if the folder already has a world.")
 @click.option("--only", multiple=True, metavar="SYSTEM_ID", help="Run only these systems (repeatable).")
-def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tuple[str, ...]) -> int:
+@click.option("--days", default=0, show_default=True, type=click.IntRange(0, 365),
+              help="After the intervals not yet run, apply this many days of changes (demo advance), "
+                   "running each day's interval after it.")
+@click.option("--fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+              help="With --days: share of rows inserted, updated or deleted each day.")
+def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tuple[str, ...], days: int,
+        fraction: float) -> int:
     """Seed the systems, run every sync DAG through Airflow, and print what each published.
 
-    Exits non-zero if any DAG failed.
+    Each interval not yet run is run in order: the seeded interval first (a full refresh), then each day of
+    changes `demo advance` applied since; with nothing new, the last interval is run again. Exits non-zero
+    if any DAG failed.
     """
     from quancheng.demo.report import print_summary
     from quancheng.demo.run import run_demo
@@ -65,13 +73,19 @@ def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tup
                 progress.update(running, total=len(e["dags"]), completed=0, description="running DAGs")
             elif ev == "start":
                 progress.update(running, description=f"running {e['dag_id']}")
+            elif ev == "interval":
+                progress.update(running, description=f"interval {e['label']} (to {e['end']})")
+            elif ev == "advanced":
+                console.print(f"advanced a day ({e['start']} → {e['end']}): {e['inserts']} inserts, "
+                              f"{e['updates']} updates, {e['deletes']} deletes")
             elif ev == "end":
                 progress.update(running, completed=e["index"])
                 if e["state"] != "success":
                     console.print(f"[red]✗ {e['dag_id']}: {e['state']}[/red]")
 
         result = run_demo(home, scale=scale, engines=engines, seed=seed, reseed=reseed,
-                          dag_ids=[f"sync__{s}" for s in only] or None, on_event=on_event, on_seed=on_seed)
+                          dag_ids=[f"sync__{s}" for s in only] or None, on_event=on_event, on_seed=on_seed,
+                          days=days, fraction=fraction)
         progress.update(seeding, description="seeded", completed=1, total=1)
     print_summary(home.resolve(), result)
     return 1 if result.failed else 0

@@ -30,6 +30,8 @@ def print_summary(home: Path, result: Any) -> None:
                       str(result.seconds.get(f"sync__{r['system_id']}", "")))
     table.add_row("[b]total[/b]", "", *[f"[b]{n}[/b]" for n in totals], str(result.seconds.get("total", "")))
     console.print(table)
+    if len(getattr(result, "days", [])) > 1 or any(d["label"] != "seeded" for d in getattr(result, "days", [])):
+        console.print(_days_table(result.days))
     datasets = store.datasets()
     console.print(f"{len(datasets)} shared datasets: Parquet under {store.parquet_root}, "
                   f"SQL in {store.sql_url} (list them: quancheng datasets --dir {home})")
@@ -38,3 +40,15 @@ def print_summary(home: Path, result: Any) -> None:
     if result.failed:
         console.print(f"[red]{len(result.failed)} DAG(s) failed: {', '.join(result.failed)}; "
                       f"Airflow log: {home / 'airflow' / 'demo.log'}[/red]")
+
+
+def _days_table(days: list[dict[str, Any]]) -> Table:
+    """One row per interval run: what the day changed in the sources, and what the syncs saw of it."""
+    table = Table(title="Day by day: changes applied to the sources, and what the syncs extracted")
+    for col in ("interval", "to", "inserts", "updates", "deletes", "extracted", "published", "quarantined",
+                "deleted", "failed DAGs"):
+        table.add_column(col, justify="left" if col in ("interval", "to") else "right")
+    for d in days:
+        table.add_row(d["label"], d["end"][:16], *("–" if d.get(k) is None else str(d[k]) for k in (
+            "inserts", "updates", "deletes", "extracted", "published", "quarantined", "deleted", "failed")))
+    return table

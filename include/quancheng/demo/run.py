@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     data_docs: Path | None = None
+    days: list[dict[str, Any]] = field(default_factory=list)  # one row per interval run: changes and counts
 
     @property
     def failed(self) -> list[str]:
@@ -77,13 +78,16 @@ def served_world(world_dir: Path, world: dict[str, Any]) -> Iterator[dict[str, s
 
 
 def run_dags(env: dict[str, str], interval_end: str, *, log: Path, full_refresh: bool,
-             dag_ids: list[str] | None = None,
+             dag_ids: list[str] | None = None, since: str | None = None,
              on_event: Callable[[dict[str, Any]], None] | None = None) -> DemoResult:
-    """Run sync DAGs in one Airflow process; call ``on_event`` for each progress event."""
+    """Run sync DAGs in one Airflow process; call ``on_event`` for each progress event. ``since``: every sync
+    reads from there to ``interval_end`` (a demo day, whatever each system's schedule)."""
     result = DemoResult(Path(env["QUANCHENG_HOME"]))
     cmd = [sys.executable, str(REPO / "tools" / "run_dags.py"), "--log", str(log), "--interval-end", interval_end]
     if full_refresh:
         cmd.append("--full-refresh")
+    if since:
+        cmd += ["--since", since]
     cmd += dag_ids or []
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
@@ -108,9 +112,14 @@ def run_dags(env: dict[str, str], interval_end: str, *, log: Path, full_refresh:
 
 def run_demo(home: Path, *, scale: int = 200, engines: str = "embedded", seed: int = 7, reseed: bool = False,
              dag_ids: list[str] | None = None, on_event: Callable[[dict[str, Any]], None] | None = None,
-             on_seed: Callable[[str, int, int], None] | None = None) -> DemoResult:
-    """Seed (unless already seeded) and run every system's DAG for the world's interval."""
+             on_seed: Callable[[str, int, int], None] | None = None, days: int = 0,
+             fraction: float = 0.05) -> DemoResult:
+    """Seed (unless already seeded), then run every system's DAG for each interval not yet run: the seeded
+    interval (a full refresh), then each day ``demo advance`` added since. ``days``: then apply that many
+    more days of changes (``fraction`` of the rows each), running each day's interval after it. With nothing
+    new to run, the last interval is run again (a rerun, which must change nothing)."""
     from quancheng.catalog import load_catalog
+    from quancheng.demo.advance import advance_world
     from quancheng.demo.seed import seed_world
     from quancheng.demo.world import load_world
 
@@ -119,19 +128,95 @@ def run_demo(home: Path, *, scale: int = 200, engines: str = "embedded", seed: i
     if reseed or not (world_dir / "world.json").exists():
         seed_world(load_catalog(), world_dir, scale=scale, engines=engines,  # type: ignore[arg-type]
                    seed=seed, progress=on_seed)
-    world = _world_dict(load_world(world_dir))
-    end = _ceil_to_day(datetime.fromisoformat(world["interval"]["end"]))
+        _state_file(home).unlink(missing_ok=True)
+    result = DemoResult(home)
     t0 = time.perf_counter()
-    with served_world(world_dir, world) as uris:
-        env = airflow_env(home, world, uris)
-        result = run_dags(env, end.isoformat(), log=home / "airflow" / "demo.log", full_refresh=True,
-                          dag_ids=dag_ids, on_event=on_event)
+    done = _ran(home)
+    pending = [i for i in _intervals(_world_dict(load_world(world_dir))) if i["label"] not in done]
+    for _ in range(days + 1):
+        for interval in pending or [_intervals(_world_dict(load_world(world_dir)))[-1]]:
+            _run_interval(home, interval, result, dag_ids=dag_ids, on_event=on_event)
+        if _ == days:
+            break
+        change = advance_world(world_dir, seed=seed + 1 + len(load_world(world_dir).changes), fraction=fraction)
+        if on_event:
+            on_event({"event": "advanced", **{k: change[k] for k in ("start", "end", "inserts", "updates",
+                                                                      "deletes")}})
+        pending = [_intervals(_world_dict(load_world(world_dir)))[-1]]
     if (home / "quality" / "validations").exists():  # GX imported once for every system's results
         from quancheng.validate.gx import build_data_docs
 
         result.data_docs = build_data_docs(home / "quality")
     result.seconds["total"] = round(time.perf_counter() - t0, 2)
     return result
+
+
+def _intervals(world: dict[str, Any]) -> list[dict[str, Any]]:
+    """The seeded interval, then one per day of changes, with what each changed."""
+    out = [{"label": "seeded", "since": None, "end": world["interval"]["end"], "full_refresh": True,
+            "inserts": None, "updates": None, "deletes": None}]
+    for n, c in enumerate(world.get("changes", []), 1):
+        out.append({"label": f"day {n}", "since": c["start"], "end": c["end"], "full_refresh": False,
+                    **{k: c.get(k) for k in ("inserts", "updates", "deletes")}})
+    return out
+
+
+def _state_file(home: Path) -> Path:
+    return home / "airflow" / "demo_intervals.json"
+
+
+def _ran(home: Path) -> list[str]:
+    path = _state_file(home)
+    return list(json.loads(path.read_text())["ran"]) if path.exists() else []
+
+
+def _run_interval(home: Path, interval: dict[str, Any], result: DemoResult, *, dag_ids: list[str] | None,
+                  on_event: Callable[[dict[str, Any]], None] | None) -> None:
+    """Run every DAG for one interval, fold its states into ``result`` and record the interval as run."""
+    from quancheng.demo.world import load_world
+
+    world = _world_dict(load_world(home / "world"))
+    end = _ceil_to_day(datetime.fromisoformat(interval["end"]))
+    since = _local(datetime.fromisoformat(interval["since"])).isoformat() if interval["since"] else None
+    started = datetime.now(UTC)
+    if on_event:
+        on_event({"event": "interval", "label": interval["label"], "end": end.isoformat()})
+    with served_world(home / "world", world) as uris:
+        env = airflow_env(home, world, uris)
+        run = run_dags(env, end.isoformat(), log=home / "airflow" / "demo.log",
+                       full_refresh=interval["full_refresh"], dag_ids=dag_ids, since=since, on_event=on_event)
+    for dag_id, state in run.states.items():  # a DAG that failed on any interval stays failed
+        if result.states.get(dag_id, "success") == "success":
+            result.states[dag_id] = state
+    result.seconds.update(run.seconds)
+    result.events += run.events
+    result.days.append({**interval, "end": end.isoformat(), "failed": len(run.failed), **_counted(home, started)})
+    ran = _ran(home)
+    if interval["label"] not in ran:
+        _state_file(home).parent.mkdir(parents=True, exist_ok=True)
+        _state_file(home).write_text(json.dumps({"ran": [*ran, interval["label"]]}))
+
+
+def _counted(home: Path, since: datetime) -> dict[str, int]:
+    """What the syncs that finished after ``since`` extracted, published, quarantined and deleted."""
+    import sqlalchemy as sa
+    from quancheng.publish.store import SharedStore
+    from quancheng.runs import runs_table
+
+    t = runs_table()
+    store = SharedStore(home)
+    with store.engine.connect() as c:
+        if not sa.inspect(c).has_table(t.name):
+            return {}
+        rows = c.execute(sa.select(t).where(t.c.finished_at >= since)).mappings().all()
+    return {k: sum(int(r[k] or 0) for r in rows) for k in ("extracted", "published", "quarantined", "deleted")}
+
+
+def _local(t: datetime) -> datetime:
+    """A demo world's time (naive: Beijing time, as the departments record it) made aware."""
+    from zoneinfo import ZoneInfo
+
+    return t if t.tzinfo else t.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _ceil_to_day(t: datetime) -> datetime:

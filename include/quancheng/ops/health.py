@@ -252,7 +252,7 @@ def _brief(run: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if run is None:
         return None
     keep = ("batch_id", "status", "window_start", "window_end", "extracted", "published", "quarantined",
-            "deleted", "seconds")
+            "deleted", "future_rows", "seconds")
     out = {k: run.get(k) for k in keep}
     out["started_at"] = as_utc(run.get("started_at"))
     out["finished_at"] = as_utc(run.get("finished_at"))

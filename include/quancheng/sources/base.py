@@ -32,7 +32,7 @@ import pyarrow as pa
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import NativeType, SourceForm, System
 from quancheng.errors import QuanchengError, SchemaDriftError, SourceError
-from quancheng.sources.types import native_schema
+from quancheng.sources.types import local_naive, native_schema
 
 DriftPolicy = Literal["fail", "allow_new"]
 
@@ -104,6 +104,15 @@ class Source(ABC):
         self.catalog = catalog
         self.uri = uri
         self.drift = drift
+
+    def local(self, moment: datetime) -> datetime:
+        """A window bound in the system's own clock (its catalog ``timezone``), naive like its timestamps."""
+        return local_naive(moment, self.system.timezone)
+
+    def future_rows(self, form: SourceForm, window: Window) -> int | None:
+        """How many rows of ``form`` carry an update time at or after the window's end (a clock ahead, or a
+        typo in a date): a window never reads them, so the run reports them. None: this kind cannot tell."""
+        return None
 
     # --- what each kind implements ---
     @abstractmethod

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from quancheng.catalog.models import SourceForm
 from quancheng.errors import SourceError, SourceUnavailable
 from quancheng.sources.base import Source, Window, register
-from quancheng.sources.types import conform, naive_utc, rechunk, text_schema
+from quancheng.sources.types import conform, rechunk, text_schema
 
 DropFormat = Literal["csv", "xlsx"]
 MARKER = ".done"
@@ -138,6 +138,7 @@ class FileDropSource(Source):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._chosen: dict[str, Path] = {}  # table -> the export this source reads, chosen once
+        self._future: dict[str, int] = {}  # form -> rows stamped at or after the window's end, counted by read
 
     def _latest(self, form: SourceForm) -> Path:
         if form.table not in self._chosen:
@@ -179,7 +180,12 @@ class FileDropSource(Source):
         """Every column as text: a CSV or Excel cell has no type the pipeline may trust."""
         return text_schema(self.catalog, form)
 
+    def future_rows(self, form: SourceForm, window: Window) -> int | None:
+        """Counted while the window was read (an export is read whole anyway)."""
+        return self._future.get(form.form_id, 0) if form.updated_column else None
+
     def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        self._future[form.form_id] = 0
         for batch in self._whole(form, chunk_rows, text_schema(self.catalog, form)):
             if form.updated_column:
                 batch = self._in_window(batch, form, window)
@@ -223,11 +229,14 @@ class FileDropSource(Source):
         except pa.ArrowInvalid as exc:
             raise SourceError(self.system.system_id, form.table, f"update timestamp is not a date-time: {exc}",
                               column=form.updated_column) from None
-        mask = pc.less(stamps, pa.scalar(naive_utc(window.end), pa.timestamp("us")))
+        end = pa.scalar(self.local(window.end), pa.timestamp("us"))
+        self._future[form.form_id] = self._future.get(form.form_id, 0) + pc.sum(
+            pc.cast(pc.fill_null(pc.greater_equal(stamps, end), False), pa.int64())).as_py()
+        mask = pc.less(stamps, end)
         if window.start is None:
             mask = pc.or_kleene(mask, pc.is_null(stamps))
         else:
-            mask = pc.and_kleene(mask, pc.greater_equal(stamps, pa.scalar(naive_utc(window.start),
+            mask = pc.and_kleene(mask, pc.greater_equal(stamps, pa.scalar(self.local(window.start),
                                                                           pa.timestamp("us"))))
         return batch.filter(pc.fill_null(mask, False))
 

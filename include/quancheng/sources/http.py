@@ -32,7 +32,7 @@ import pyarrow as pa
 from quancheng.catalog.models import SourceForm
 from quancheng.errors import SourceError, SourceUnavailable
 from quancheng.sources.base import Source, Window, redact, register
-from quancheng.sources.types import conform, naive_utc, native_schema, rechunk
+from quancheng.sources.types import conform, native_schema, rechunk
 
 MAX_PAGE_SIZE = 1000
 MAX_RETRIES = 8
@@ -95,9 +95,9 @@ class HttpSource(Source):
                path: str = "", extra: dict[str, str] | None = None) -> Iterator[pa.RecordBatch]:
         params: dict[str, Any] = {"page_size": page_size, **(extra or {})}
         if form.updated_column and window is not None:  # None: every row
-            params["updated_before"] = naive_utc(window.end).isoformat()
+            params["updated_before"] = self.local(window.end).isoformat()
             if window.start is not None:
-                params["updated_since"] = naive_utc(window.start).isoformat()
+                params["updated_since"] = self.local(window.start).isoformat()
         page: int | None = 1
         while page is not None:
             try:

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from quancheng.catalog.models import NativeType, SourceField, SourceForm
 from quancheng.errors import SourceError, SourceUnavailable
 from quancheng.sources.base import LiveType, Source, Window, redact, register
-from quancheng.sources.types import NATIVE_ARROW, conform, naive_utc, rechunk
+from quancheng.sources.types import NATIVE_ARROW, conform, rechunk
 
 Engine = Literal["sqlite", "postgresql", "mariadb"]
 CONNECT_TIMEOUT_S = 10
@@ -151,12 +151,7 @@ class SqlSource(Source):
         self._check_file(form)
         if self._memo is not None and form.table in self._memo:
             return self._memo[form.table]
-        connect_args: dict[str, Any] = {}
-        if self.engine != "sqlite":
-            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
-        if self.engine == "mariadb":
-            connect_args.update(self._mariadb_tls())
-        engine = sa.create_engine(self._sqlalchemy_url(), connect_args=connect_args, poolclass=sa.pool.NullPool)
+        engine = self._sa_engine()
         try:
             inspector = sa.inspect(engine)
             columns = [(str(c["name"]), live_type(self.engine, c["type"], engine.dialect))
@@ -169,8 +164,40 @@ class SqlSource(Source):
         finally:
             engine.dispose()
 
+    def _sa_engine(self) -> Any:
+        """A SQLAlchemy engine for reflection and counts (the reads themselves go through Arrow drivers)."""
+        import sqlalchemy as sa
+
+        connect_args: dict[str, Any] = {}
+        if self.engine != "sqlite":
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+        if self.engine == "mariadb":
+            connect_args.update(self._mariadb_tls())
+        return sa.create_engine(self._sqlalchemy_url(), connect_args=connect_args, poolclass=sa.pool.NullPool)
+
     def live_columns(self, form: SourceForm) -> list[str]:
         return [name for name, _ in self._reflect(form)]
+
+    def future_rows(self, form: SourceForm, window: Window) -> int | None:
+        """``COUNT(*)`` of the rows stamped at or after the window's end, in the system's own clock."""
+        if not form.updated_column:
+            return None
+        import sqlalchemy as sa
+
+        self._check_file(form)
+        end: Any = self.local(window.end)
+        if self.engine == "sqlite":
+            end = end.strftime(_SQLITE_TS)
+        col = _quote(self.engine, form.updated_column)
+        sql = sa.text(f"SELECT COUNT(*) FROM {_quote(self.engine, form.table)} WHERE {col} >= :end")
+        engine = self._sa_engine()
+        try:
+            with engine.connect() as c:
+                return int(c.execute(sql, {"end": end}).scalar() or 0)
+        except sa.exc.DBAPIError as exc:
+            raise self._down(form, exc.orig or exc) from None
+        finally:
+            engine.dispose()
 
     def check_schema(self, form: SourceForm) -> list[str]:
         self._memo = {}  # names and types from one reflection
@@ -194,8 +221,8 @@ class SqlSource(Source):
             return "", []
         col = _quote(self.engine, form.updated_column)
         if window.start is None:  # the first read also takes rows that never got a timestamp
-            return f" WHERE ({col} < ? OR {col} IS NULL)", [naive_utc(window.end)]
-        return f" WHERE {col} >= ? AND {col} < ?", [naive_utc(window.start), naive_utc(window.end)]
+            return f" WHERE ({col} < ? OR {col} IS NULL)", [self.local(window.end)]
+        return f" WHERE {col} >= ? AND {col} < ?", [self.local(window.start), self.local(window.end)]
 
     def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
         yield from self._stream(form, window, chunk_rows, self.catalog.fields_of(form.form_id))

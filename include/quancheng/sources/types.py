@@ -28,7 +28,7 @@ type the pipeline may trust (:func:`text_schema`). Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -149,11 +149,13 @@ def _concat(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
     return pa.Table.from_batches(unify(parts)).combine_chunks().to_batches()[0]
 
 
-def naive_utc(moment: datetime) -> datetime:
-    """A window bound as the naive UTC time that source timestamps are compared with."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+def local_naive(moment: datetime, zone: str) -> datetime:
+    """A window bound as the naive local time of ``zone``, which a source's zone-less timestamps are compared
+    with. An aware bound (Airflow's data interval, the CLI's window) is converted; a naive one is taken as
+    already in the source's clock."""
+    from zoneinfo import ZoneInfo
+
+    return moment if moment.tzinfo is None else moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
 
 
 def source_keys(table: pa.Table | pa.RecordBatch, key_columns: Iterable[str]) -> pa.Array | pa.ChunkedArray:
