@@ -23,6 +23,7 @@ from quancheng.catalog.light import dataset_id, load_systems_and_forms, quaranti
 
 OWNER = "data-exchange"
 START = pendulum.datetime(2019, 1, 1, tz="Asia/Shanghai")  # before any data; catchup is off
+TASK_TIMEOUT = timedelta(hours=2)  # longer than the largest system's extract (benchmarks/results/extract.md)
 
 
 def asset_for(dataset_id: str) -> Asset:
@@ -62,7 +63,9 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
         catchup=False,
         max_active_runs=1,
         tags=["quancheng", "sync", system.kind, system.department_en],
+        # a task that outlives its deadline (a source that hangs without failing) is failed and retried
         default_args={"owner": OWNER, "retries": 2, "retry_delay": timedelta(seconds=30),
+                      "execution_timeout": TASK_TIMEOUT,
                       "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10),
                       "on_failure_callback": _on_failure, "queue": system.queue},
         # since: read from this ISO time instead of the interval's start (catching up a longer gap in one run)

@@ -75,6 +75,11 @@ def main(argv: list[str] | None = None) -> Any:
     except QuanchengError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
+    except OSError as exc:  # a folder that cannot be written (read-only, full, no permission): name it
+        where = f" {exc.filename}" if exc.filename else ""
+        click.secho(f"error: cannot use{where}: {exc.strerror or exc} (fix: point --dir or QUANCHENG_HOME at a "
+                    "writable folder with free space)", fg="red", err=True)
+        sys.exit(2)
     if isinstance(rv, int) and rv:
         sys.exit(rv)
     return rv

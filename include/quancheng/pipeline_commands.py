@@ -35,6 +35,9 @@ def run(system_id: str, start: datetime | None, end: datetime | None, home: Path
 
     end = (end or datetime.now(UTC)).replace(tzinfo=end.tzinfo if end and end.tzinfo else UTC)
     start = start.replace(tzinfo=UTC) if start and not start.tzinfo else start
+    if start is not None and start >= end:
+        raise click.BadParameter(f"the window's end {end.isoformat()} is not after its start {start.isoformat()}",
+                                 param_hint="--end")
     from quancheng.locks import SystemBusy
 
     catalog = load_catalog()

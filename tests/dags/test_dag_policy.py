@@ -36,6 +36,8 @@ def test_sync_dag_shape(dagbag):  # type: ignore[no-untyped-def]
     for system, forms in load_systems_and_forms():
         dag = dagbag.dags[f"sync__{system.system_id}"]
         assert [t.task_id for t in dag.topological_sort()] == ["extract", "normalize", "validate", "publish"]
+        for t in dag.tasks:  # a source that hangs without failing cannot hold a task forever
+            assert t.execution_timeout is not None and t.execution_timeout.total_seconds() <= 4 * 3600, t.task_id
         publish = dag.get_task("publish")
         names = {o.name for o in publish.outlets}
         assert names == {f"{system.system_id}.{f.form_id}" for f in forms} | {f"quarantine.{system.system_id}"}

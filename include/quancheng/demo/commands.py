@@ -23,7 +23,7 @@ def world_options(f: Any) -> Any:
     f = click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded",
                      show_default=True,
                      help="embedded: SQLite, file drops and a local API; services: PostgreSQL and MariaDB too.")(f)
-    return click.option("--scale", default=200, show_default=True,
+    return click.option("--scale", default=200, show_default=True, type=click.IntRange(min=1),
                         help="Size of the world: a form gets about 0.74 x SCALE rows "
                              "(10 M rows in all: --scale 136000).")(f)
 
@@ -114,7 +114,8 @@ def seed(home: Path, scale: int, engines: str, seed: int) -> None:
 @demo.command()
 @DIR_OPTION
 @click.option("--seed", default=8, show_default=True, help="Random seed for the changes.")
-@click.option("--fraction", default=0.05, show_default=True, help="Share of rows inserted, updated or deleted.")
+@click.option("--fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+              help="Share of rows inserted, updated or deleted, in (0, 1].")
 def advance(home: Path, seed: int, fraction: float) -> None:
     """Apply inserts, updates and deletes to the sources, as a day of work would."""
     import json

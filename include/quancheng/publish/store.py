@@ -173,11 +173,22 @@ def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> 
     temporary folder renamed into place); the version's folder."""
     version = safe_path(base, ".versions", dataset_id, digest, what="dataset id")
     if not (version / "data.parquet").exists():
-        tmp = version.with_name(digest + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+        # a folder of this writer's own, outside the dataset's versions (which make_current prunes): two
+        # writers of the same content never remove each other's files
+        import uuid
+
+        tmp = base / ".writing" / f"{digest}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
-        pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
-        os.replace(tmp, version)
+        try:
+            pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
+            version.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(tmp, version)
+            except OSError:  # another writer put the same version in place first: the same bytes
+                if not (version / "data.parquet").exists():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return version
 
 
@@ -186,9 +197,11 @@ def make_current(base: Path, dataset_id: str, version: Path) -> None:
     version or the other, never neither) and delete the dataset's other versions."""
     link = safe_path(base, dataset_id, what="dataset id")
     inside(base, version, what="dataset version")
-    tmp_link = safe_path(base, f".{dataset_id}.{version.name}.lnk", what="dataset id")
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
+    import uuid
+
+    # the writer's own temporary link: two writers of a dataset never trip over each other's
+    tmp_link = safe_path(base, f".{dataset_id}.{version.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.lnk",
+                         what="dataset id")
     os.symlink(os.path.relpath(version, base), tmp_link)
     os.replace(tmp_link, link)
     for old in version.parent.iterdir():

@@ -68,8 +68,9 @@ def connection_uri(conn_id: str) -> str:
 def canonical_uri(uri: str) -> str:
     """Undo what Airflow's ``Connection.get_uri()`` does to paths and schemes.
 
-    Airflow percent-encodes the path (``sqlite:///%2Ftmp%2Fa.db``) and names PostgreSQL ``postgres://``;
-    sources always receive ``sqlite:////tmp/a.db``, ``file:///tmp/drop`` and ``postgresql://...``.
+    Airflow percent-encodes the path (``sqlite:///%2Ftmp%2Fa.db``, ``http://host/api%2Fv1%2Ftax``) and names
+    PostgreSQL ``postgres://``; sources always receive ``sqlite:////tmp/a.db``, ``file:///tmp/drop``,
+    ``http://host/api/v1/tax`` and ``postgresql://...``.
     """
     from urllib.parse import unquote
 
@@ -83,6 +84,10 @@ def canonical_uri(uri: str) -> str:
             rest = "/" + rest
         if scheme == "sqlite" and not rest.startswith("//"):
             rest = "/" + rest
+    elif scheme in ("http", "https"):  # the base path only: credentials and the query stay encoded
+        netloc, slash, tail = rest.partition("/")
+        path, q, query = tail.partition("?")
+        rest = netloc + slash + unquote(path) + q + query
     return f"{scheme}://{rest}"
 
 
@@ -214,7 +219,21 @@ def open_source(system: System, catalog: Catalog, uri: str | None = None, *,
                 drift: DriftPolicy = "fail") -> Source:
     """Bind a system to its source kind and connection (from the environment when ``uri`` is None)."""
     cls = source_class(system.kind)
-    return cls(system, catalog, canonical_uri(uri or connection_uri(system.conn_id)), drift=drift)
+    resolved = canonical_uri(uri or connection_uri(system.conn_id))
+    check_uri(system, resolved)
+    return cls(system, catalog, resolved, drift=drift)
+
+
+def check_uri(system: System, uri: str) -> None:
+    """Refuse a connection URI that cannot be parsed (a port that is not a number, out of range) in one
+    line naming the system and its connection, password removed."""
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(uri).port  # noqa: B018 - parsed for its ValueError
+    except ValueError as exc:
+        raise SourceError(system.system_id, None, f"connection {system.conn_id!r} has an unusable URI "
+                                                  f"{redact(uri)!r}: {exc} (fix: the connection's port)") from None
 
 
 def _load_builtin_kinds() -> None:

@@ -143,6 +143,12 @@ class SqlSource(Source):
             path = sqlite_path(self.uri)
             if not os.path.isfile(path):
                 raise self._down(form, f"database file {path} does not exist")
+            with open(path, "rb") as fh:  # SQLite opens an empty file as an empty database: no table, "drift"
+                head = fh.read(16)
+            if head != b"SQLite format 3\x00":
+                what = "is empty (0 bytes)" if not head else "does not start with the SQLite header"
+                raise self._down(form, f"database file {path} {what}: not a SQLite database (fix: restore the "
+                                       "department's database file or point the connection at it)")
 
     def _reflect(self, form: SourceForm) -> list[tuple[str, LiveType]]:
         """The table's columns in order with their live types; [] when the table does not exist."""
