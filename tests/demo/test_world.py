@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from demo_helpers import check_schema, live_columns, read_form, source_for
 from paths import FULL as PROJECT_CATALOG
+from paths import SLICE
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.demo import idgen
 from quancheng.demo.dirt import PATTERN_BY_NAME
@@ -160,3 +161,50 @@ def test_services_mode_puts_database_systems_on_the_servers(tmp_path: Path) -> N
         for s in catalog.systems:
             if s.kind in ("postgresql", "mariadb"):
                 drop_database(s.kind, f"{prefix}{s.system_id}")  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+def test_seeding_services_again_drops_only_what_this_folder_created(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The slice catalog's PostgreSQL system on the real server, under a prefix of this test's own."""
+    import uuid
+
+    from quancheng.cli import main
+    from quancheng.demo.engines import database_exists, drop_database, recreate_database
+    from quancheng.errors import QuanchengError
+
+    monkeypatch.setenv("QUANCHENG_CATALOG", str(SLICE))
+    catalog = load_catalog(SLICE)
+    prefix = f"qcerr{uuid.uuid4().hex[:6]}_"
+    pg = [f"{prefix}{s.system_id}" for s in catalog.systems if s.kind == "postgresql"]
+    assert pg
+    home = tmp_path / "demo"
+
+    def seed(*extra: str) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            main(["demo", "seed", "--dir", str(home), "--scale", "5", "--engines", "services",
+                  "--db-prefix", prefix, *extra])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return code, capsys.readouterr().err
+
+    try:
+        recreate_database("postgresql", pg[0])  # somebody else's database that happens to have the name
+        code, err = seed()
+        assert code == 2 and pg[0] in err and "not created by a seed" in err and "nothing was dropped" in err
+        drop_database("postgresql", pg[0])
+
+        assert seed() == (0, "")  # a fresh seed creates and records its databases
+        recorded = json.loads((home / "world" / "world.json").read_text())["databases"]
+        assert {d["name"] for d in recorded} == set(pg) and all(database_exists("postgresql", d) for d in pg)
+
+        code, err = seed()  # again, not on a terminal and without --yes: refused, nothing dropped
+        assert code == 2 and "--yes" in err and pg[0] in err
+        with pytest.raises(QuanchengError, match="--yes"):
+            seed_world(catalog, home / "world", scale=5, engines="services", db_prefix=prefix)
+        code, err = seed("--yes")
+        assert code == 0 and f"postgresql {pg[0]}" in err  # it says what it drops
+    finally:
+        for db in pg:
+            drop_database("postgresql", db)

@@ -17,7 +17,13 @@ DIR_OPTION = click.option("--dir", "home", type=click.Path(file_okay=False, path
 
 
 def world_options(f: Any) -> Any:
-    """--scale, --engines and --seed: what world to seed (shared by ``run`` and ``seed``)."""
+    """--scale, --engines, --seed, --db-prefix and --yes: what world to seed (shared by ``run`` and ``seed``)."""
+    f = click.option("--yes", "assume_yes", is_flag=True,
+                     help="With --engines services: drop, without asking, the databases an earlier seed of this "
+                          "folder created.")(f)
+    f = click.option("--db-prefix", default="qc_", show_default=True,
+                     help="With --engines services: each PostgreSQL or MariaDB system's database is "
+                          "PREFIX<system_id>.")(f)
     f = click.option("--seed", default=7, show_default=True,
                      help="Random seed: the same seed gives the same world.")(f)
     f = click.option("--engines", type=click.Choice(["embedded", "services"]), default="embedded",
@@ -43,19 +49,23 @@ def demo() -> None:
                    "running each day's interval after it.")
 @click.option("--fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True),
               help="With --days: share of rows inserted, updated or deleted each day.")
-def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tuple[str, ...], days: int,
-        fraction: float) -> int:
+def run(home: Path, scale: int, engines: str, seed: int, db_prefix: str, assume_yes: bool, reseed: bool,
+        only: tuple[str, ...], days: int, fraction: float) -> int:
     """Seed the systems, run every sync DAG through Airflow, and print what each published.
 
     Each interval not yet run is run in order: the seeded interval first (a full refresh), then each day of
     changes `demo advance` applied since; with nothing new, the last interval is run again. Exits non-zero
     if any DAG failed.
     """
+    from quancheng.catalog import load_catalog
     from quancheng.demo.report import print_summary
     from quancheng.demo.run import run_demo
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    replace = False
+    if reseed or not (home / "world" / "world.json").exists():
+        replace = confirm_drops(load_catalog(), home, engines, db_prefix, assume_yes)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
@@ -85,7 +95,7 @@ def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tup
 
         result = run_demo(home, scale=scale, engines=engines, seed=seed, reseed=reseed,
                           dag_ids=[f"sync__{s}" for s in only] or None, on_event=on_event, on_seed=on_seed,
-                          days=days, fraction=fraction)
+                          days=days, fraction=fraction, db_prefix=db_prefix, replace_databases=replace)
         progress.update(seeding, description="seeded", completed=1, total=1)
     print_summary(home.resolve(), result)
     return 1 if result.failed else 0
@@ -94,21 +104,47 @@ def run(home: Path, scale: int, engines: str, seed: int, reseed: bool, only: tup
 @demo.command()
 @DIR_OPTION
 @world_options
-def seed(home: Path, scale: int, engines: str, seed: int) -> None:
-    """Generate every system's native tables (with dirt and its manifest) into DIR/world."""
+def seed(home: Path, scale: int, engines: str, seed: int, db_prefix: str, assume_yes: bool) -> None:
+    """Generate every system's native tables (with dirt and its manifest) into DIR/world.
+
+    With --engines services, the PostgreSQL and MariaDB systems get databases PREFIX<system_id> on the local
+    servers. Seeding again drops only the databases this folder's earlier seed created (recorded in
+    world.json), after asking (or with --yes); an existing database it did not create stops the seed.
+    """
     from quancheng.catalog import load_catalog
     from quancheng.demo.seed import seed_world
     from rich.progress import Progress
 
+    catalog = load_catalog()
+    replace = confirm_drops(catalog, home, engines, db_prefix, assume_yes)
     with Progress() as progress:
         task = progress.add_task("seeding", total=None)
 
         def on_seed(label: str, done: int, total: int) -> None:
             progress.update(task, description=f"seeding {label}", completed=done, total=total)
 
-        seed_world(load_catalog(), home / "world", scale=scale, engines=engines, seed=seed,  # type: ignore[arg-type]
-                   progress=on_seed)
+        seed_world(catalog, home / "world", scale=scale, engines=engines, seed=seed,  # type: ignore[arg-type]
+                   progress=on_seed, db_prefix=db_prefix, replace_databases=replace)
     click.echo(f"world written to {home / 'world'}")
+
+
+def confirm_drops(catalog: Any, home: Path, engines: str, db_prefix: str, assume_yes: bool) -> bool:
+    """Say which databases seeding would drop and get a yes (``--yes``, or the user on a terminal)."""
+    from quancheng.demo.seed import databases_to_drop, service_databases
+
+    existing = databases_to_drop(home.resolve() / "world", service_databases(catalog, engines, db_prefix))  # type: ignore[arg-type]
+    if not existing:
+        return False
+    names = ", ".join(f"{d['engine']} {d['name']}" for d in existing)
+    click.echo(f"seeding again drops {len(existing)} database(s) this folder's earlier seed created: {names}",
+               err=True)
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise click.UsageError("refusing to drop databases without a confirmation: add --yes")
+    if not click.confirm("drop them?", default=False):
+        raise click.Abort
+    return True
 
 
 @demo.command()

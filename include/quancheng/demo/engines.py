@@ -177,6 +177,17 @@ def recreate_database(engine: Literal["postgresql", "mariadb"], db: str) -> str:
     return mariadb_uri(db)
 
 
+def database_exists(engine: Literal["postgresql", "mariadb"], db: str) -> bool:
+    if engine == "postgresql":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() is not None
+    with _mariadb(None) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (db,))
+        return cur.fetchone() is not None
+
+
 def drop_database(engine: Literal["postgresql", "mariadb"], db: str) -> None:
     if engine == "postgresql":
         import psycopg

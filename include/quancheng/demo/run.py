@@ -113,7 +113,7 @@ def run_dags(env: dict[str, str], interval_end: str, *, log: Path, full_refresh:
 def run_demo(home: Path, *, scale: int = 200, engines: str = "embedded", seed: int = 7, reseed: bool = False,
              dag_ids: list[str] | None = None, on_event: Callable[[dict[str, Any]], None] | None = None,
              on_seed: Callable[[str, int, int], None] | None = None, days: int = 0,
-             fraction: float = 0.05) -> DemoResult:
+             fraction: float = 0.05, db_prefix: str = "qc_", replace_databases: bool = False) -> DemoResult:
     """Seed (unless already seeded), then run every system's DAG for each interval not yet run: the seeded
     interval (a full refresh), then each day ``demo advance`` added since. ``days``: then apply that many
     more days of changes (``fraction`` of the rows each), running each day's interval after it. With nothing
@@ -127,7 +127,7 @@ def run_demo(home: Path, *, scale: int = 200, engines: str = "embedded", seed: i
     world_dir = home / "world"
     if reseed or not (world_dir / "world.json").exists():
         seed_world(load_catalog(), world_dir, scale=scale, engines=engines,  # type: ignore[arg-type]
-                   seed=seed, progress=on_seed)
+                   seed=seed, progress=on_seed, db_prefix=db_prefix, replace_databases=replace_databases)
         _state_file(home).unlink(missing_ok=True)
     result = DemoResult(home)
     t0 = time.perf_counter()

@@ -20,6 +20,7 @@ column is dropped after the last form that uses it, so memory follows the larges
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import zlib
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from quancheng.demo.generate import FormRenderer, dedupe_keys, select_rows
 from quancheng.demo.pools import make_enterprises, make_persons, make_projects, rng_for
 from quancheng.demo.values import EntityKind, Values
 from quancheng.demo.world import MANIFEST_FILE, World
+from quancheng.errors import QuanchengError
 from quancheng.sources.files import write_drop
 
 Engines = Literal["embedded", "services"]
@@ -66,8 +68,34 @@ def drop_stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%S")
 
 
+def service_databases(catalog: Catalog, engines: Engines, db_prefix: str) -> list[dict[str, str]]:
+    """The databases a services world needs: one per PostgreSQL or MariaDB system, ``<db_prefix><system_id>``."""
+    if engines != "services":
+        return []
+    return [{"engine": s.kind, "name": f"{db_prefix}{s.system_id}"} for s in catalog.systems
+            if s.kind in ("postgresql", "mariadb")]
+
+
+def databases_to_drop(world_dir: Path, wanted: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Which of ``wanted`` already exist and would be dropped to seed again. Only databases an earlier seed of
+    this same folder recorded (``world.json``) may be: any other that exists is refused, naming it."""
+    recorded: list[dict[str, str]] = []
+    path = Path(world_dir) / "world.json"
+    if path.exists():
+        recorded = list(json.loads(path.read_text(encoding="utf-8")).get("databases", []))
+    existing = [d for d in wanted if eng.database_exists(d["engine"], d["name"])]  # type: ignore[arg-type]
+    foreign = [d for d in existing if d not in recorded]
+    if foreign:
+        raise QuanchengError(
+            f"{len(foreign)} database(s) the demo would create already exist and were not created by a seed of "
+            f"{world_dir}: {', '.join(d['engine'] + ' ' + d['name'] for d in foreign)}; nothing was dropped "
+            "(fix: choose another --db-prefix, or drop them yourself if they are yours to drop)")
+    return existing
+
+
 def system_home(world_dir: Path, system: System, engines: Engines, db_prefix: str) -> dict[str, str]:
-    """Where a system lives: its engine kind, URI and a note (creates service databases)."""
+    """Where a system lives: its engine kind, URI and a note (creates service databases, which
+    :func:`databases_to_drop` has cleared)."""
     entry = {"conn_id": system.conn_id, "catalog_kind": system.kind, "note": ""}
     kind = system.kind
     if kind in ("postgresql", "mariadb") and engines == "services":
@@ -155,7 +183,6 @@ def last_uses(renderers: list[FormRenderer]) -> dict[int, list[tuple[EntityKind,
 
 
 def write_api_meta(world_dir: Path, catalog: Catalog, systems: dict[str, dict[str, str]]) -> None:
-    import json
 
     rows = [{"system_id": f.system_id, "table": f.table, "updated_column": f.updated_column}
             for f in catalog.forms if systems.get(f.system_id, {}).get("kind") == "http"]
@@ -164,9 +191,21 @@ def write_api_meta(world_dir: Path, catalog: Catalog, systems: dict[str, dict[st
 
 
 def seed_world(catalog: Catalog, out_dir: Path, *, scale: int = 200, engines: Engines = "embedded", seed: int = 7,
-               progress: Progress | None = None, dirt_rate: float = DEFAULT_RATE, db_prefix: str = "qc_") -> World:
-    """Generate every system of ``catalog`` into ``out_dir`` (replacing a previous world there)."""
+               progress: Progress | None = None, dirt_rate: float = DEFAULT_RATE, db_prefix: str = "qc_",
+               replace_databases: bool = False) -> World:
+    """Generate every system of ``catalog`` into ``out_dir`` (replacing a previous world there).
+
+    With ``engines="services"`` each PostgreSQL or MariaDB system gets a database ``<db_prefix><system_id>``.
+    One that already exists is dropped only if an earlier seed of this folder created it and
+    ``replace_databases`` says so; any other existing one stops the seed before anything is dropped.
+    """
     world_dir = Path(out_dir).resolve()
+    wanted = service_databases(catalog, engines, db_prefix)
+    existing = databases_to_drop(world_dir, wanted)
+    if existing and not replace_databases:
+        raise QuanchengError(
+            f"seeding again would drop {len(existing)} database(s) this folder's earlier seed created: "
+            f"{', '.join(d['name'] for d in existing)}; nothing was dropped (fix: confirm with --yes)")
     world_dir.mkdir(parents=True, exist_ok=True)
     for old in ("sqlite", "drops", "api"):
         shutil.rmtree(world_dir / old, ignore_errors=True)
@@ -199,7 +238,7 @@ def seed_world(catalog: Catalog, out_dir: Path, *, scale: int = 200, engines: En
     world = World(engines=engines, scale=scale, seed=seed, catalog=str(Path(catalog.root).resolve()),
                   systems=systems, forms=form_info,
                   interval={"start": INTERVAL[0].isoformat(), "end": INTERVAL[1].isoformat()},
-                  dir=str(world_dir))
+                  databases=wanted, dir=str(world_dir))
     world.save(world_dir)
     return world
 

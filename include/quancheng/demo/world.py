@@ -32,6 +32,7 @@ class World:
     interval: dict[str, str]
     manifest: str = MANIFEST_FILE
     changes: list[dict[str, Any]] = field(default_factory=list)
+    databases: list[dict[str, str]] = field(default_factory=list)  # {engine, name}: what the seed created
     dir: str = ""
 
     def to_dict(self) -> dict[str, Any]:
