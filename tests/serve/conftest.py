@@ -17,15 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_kit import TEST_KEY  # the departments and key_for live there too
 
 # the dataset builders live beside the consolidation tests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "consolidate"))
 
-TEST_KEY = "serve-test-key-not-secret-0123456789"
-HCB = "Housing and Urban-Rural Development Bureau"  # granted legal_representative by name: clear
-NDRC = "Development and Reform Commission"  # granted every conditional element of amr_enterprise: tokens
-HRSS = "Human Resources and Social Security Bureau"  # no grant: open copies only
-AMR = "Administration for Market Regulation"  # owns amr_enterprise: its own area, clear
 
 
 @pytest.fixture(scope="session")
@@ -120,11 +116,3 @@ def api_factory(monkeypatch) -> Iterator[Callable[..., Any]]:  # type: ignore[no
     yield make
     for c in opened:
         c.__exit__(None, None, None)
-
-
-def key_for(app: Any, catalog: Any, department: str, name: str | None = None) -> dict[str, str]:
-    """Authorization headers of a new client of ``department``."""
-    import uuid
-
-    key = app.state.clients.add(name or f"{department[:20]}-{uuid.uuid4().hex[:6]}", department, catalog)
-    return {"Authorization": f"Bearer {key}"}

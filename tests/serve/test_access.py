@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import AMR, HCB, HRSS, NDRC, key_for
 from quancheng.publish.store import SharedStore
 from quancheng.sharing import postgres
 from quancheng.sharing.rules import department_audience, policy
+from serve_kit import AMR, HCB, HRSS, NDRC, key_for
 
 
 def _expected(catalog, department: str, system_id: str, column: str) -> str | None:  # type: ignore[no-untyped-def]

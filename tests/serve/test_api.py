@@ -10,12 +10,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import HCB, HRSS, key_for
 from issue6_builders import bad_check, uscc
 from quancheng.cli import cli
 from quancheng.publish.store import SharedStore
 from quancheng.serve.audit import read_audit
 from quancheng.serve.ratelimit import RateLimiter
+from serve_kit import HCB, HRSS, key_for
 
 LEAKS = ("Traceback", "SELECT", "sqlite", "psycopg", "File \"", "sqlalchemy")
 INJECTIONS = ["' OR 1=1 --", "2019-370102-47-01-000200'; DROP TABLE _exchange_datasets; --", "\" OR \"\"=\"",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import key_for
 from quancheng.serve.cache import plain
+from serve_kit import key_for
 
 HCB = "Housing and Urban-Rural Development Bureau"
 OPEN = "shared_open"

@@ -101,6 +101,12 @@ def _print_tables(s: dict[str, Any]) -> None:
     t.add_row("  merged within a stage", "", "", str(-s["materials_merged_in_stage"]), "", "")
     t.add_row("  waived by shared data", "", "", str(-s["materials_waived_by_sharing"]), "", "")
     con.print(t)
+    for k, v in seed.items():
+        if v["difference"] or v["explained_difference"]:
+            unexplained = v["difference"] - v["explained_difference"]
+            con.print(f"{k}: computed {v['computed']}, seed {v['seed']} ({v['difference']:+d}): "
+                      + (v["explanation"] or "not explained") + (f"; {unexplained:+d} unexplained" if unexplained
+                                                                 else ""))
     ts = Table(title="per stage")
     for h in ("stage", "forms", "fields", "elements", "required", "materials before", "merged", "waived", "after"):
         ts.add_column(h)

@@ -254,3 +254,7 @@ class ReformFigure(_Row):
     figure: FigureName
     seed: int
     source: str
+    # where the content review moved a figure away from the seed: by how much, and why (README "Content
+    # review"); ``catalog stats`` shows both, and the fidelity test holds the catalog to exactly that
+    departure: int = 0
+    departure_reason: str = ""

@@ -120,5 +120,6 @@ def compute(catalog: Catalog) -> dict[str, Any]:
         "per_department": per_department,
     }
     out["seed_figures"] = {f.figure: {"seed": f.seed, "computed": out[f.figure], "difference": out[f.figure] - f.seed,
-                                      "source": f.source} for f in catalog.reform_figures}
+                                      "source": f.source, "explained_difference": f.departure,
+                                      "explanation": f.departure_reason} for f in catalog.reform_figures}
     return out
