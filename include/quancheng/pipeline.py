@@ -251,8 +251,11 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
         q = pq.read_table(_paths(ref, "quarantine", form_id))
         merged = mark_superseded(valid if rebuild else merge_by_key(store.read(ds), valid, deleted), q[KEY],
                                  catalog.system[form.system_id].invalid_update)
+        changed_keys = pa.concat_arrays([valid[KEY].combine_chunks().cast(pa.string()), deleted,
+                                         q[KEY].combine_chunks().cast(pa.string())])
         pub = store.publish(ds, merged, kind="system", batch_id=ref["batch_id"],
-                            column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds))
+                            column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds),
+                            touched=None if rebuild else changed_keys)
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
         new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
         extracted = pa.concat_arrays([valid[KEY].combine_chunks(), q[KEY].combine_chunks()])  # = the raw batch

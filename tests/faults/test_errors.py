@@ -70,8 +70,11 @@ def _trickle(h: BaseHTTPRequestHandler) -> None:
     h.send_header("Content-Length", str(len(body)))
     h.end_headers()
     for b in body:
-        h.wfile.write(bytes([b]))
-        h.wfile.flush()
+        try:
+            h.wfile.write(bytes([b]))
+            h.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up at its deadline: the point
+            return
         time.sleep(0.2)
 
 

@@ -5,8 +5,9 @@ then made current:
 - Parquet: each version is a folder ``parquet/.versions/<dataset>/<hash>/``; the dataset's public path
   ``parquet/<dataset>`` is a symlink replaced with ``os.replace`` (atomic), so readers see the old
   version or the new one, never half a batch.
-- SQL: the version is bulk-loaded (ADBC) into a side table, then swapped in with DROP + RENAME inside
-  one transaction.
+- SQL: the batch's changed rows are bulk-loaded (ADBC) and merged into the table in one transaction
+  (delete and insert of the touched keys), so grants, views and comments on it survive; a new table, or
+  one whose columns changed, is loaded beside and swapped in with DROP + RENAME.
 Content is sorted by its key and hashed, so re-publishing the same data is a no-op with the same hash.
 
 Concurrent writers: on the embedded SQLite database every connection (SQLAlchemy and ADBC) runs in WAL
@@ -307,10 +308,12 @@ class SharedStore:
     # --- writing ---
     def publish(self, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
                 sort_by: list[str] | None = None, column_meta: dict[str, dict[str, str]] | None = None,
-                audit: Any = None) -> Published:
+                audit: Any = None, touched: pa.Array | None = None) -> Published:
         """Make ``table`` the current content of ``dataset_id`` in Parquet and SQL, atomically.
 
-        ``audit(table)`` may raise to refuse the version; the previous one then stays current.
+        ``audit(table)`` may raise to refuse the version; the previous one then stays current. ``touched``:
+        every source key whose row may differ from the current version (the batch's upserts, deletes and
+        quarantined keys); the SQL table is then merged for those keys only.
         """
         keys = sort_by or ([KEY] if KEY in table.column_names else [])
         if keys and table.num_rows:
@@ -325,22 +328,60 @@ class SharedStore:
         sql_table = sql_name(dataset_id)
         if not unchanged:
             version = write_version(self.parquet_root, dataset_id, table, digest)
-            self._swap_sql(sql_table, table)  # a failure here leaves the link on the last good version
+            # a failure here leaves the link on the last good version; merged only from a known current one
+            self._swap_sql(sql_table, table, touched if current is not None and link.exists() else None)
             make_current(self.parquet_root, dataset_id, version)
         self._register(dataset_id, kind, table.num_rows, digest, batch_id, sql_table)
         return Published(dataset_id, kind, table.num_rows, digest, str(link), sql_table, not unchanged)
 
-    def _swap_sql(self, sql_table: str, table: pa.Table) -> None:
-        side = sql_table + "__next"
+    def _swap_sql(self, sql_table: str, table: pa.Table, touched: pa.Array | None = None) -> str:
+        """Make the SQL table hold ``table``, in one transaction; how it was done.
+
+        - ``merged``: the table exists with the same columns and ``touched`` names every key whose row may
+          differ: only those rows are deleted and inserted (cost grows with the batch, not the table);
+        - ``replaced in place``: same columns, no ``touched``: every row deleted and inserted again;
+        - ``created``: a new table, or one whose columns changed: loaded beside it, then DROP + RENAME.
+        The first two keep the table itself, so grants, views and comments on it survive; a merge that
+        leaves a row count different from ``table``'s is replaced in place instead. If the table refuses
+        the rows (a constraint someone added), nothing changes and the error says so; only columns whose
+        types changed send it down the DROP + RENAME path.
+        """
+        from adbc_driver_manager import dbapi
+
         data = sql_compatible(table, self.dialect)
+        side = sql_table + "__next"
         conn = self._adbc()
         try:
             cur = conn.cursor()
-            cur.adbc_ingest(side, data, mode="replace")
+            live = _live_schema(conn, sql_table)
+            if live is not None and live.names == data.column_names:
+                try:
+                    how = _update_in_place(cur, sql_table, data, touched if KEY in data.column_names else None)
+                    conn.commit()
+                    return how
+                except dbapi.Error as exc:  # rolled back; was it a column type the table cannot take?
+                    failed = str(exc).splitlines()[0]
+                    conn.close()
+                    conn = self._adbc()
+                    cur = conn.cursor()
+                    cur.adbc_ingest(side, data, mode="replace")
+                    if _live_schema(conn, side) == live:  # same types: the table refused the rows themselves
+                        raise QuanchengError(f"shared table {sql_table} refused the new rows ({failed}); nothing "
+                                             "changed (fix: the constraint or trigger added to it)") from None
+            else:
+                cur.adbc_ingest(side, data, mode="replace")
             q = _quote(sql_table)
-            cur.execute(f"DROP TABLE IF EXISTS {q}")
+            try:
+                cur.execute(f"DROP TABLE IF EXISTS {q}")
+            except dbapi.Error as exc:
+                raise QuanchengError(f"shared table {sql_table} cannot be replaced for its new columns "
+                                     f"({str(exc).splitlines()[0]}); drop the views that depend on it, publish, "
+                                     "then create them again") from None
             cur.execute(f"ALTER TABLE {_quote(side)} RENAME TO {q}")
+            if KEY in data.column_names:
+                cur.execute(f"CREATE INDEX {_quote(sql_table + '__key')} ON {q} ({_quote(KEY)})")
             conn.commit()
+            return "created"
         finally:
             conn.close()
 
@@ -375,6 +416,43 @@ class SharedStore:
         with self.engine.connect() as c:
             rows = c.execute(sa.select(t).order_by(t.c.dataset_id)).mappings().all()
         return [{**dict(r), "updated_at": r["updated_at"].isoformat() if r["updated_at"] else None} for r in rows]
+
+
+def _live_schema(conn: Any, sql_table: str) -> pa.Schema | None:
+    """An existing table's columns as the driver maps them to Arrow (None when it does not exist)."""
+    from adbc_driver_manager import dbapi
+
+    try:
+        return getattr(conn, "conn", conn).adbc_get_table_schema(sql_table)  # SqliteWrite wraps the connection
+    except dbapi.Error:
+        if not isinstance(conn, SqliteWrite):  # PostgreSQL: the failed lookup aborted the transaction
+            conn.rollback()
+        return None
+
+
+def _update_in_place(cur: Any, sql_table: str, data: pa.Table, touched: pa.Array | None) -> str:
+    """Delete and insert the rows of the touched keys (or all rows) of an existing table; see ``_swap_sql``."""
+    q, batch, keys = _quote(sql_table), sql_table + "__batch", sql_table + "__keys"
+    cols = ", ".join(_quote(c) for c in data.column_names)
+    how = "replaced in place"
+    if touched is not None:
+        wanted = pc.unique(touched.cast(pa.string()))
+        cur.adbc_ingest(batch, data.filter(pc.is_in(data[KEY], value_set=wanted)), mode="replace")
+        cur.adbc_ingest(keys, pa.table({KEY: wanted}), mode="replace")
+        cur.execute(f"DELETE FROM {q} WHERE {_quote(KEY)} IN (SELECT {_quote(KEY)} FROM {_quote(keys)})")
+        cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
+        cur.execute(f"DROP TABLE {_quote(keys)}")
+        cur.execute(f"SELECT COUNT(*) FROM {q}")
+        row = cur.fetchone()
+        how = "merged"
+        if row is None or int(row[0]) != data.num_rows:  # the table was not the last version: all of it anew
+            how = "replaced in place"
+    if how != "merged":
+        cur.adbc_ingest(batch, data, mode="replace")
+        cur.execute(f"DELETE FROM {q}")
+        cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
+    cur.execute(f"DROP TABLE {_quote(batch)}")
+    return how
 
 
 def merge_by_key(current: pa.Table | None, upserts: pa.Table, removed_keys: pa.Array) -> pa.Table:
