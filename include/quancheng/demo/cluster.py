@@ -235,15 +235,19 @@ class Cluster:
                  {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf})
         return run_id
 
-    def run_states(self, runs: dict[str, str]) -> dict[str, str]:
-        """The state of each ``{dag_id: run_id}``."""
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """Rows of a query on the cluster's metadata database (Airflow's own tables)."""
         eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool)
         try:
             with eng.connect() as c:
-                rows = c.execute(sa.text("SELECT dag_id, run_id, state FROM dag_run")).all()
+                return [dict(r) for r in c.execute(sa.text(sql)).mappings()]
         finally:
             eng.dispose()
-        found = {(d, r): s for d, r, s in rows}
+
+    def run_states(self, runs: dict[str, str]) -> dict[str, str]:
+        """The state of each ``{dag_id: run_id}``."""
+        rows = self.query("SELECT dag_id, run_id, state FROM dag_run")
+        found = {(r["dag_id"], r["run_id"]): r["state"] for r in rows}
         return {d: str(found.get((d, r), "missing")) for d, r in runs.items()}
 
     def wait_runs(self, runs: dict[str, str], timeout: float) -> dict[str, str]:
@@ -260,12 +264,7 @@ class Cluster:
         """Until each Asset-scheduled DAG has run and none has a run still going; the states of their runs."""
         deadline = time.monotonic() + max(timeout, 0)
         while True:
-            eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool)
-            try:
-                with eng.connect() as c:
-                    rows = c.execute(sa.text("SELECT dag_id, state FROM dag_run")).all()
-            finally:
-                eng.dispose()
+            rows = [(r["dag_id"], r["state"]) for r in self.query("SELECT dag_id, state FROM dag_run")]
             states = {d: [str(s) for dd, s in rows if dd == d] for d in dag_ids}
             busy = any(str(s) not in TERMINAL for _, s in rows)
             if (not busy and all(states.values())) or time.monotonic() > deadline:
@@ -275,14 +274,8 @@ class Cluster:
 
     def task_hosts(self) -> list[dict[str, Any]]:
         """Which worker ran each task instance (Airflow records the worker's name as the hostname)."""
-        eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool)
-        try:
-            with eng.connect() as c:
-                rows = c.execute(sa.text("SELECT dag_id, run_id, task_id, try_number, state, hostname, queue "
-                                         "FROM task_instance ORDER BY dag_id, task_id")).mappings().all()
-        finally:
-            eng.dispose()
-        return [dict(r) for r in rows]
+        return self.query("SELECT dag_id, run_id, task_id, try_number, state, hostname, queue "
+                          "FROM task_instance ORDER BY dag_id, task_id")
 
 
 @contextlib.contextmanager
