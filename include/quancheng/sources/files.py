@@ -5,7 +5,8 @@ The drop protocol (``file:///abs/dropdir``):
 - each form's exports go to ``<dropdir>/<table>/<stamp>.csv`` (or ``.xlsx``), where ``<stamp>`` sorts by
   time (``20250101T120000``); every export holds the whole table;
 - the exporter writes the data file first, then a completion marker ``<file>.done`` holding JSON
-  ``{"rows": n, "bytes": size, "encoding": "utf-8"}`` (``encoding`` is optional, CSV only);
+  ``{"rows": n, "bytes": size, "encoding": "utf-8"}`` (``encoding`` is optional, CSV only: without it the
+  bytes decide, UTF-8 with or without a byte-order mark, else GB18030, see :func:`detect_encoding`);
 - the reader takes the newest export that has its marker and whose size still equals the marker's
   ``bytes``; a file without its marker is still being written and is skipped; if no complete export
   exists the source is unavailable (the task retries later);
@@ -139,6 +140,7 @@ class FileDropSource(Source):
         super().__init__(*args, **kwargs)
         self._chosen: dict[str, Path] = {}  # table -> the export this source reads, chosen once
         self._future: dict[str, int] = {}  # form -> rows stamped at or after the window's end, counted by read
+        self._detected: dict[Path, str] = {}  # export -> the encoding its bytes show (no declared one)
 
     def _latest(self, form: SourceForm) -> Path:
         if form.table not in self._chosen:
@@ -167,7 +169,13 @@ class FileDropSource(Source):
         return complete[0]
 
     def _encoding(self, path: Path) -> str:
-        return str(read_marker(path, self.system.system_id).get("encoding", "utf-8"))
+        """The marker's ``encoding`` when the exporter declares one, else the one the bytes show."""
+        declared = read_marker(path, self.system.system_id).get("encoding")
+        if declared:
+            return str(declared)
+        if path not in self._detected:
+            self._detected[path] = detect_encoding(path, self.system.system_id)
+        return self._detected[path]
 
     def position(self, form: SourceForm) -> str:
         return self._latest(form).name
@@ -327,3 +335,35 @@ def parse_error(exc: BaseException) -> str:
 
     first = (str(exc).splitlines() or [""])[0]
     return re.sub(r"^(CSV parse error: [^:]*):.*$", r"\1", first)
+
+
+def detect_encoding(path: Path, system: str = "?") -> str:
+    """The text encoding of an export whose marker declares none: UTF-8 (with or without a byte-order
+    mark) when every byte sequence is valid UTF-8, else GB18030 (a superset of GBK and GB2312, what
+    departments' older systems export) when that decodes the whole file; otherwise an error naming the file
+    and the first byte offset neither can read. The whole file is checked, in 1 MiB steps."""
+    import codecs
+
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    offsets: dict[str, int] = {}
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        done = 0
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    decoder.decode(chunk, final=False)
+                    done += len(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError as exc:
+            offsets[encoding] = done + exc.start
+    raise SourceError(system, path.parent.name,
+                      f"export {path} is neither UTF-8 (invalid byte at offset {offsets['utf-8']}) nor GB18030 "
+                      f"(at offset {offsets['gb18030']}); nothing published (fix: have the exporter write UTF-8, "
+                      "or declare the file's encoding in its marker: {\"encoding\": \"...\"})")
