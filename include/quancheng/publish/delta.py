@@ -34,6 +34,9 @@ KEY = "_source_key"
 # the merge's marker column; a batch column of that name would be ambiguous, so it is refused
 OP = "_qc_merge_op"
 COMPRESSION: Final = "ZSTD"
+# files of about this size (delta-rs writes 100 MiB by default): a batch rewrites only the files holding
+# its keys, so smaller files make a batch clustered in key order (new and recent projects) cheaper
+TARGET_FILE_BYTES = 16 * 2**20
 
 PathOrUri = str | Path
 ColumnMeta = Mapping[str, Mapping[str, str]]
@@ -155,7 +158,8 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Arra
         # sorted by key so each file's min/max statistics let later merges skip the files a batch misses
         first = upserts.sort_by([(key, "ascending")]) if upserts.num_rows else upserts
         write_deltalake(uri, first, mode="error", storage_options=storage_options, writer_properties=writer,
-                        commit_properties=props)
+                        target_file_size=TARGET_FILE_BYTES, commit_properties=props,
+                        configuration={"delta.targetFileSize": str(TARGET_FILE_BYTES)})
         return int(DeltaTable(uri, storage_options=storage_options).version())
     dt = DeltaTable(uri, storage_options=storage_options)
     if metadata:
@@ -246,7 +250,8 @@ def maintain(path_or_uri: PathOrUri, retention_hours: int, *,
     from deltalake import DeltaTable, WriterProperties
 
     dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
-    metrics = dt.optimize.compact(writer_properties=WriterProperties(compression=COMPRESSION))
+    metrics = dt.optimize.compact(target_size=TARGET_FILE_BYTES,
+                                  writer_properties=WriterProperties(compression=COMPRESSION))
     # full: also files no commit names (a killed writer's), once older than the retention like the rest
     removed = dt.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False, full=True)
     dt.create_checkpoint()
