@@ -17,7 +17,8 @@ Changed keys are spread over the whole table (``--spread random``, the worst cas
 or among the most recent 5 % of keys (``--spread recent``, where a sorted table lets files be skipped).
 
 Run: .venv/bin/python benchmarks/table_format.py [--rows 1000000] [--spread random,recent]
-     (writes benchmarks/results/table_format.md; the decision and the wiring plan are in that file too)
+     (replaces the measured part of benchmarks/results/table_format.md; the decision and the plan for
+     wiring the store, written by hand, are in that file too). About 4 minutes at 1 M rows.
 """
 
 from __future__ import annotations
@@ -202,6 +203,19 @@ def peak_rss_mb() -> float:
 
 def child(variant: str, step: str, work: Path) -> None:
     base = work / variant
+    if step == "maintain":
+        from quancheng.publish import delta
+
+        before = files(base)
+        t0 = time.perf_counter()
+        done = delta.maintain(base / "bench.form", retention_hours=0)
+        seconds = time.perf_counter() - t0
+        after = files(base)
+        new = [p for p in after if p not in before]
+        print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "files": len(new),
+                          "mb_written": sum(after[p] for p in new) / 2**20, "table_mb": sum(after.values()) / 2**20,
+                          "version": done.version}))
+        return
     if step == "initial":
         ups, dels = pq.read_table(work / "initial.parquet"), pa.array([], pa.string())
     else:
@@ -243,7 +257,8 @@ def run(rows: int, spread: str, variants: list[str]) -> tuple[list[dict[str, Any
         sizes = make_data(work, rows, spread)
         env = {**os.environ, "PYTHONPATH": str(ROOT / "include")}
         for variant in variants:
-            for step, label in STEPS:
+            steps = [*STEPS, ("maintain", "maintain: compact + vacuum 0 h")] if variant == "delta" else STEPS
+            for step, label in steps:
                 t0 = time.perf_counter()
                 proc = subprocess.run([sys.executable, __file__, "--child", variant, "--step", step,
                                        "--work", str(work)], capture_output=True, text=True, env=env)
@@ -251,7 +266,7 @@ def run(rows: int, spread: str, variants: list[str]) -> tuple[list[dict[str, Any
                     raise SystemExit(f"{variant} {label} failed:\n{proc.stderr[-3000:]}")
                 r = json.loads(proc.stdout.strip().splitlines()[-1])
                 r.update(variant=variant, step=label, spread=spread, process_s=time.perf_counter() - t0,
-                         batch=rows if step == "initial" else sizes[step])
+                         batch=rows if step == "initial" else sizes.get(step, 0))
                 out.append(r)
                 print(f"{spread:7} {variant:18} {label:26} {r['seconds']:7.2f}s {r['rss_mb']:7.0f} MB "
                       f"{r['files']:4d} files {r['mb_written']:8.1f} MB", flush=True)
@@ -259,6 +274,12 @@ def run(rows: int, spread: str, variants: list[str]) -> tuple[list[dict[str, Any
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out, same
+
+
+def medians(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per step: the median of each measured figure over the runs (same steps in the same order)."""
+    return [{**first, **{k: float(np.median([r[i][k] for r in runs])) for k in ("seconds", "process_s", "rss_mb")}}
+            for i, first in enumerate(runs[0])]
 
 
 def table_md(results: list[dict[str, Any]]) -> str:
@@ -276,8 +297,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--spread", default="random,recent", help="comma list of: random, recent")
     ap.add_argument("--variants", default=",".join(VARIANTS))
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "table_format.raw.md"),
-                    help="where the measured table goes (the results file quotes it)")
+    ap.add_argument("--repeat", type=int, default=1, help="run the whole sequence N times; report medians")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "table_format.md"),
+                    help="results file: the measured part between its markers is replaced, the rest kept")
     ap.add_argument("--child")
     ap.add_argument("--step")
     ap.add_argument("--work")
@@ -288,17 +310,32 @@ def main() -> None:
     load_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     results, checks = [], []
     for spread in args.spread.split(","):
-        res, same = run(args.rows, spread, args.variants.split(","))
-        results += res
-        checks.append(f"- {spread}: {same}")
+        runs = []
+        for _ in range(args.repeat):
+            res, same = run(args.rows, spread, args.variants.split(","))
+            runs.append(res)
+            checks.append(f"- {spread}: {same}")
+        results += medians(runs)
     load_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    cmd = "benchmarks/table_format.py " + " ".join(sys.argv[1:])
-    Path(args.out).write_text(
-        f"Command: `.venv/bin/python {cmd.strip()}` ({args.rows:,} rows)\n\n"
-        f"Load: before `{load_before}`; after `{load_after}`\n\n{table_md(results)}\n\n"
-        f"Final content of every variant against today's approach:\n" + "\n".join(checks) + "\n")
-    print(Path(args.out).read_text())
+    cmd = " ".join(["benchmarks/table_format.py", *sys.argv[1:]])
+    measured = (f"Command: `.venv/bin/python {cmd}` ({args.rows:,} rows; "
+                f"{'medians of ' + str(args.repeat) + ' runs' if args.repeat > 1 else 'one run'})\n\n"
+                f"Load: before `{load_before}`; after `{load_after}`\n\n{table_md(results)}\n\n"
+                f"Final content of every variant against today's approach:\n" + "\n".join(checks) + "\n")
+    out = Path(args.out)
+    out.write_text(with_measured(out.read_text() if out.exists() else "", measured))
+    print(measured)
 
+
+def with_measured(text: str, measured: str) -> str:
+    """``text`` with the part between the markers replaced by ``measured`` (appended if no markers)."""
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        return f"{head}{START}\n{measured}{END}{rest.split(END, 1)[1]}"
+    return f"{text}{START}\n{measured}{END}\n"
+
+
+START, END = "<!-- measured: start -->", "<!-- measured: end -->"
 
 if __name__ == "__main__":
     main()

@@ -138,6 +138,23 @@ def test_history_and_as_of_by_version_and_by_time(tmp_path: Path) -> None:
         delta.read(path, as_of=datetime(2030, 1, 1))
 
 
+def test_changes_since_a_version(tmp_path: Path) -> None:
+    path = tmp_path / "ds"
+    delta.merge_batch(path, rows(list(range(10))), NO_KEYS)
+    v1 = delta.merge_batch(path, rows([1, 50], "改"), keys_of([2]))
+    v2 = delta.merge_batch(path, rows([3], "二"), keys_of([50]))
+    got = delta.changes(path, since_version=0)
+    kinds = sorted(zip(got["_commit_version"].to_pylist(), got["_change_type"].to_pylist(), got[KEY].to_pylist(),
+                       strict=True))
+    k = keys_of([1, 2, 3, 50]).to_pylist()
+    assert kinds == sorted([
+        (v1, "update_preimage", k[0]), (v1, "update_postimage", k[0]), (v1, "insert", k[3]), (v1, "delete", k[1]),
+        (v2, "update_preimage", k[2]), (v2, "update_postimage", k[2]), (v2, "delete", k[3])])
+    assert delta.changes(path, since_version=v1)["_commit_version"].to_pylist() == [v2] * 3
+    nothing = delta.changes(path, since_version=v2)
+    assert nothing.num_rows == 0 and KEY in nothing.column_names and "_change_type" in nothing.column_names
+
+
 def test_column_metadata_survives_merges_and_can_change(tmp_path: Path) -> None:
     path = tmp_path / "ds"
     delta.merge_batch(path, rows(list(range(5))), NO_KEYS, metadata=META)

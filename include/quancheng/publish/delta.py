@@ -10,8 +10,8 @@ every publish is a Delta commit:
 - Column descriptions (Chinese/English names, comments) live in the Delta schema's field metadata, which
   DuckDB, polars, Spark and Trino carry along with the columns.
 - :func:`history` lists the commits; :func:`read` reads the current version or the one current *as of*
-  a version number or a time; :func:`maintain` compacts small files and vacuums files no version within
-  the retention needs.
+  a version number or a time; :func:`changes` reads the rows changed since a version (the change data
+  feed); :func:`maintain` compacts small files and vacuums files no version within the retention needs.
 
 A killed writer leaves at most data files that no commit names: readers never see them and
 :func:`maintain` removes them once older than the retention.
@@ -36,7 +36,11 @@ OP = "_qc_merge_op"
 COMPRESSION: Final = "ZSTD"
 # files of about this size (delta-rs writes 100 MiB by default): a batch rewrites only the files holding
 # its keys, so smaller files make a batch clustered in key order (new and recent projects) cheaper
-TARGET_FILE_BYTES = 16 * 2**20
+TARGET_FILE_BYTES = 8 * 2**20
+
+# the change data feed records each commit's inserted, updated (before/after) and deleted rows, so the SQL
+# copy and consolidation can read what changed since the version they last saw instead of everything
+TABLE_PROPERTIES: Final = {"delta.targetFileSize": str(TARGET_FILE_BYTES), "delta.enableChangeDataFeed": "true"}
 
 PathOrUri = str | Path
 ColumnMeta = Mapping[str, Mapping[str, str]]
@@ -159,7 +163,7 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Arra
         first = upserts.sort_by([(key, "ascending")]) if upserts.num_rows else upserts
         write_deltalake(uri, first, mode="error", storage_options=storage_options, writer_properties=writer,
                         target_file_size=TARGET_FILE_BYTES, commit_properties=props,
-                        configuration={"delta.targetFileSize": str(TARGET_FILE_BYTES)})
+                        configuration=TABLE_PROPERTIES)
         return int(DeltaTable(uri, storage_options=storage_options).version())
     dt = DeltaTable(uri, storage_options=storage_options)
     if metadata:
@@ -224,6 +228,22 @@ def _commit(h: Mapping[str, Any]) -> Commit:
         rows_updated=n("num_target_rows_updated", "num_updated_rows"),
         rows_removed=n("num_target_rows_deleted", "num_deleted_rows"),
     )
+
+
+def changes(path_or_uri: PathOrUri, since_version: int, *,
+            storage_options: dict[str, str] | None = None) -> pa.Table:
+    """The rows changed by the commits after ``since_version`` (up to the current one), from the change data
+    feed: each row with ``_change_type`` (``insert``, ``update_preimage``, ``update_postimage``, ``delete``)
+    and ``_commit_version``. Empty when nothing was committed since."""
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    if since_version >= dt.version():
+        schema = pa.schema([*pa.schema(dt.schema().to_arrow()), pa.field("_change_type", pa.string()),
+                            pa.field("_commit_version", pa.int64()),
+                            pa.field("_commit_timestamp", pa.timestamp("us"))])
+        return schema.empty_table()
+    return pa.table(dt.load_cdf(starting_version=since_version + 1).read_all())
 
 
 def read(path_or_uri: PathOrUri, as_of: int | datetime | None = None, *, columns: list[str] | None = None,
