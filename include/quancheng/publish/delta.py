@@ -129,9 +129,11 @@ def merge_source(upserts: pa.Table, deleted_keys: pa.Array, key: str) -> pa.Tabl
     return pa.concat_tables([ups.cast(dels.schema), dels])
 
 
-def _changed_predicate(columns: list[str], key: str) -> str:
-    """SQL true when the source row differs from the target row in any column but the key."""
-    parts = [f"(s.{_q(c)} IS DISTINCT FROM t.{_q(c)})" for c in columns if c != key]
+def _changed_predicate(columns: list[str], existing: set[str], key: str) -> str:
+    """SQL true when the source row differs from the target row in any column but the key; a column the
+    table does not have yet differs wherever the batch has a value in it."""
+    parts = [f"(s.{_q(c)} IS DISTINCT FROM t.{_q(c)})" if c in existing else f"(s.{_q(c)} IS NOT NULL)"
+             for c in columns if c != key]
     return " OR ".join(parts) if parts else "FALSE"
 
 
@@ -171,10 +173,12 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Arra
     if upserts.num_rows == 0 and len(deleted_keys) == 0:
         return int(dt.version())
     source = merge_source(upserts, deleted_keys, key)
-    (dt.merge(source, f"t.{_q(key)} = s.{_q(key)}", source_alias="s", target_alias="t",
+    existing = {f.name for f in dt.schema().fields}
+    changed = _changed_predicate(upserts.column_names, existing, key)
+    # merge_schema: a column new in this batch is added to the table (null in the rows before it)
+    (dt.merge(source, f"t.{_q(key)} = s.{_q(key)}", source_alias="s", target_alias="t", merge_schema=True,
               writer_properties=writer, commit_properties=props)
-       .when_matched_update_all(predicate=f"s.{OP} = 'u' AND ({_changed_predicate(upserts.column_names, key)})",
-                                except_cols=[OP])
+       .when_matched_update_all(predicate=f"s.{OP} = 'u' AND ({changed})", except_cols=[OP])
        .when_matched_delete(predicate=f"s.{OP} = 'd'")
        .when_not_matched_insert_all(predicate=f"s.{OP} = 'u'", except_cols=[OP])
        .execute())  # delta-rs commits nothing when no row was inserted, updated or deleted
