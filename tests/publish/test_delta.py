@@ -115,11 +115,13 @@ def test_a_column_new_in_a_batch_is_added(tmp_path: Path) -> None:
     path = tmp_path / "ds"
     delta.merge_batch(path, rows(list(range(5))), NO_KEYS)
     ups = rows([1, 7]).append_column("approval_no", pa.array(["鲁发改2024-1", "鲁发改2024-7"]))
-    v = delta.merge_batch(path, ups, NO_KEYS)  # key 1 differs only in the new column
+    described = {"approval_no": {"name_zh": "批准文号", "name_en": "approval number"}}
+    v = delta.merge_batch(path, ups, NO_KEYS, metadata=described)  # key 1 differs only in the new column
     got = delta.read(path).sort_by(KEY)
     assert got.column("approval_no").to_pylist() == [None, "鲁发改2024-1", None, None, None, "鲁发改2024-7"]
     assert content(got) == content(rows([0, 1, 2, 3, 4, 7]))
-    assert delta.merge_batch(path, ups, NO_KEYS) == v  # and a rerun is still a no-op
+    assert delta.column_meta(path) == described
+    assert delta.merge_batch(path, ups, NO_KEYS, metadata=described) == v  # and a rerun is still a no-op
 
 
 def test_history_and_as_of_by_version_and_by_time(tmp_path: Path) -> None:
@@ -147,6 +149,8 @@ def test_history_and_as_of_by_version_and_by_time(tmp_path: Path) -> None:
     assert content(delta.read(path)) == content(states[-1])
     with pytest.raises(ValueError, match="time zone"):
         delta.read(path, as_of=datetime(2030, 1, 1))
+    with pytest.raises(ValueError, match="no version"):
+        delta.read(path, as_of=log[-1].timestamp - timedelta(days=1))
 
 
 def test_changes_since_a_version(tmp_path: Path) -> None:

@@ -168,10 +168,15 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Arra
                         configuration=TABLE_PROPERTIES)
         return int(DeltaTable(uri, storage_options=storage_options).version())
     dt = DeltaTable(uri, storage_options=storage_options)
-    if metadata:
+    if upserts.num_rows or len(deleted_keys):
+        _merge(dt, upserts, deleted_keys, key, writer, props)
+    if metadata:  # after the merge, so a column the batch added gets its description in the same publish
         _update_column_meta(dt, metadata, props)
-    if upserts.num_rows == 0 and len(deleted_keys) == 0:
-        return int(dt.version())
+    return int(dt.version())
+
+
+def _merge(dt: Any, upserts: pa.Table, deleted_keys: pa.Array, key: str, writer: Any, props: Any) -> None:
+    """One MERGE of the batch into ``dt``: update rows that differ, delete removed keys, insert new keys."""
     source = merge_source(upserts, deleted_keys, key)
     existing = {f.name for f in dt.schema().fields}
     changed = _changed_predicate(upserts.column_names, existing, key)
@@ -182,11 +187,12 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Arra
        .when_matched_delete(predicate=f"s.{OP} = 'd'")
        .when_not_matched_insert_all(predicate=f"s.{OP} = 'u'", except_cols=[OP])
        .execute())  # delta-rs commits nothing when no row was inserted, updated or deleted
-    return int(dt.version())
 
 
 def _update_column_meta(dt: Any, metadata: ColumnMeta, props: Any) -> None:
-    """Commit the columns whose metadata differs from ``metadata`` (a described column, a new comment)."""
+    """Commit the columns whose metadata differs from ``metadata`` (a described column, a new comment):
+    one small commit per changed column, none when the descriptions are unchanged."""
+    dt.update_incremental()
     current = {f.name: f for f in dt.schema().fields}
     for name, meta in metadata.items():
         f = current.get(name)
@@ -253,15 +259,30 @@ def changes(path_or_uri: PathOrUri, since_version: int, *,
 def read(path_or_uri: PathOrUri, as_of: int | datetime | None = None, *, columns: list[str] | None = None,
          storage_options: dict[str, str] | None = None) -> pa.Table:
     """The dataset's current rows, or those current as of version ``as_of`` (int) or time ``as_of``
-    (an aware datetime: the last version committed at or before it)."""
+    (an aware datetime: the last version whose commit time in :func:`history` is at or before it)."""
     from deltalake import DeltaTable
 
     dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    if isinstance(as_of, datetime):
+        as_of = version_at(path_or_uri, as_of, storage_options=storage_options)
     if as_of is not None:
-        if isinstance(as_of, datetime) and as_of.tzinfo is None:
-            raise ValueError(f"as_of {as_of.isoformat()} has no time zone; give an aware datetime (e.g. UTC)")
         dt.load_as_version(as_of)
     return pa.table(dt.to_pyarrow_table(columns=columns))
+
+
+def version_at(path_or_uri: PathOrUri, when: datetime, *, storage_options: dict[str, str] | None = None) -> int:
+    """The version current at time ``when`` (aware): the last one committed at or before it, by the commit
+    times :func:`history` shows (delta-rs's own lookup uses log files' modification times, which can differ
+    from them by milliseconds, so a time copied from the history could name the version before)."""
+    if when.tzinfo is None:
+        raise ValueError(f"as_of {when.isoformat()} has no time zone; give an aware datetime (e.g. UTC)")
+    log = history(path_or_uri, storage_options=storage_options)
+    found = [c.version for c in log if c.timestamp <= when]
+    if not found:
+        first = min(log, key=lambda c: c.version)
+        raise ValueError(f"no version of {path_or_uri} at {when.isoformat()}: the oldest in its log is "
+                         f"{first.version}, committed {first.timestamp.isoformat()}")
+    return max(found)
 
 
 def maintain(path_or_uri: PathOrUri, retention_hours: int, *,
