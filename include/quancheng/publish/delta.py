@@ -1,0 +1,305 @@
+"""A shared dataset as a Delta Lake table: one merge commit per batch, history, time travel, maintenance.
+
+The library layer the store will publish through (issue 12; choice and measurements in
+``benchmarks/results/table_format.md``). A dataset lives at one stable path (or object-store URI) and
+every publish is a Delta commit:
+- :func:`merge_batch` upserts the batch's rows and deletes its removed keys in **one** ``MERGE`` (so one
+  version, atomic: readers see the previous version or the new one, never part of a batch). Rows equal
+  to the current ones are left alone, so re-running a batch, or publishing an empty one, commits nothing
+  and returns the current version. The first publish creates the table.
+- Column descriptions (Chinese/English names, comments) live in the Delta schema's field metadata, which
+  DuckDB, polars, Spark and Trino carry along with the columns.
+- :func:`history` lists the commits; :func:`read` reads the current version or the one current *as of*
+  a version number or a time; :func:`changes` reads the rows changed since a version (the change data
+  feed); :func:`maintain` compacts small files and vacuums files no version within the retention needs.
+
+A killed writer leaves at most data files that no commit names: readers never see them and
+:func:`maintain` removes them once older than the retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from quancheng.errors import QuanchengError
+
+KEY = "_source_key"
+# the merge's marker column; a batch column of that name would be ambiguous, so it is refused
+OP = "_qc_merge_op"
+COMPRESSION: Final = "ZSTD"
+# files of about this size (delta-rs writes 100 MiB by default): a batch rewrites only the files holding
+# its keys, so smaller files make a batch clustered in key order (new and recent projects) cheaper
+TARGET_FILE_BYTES = 8 * 2**20
+
+# the change data feed records each commit's inserted, updated (before/after) and deleted rows, so the SQL
+# copy and consolidation can read what changed since the version they last saw instead of everything
+TABLE_PROPERTIES: Final = {"delta.targetFileSize": str(TARGET_FILE_BYTES), "delta.enableChangeDataFeed": "true"}
+
+PathOrUri = str | Path
+ColumnMeta = Mapping[str, Mapping[str, str]]
+
+
+class BatchError(QuanchengError):
+    """A batch that cannot be merged as given (duplicate keys, a key both upserted and deleted, no key)."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One version of a dataset, as :func:`history` reports it."""
+
+    version: int
+    timestamp: datetime
+    operation: str
+    rows_added: int
+    rows_updated: int
+    rows_removed: int
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """What :func:`maintain` did: files compacted (removed, added) and files vacuumed."""
+
+    files_compacted: int
+    files_written: int
+    files_vacuumed: int
+    version: int
+
+
+def _uri(path_or_uri: PathOrUri) -> str:
+    return str(path_or_uri)
+
+
+def exists(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> bool:
+    """Whether a Delta table (a committed version) exists at ``path_or_uri``."""
+    from deltalake import DeltaTable
+
+    return bool(DeltaTable.is_deltatable(_uri(path_or_uri), storage_options=storage_options))
+
+
+def current_version(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> int | None:
+    """The table's current version, None if nothing was ever committed there."""
+    from deltalake import DeltaTable
+
+    if not exists(path_or_uri, storage_options=storage_options):
+        return None
+    return int(DeltaTable(_uri(path_or_uri), storage_options=storage_options).version())
+
+
+def with_column_meta(table: pa.Table, metadata: ColumnMeta) -> pa.Table:
+    """``table`` whose fields carry ``metadata[column]`` (string keys and values) as field metadata."""
+    fields = [f.with_metadata({k: v for k, v in metadata[f.name].items()}) if f.name in metadata else f
+              for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def check_batch(upserts: pa.Table, deleted_keys: pa.Array, key: str) -> None:
+    """Refuse a batch the merge would mishandle: no key column, a null or repeated key, a key both upserted
+    and deleted, or a column named like the merge's marker."""
+    if key not in upserts.column_names:
+        raise BatchError(f"batch has no key column {key!r} (columns: {', '.join(upserts.column_names)})")
+    if OP in upserts.column_names:
+        raise BatchError(f"batch column {OP!r} is reserved for the merge; rename it")
+    keys = upserts[key]
+    if keys.null_count:
+        raise BatchError(f"batch has {keys.null_count} row(s) with a null {key!r}")
+    if pc.count_distinct(keys).as_py() != upserts.num_rows:
+        counts = pc.value_counts(keys)
+        dup = next(c["values"] for c in counts.to_pylist() if c["counts"] > 1)
+        raise BatchError(f"batch has key {key}={dup!r} more than once; a batch holds one row per key")
+    both = pc.is_in(deleted_keys.cast(keys.type), value_set=keys.combine_chunks())
+    if pc.any(both).as_py():
+        dup = deleted_keys.filter(both)[0].as_py()
+        raise BatchError(f"batch both upserts and deletes key {key}={dup!r}")
+
+
+def merge_source(upserts: pa.Table, deleted_keys: pa.Array, key: str) -> pa.Table:
+    """The merge's source: the upserts marked ``u`` and one row per deleted key marked ``d`` (other
+    columns null)."""
+    ups = upserts.append_column(OP, pa.array(["u"] * upserts.num_rows, pa.string()))
+    n = len(deleted_keys)
+    cols = [deleted_keys.cast(f.type) if f.name == key else pa.nulls(n, f.type) for f in upserts.schema]
+    dels = pa.table([*cols, pa.array(["d"] * n, pa.string())], schema=ups.schema.remove_metadata())
+    return pa.concat_tables([ups.cast(dels.schema), dels])
+
+
+def _changed_predicate(columns: list[str], existing: set[str], key: str) -> str:
+    """SQL true when the source row differs from the target row in any column but the key; a column the
+    table does not have yet differs wherever the batch has a value in it."""
+    parts = [f"(s.{_q(c)} IS DISTINCT FROM t.{_q(c)})" if c in existing else f"(s.{_q(c)} IS NOT NULL)"
+             for c in columns if c != key]
+    return " OR ".join(parts) if parts else "FALSE"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Array, *, key: str = KEY,
+                metadata: ColumnMeta | None = None, commit_info: Mapping[str, str] | None = None,
+                storage_options: dict[str, str] | None = None) -> int:
+    """Merge one batch into the dataset at ``path_or_uri`` in one commit; the version now current.
+
+    ``upserts`` holds the new or changed rows (one per ``key``), ``deleted_keys`` the keys removed at the
+    source. ``metadata`` maps column -> {name: value} (e.g. ``name_zh``, ``name_en``, ``comment``) and is
+    kept as the Delta schema's field metadata; ``commit_info`` (e.g. the batch id) goes into the commit.
+    The first publish creates the table from ``upserts``. A batch that changes nothing (empty, or rows
+    equal to the current ones, or keys already deleted) commits nothing and returns the current version.
+    """
+    from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+
+    check_batch(upserts, deleted_keys, key)
+    uri = _uri(path_or_uri)
+    if metadata:
+        upserts = with_column_meta(upserts, metadata)
+    props = CommitProperties(custom_metadata=dict(commit_info or {}))
+    writer = WriterProperties(compression=COMPRESSION)
+    if not exists(uri, storage_options=storage_options):
+        # sorted by key so each file's min/max statistics let later merges skip the files a batch misses
+        first = upserts.sort_by([(key, "ascending")]) if upserts.num_rows else upserts
+        write_deltalake(uri, first, mode="error", storage_options=storage_options, writer_properties=writer,
+                        target_file_size=TARGET_FILE_BYTES, commit_properties=props,
+                        configuration=TABLE_PROPERTIES)
+        return int(DeltaTable(uri, storage_options=storage_options).version())
+    dt = DeltaTable(uri, storage_options=storage_options)
+    if upserts.num_rows or len(deleted_keys):
+        _merge(dt, upserts, deleted_keys, key, writer, props)
+    if metadata:  # after the merge, so a column the batch added gets its description in the same publish
+        _update_column_meta(dt, metadata, props)
+    return int(dt.version())
+
+
+def _merge(dt: Any, upserts: pa.Table, deleted_keys: pa.Array, key: str, writer: Any, props: Any) -> None:
+    """One MERGE of the batch into ``dt``: update rows that differ, delete removed keys, insert new keys."""
+    source = merge_source(upserts, deleted_keys, key)
+    existing = {f.name for f in dt.schema().fields}
+    changed = _changed_predicate(upserts.column_names, existing, key)
+    # merge_schema: a column new in this batch is added to the table (null in the rows before it)
+    (dt.merge(source, f"t.{_q(key)} = s.{_q(key)}", source_alias="s", target_alias="t", merge_schema=True,
+              writer_properties=writer, commit_properties=props)
+       .when_matched_update_all(predicate=f"s.{OP} = 'u' AND ({changed})", except_cols=[OP])
+       .when_matched_delete(predicate=f"s.{OP} = 'd'")
+       .when_not_matched_insert_all(predicate=f"s.{OP} = 'u'", except_cols=[OP])
+       .execute())  # delta-rs commits nothing when no row was inserted, updated or deleted
+
+
+def _update_column_meta(dt: Any, metadata: ColumnMeta, props: Any) -> None:
+    """Commit the columns whose metadata differs from ``metadata`` (a described column, a new comment):
+    one small commit per changed column, none when the descriptions are unchanged."""
+    dt.update_incremental()
+    current = {f.name: f for f in dt.schema().fields}
+    for name, meta in metadata.items():
+        f = current.get(name)
+        if f is not None and dict(f.metadata) != dict(meta):
+            dt.alter.set_column_metadata(name, dict(meta), commit_properties=props)
+
+
+def column_meta(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """The field metadata of each described column of the current version."""
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    return {f.name: {k: str(v) for k, v in f.metadata.items()} for f in dt.schema().fields if f.metadata}
+
+
+def current_files(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> list[str]:
+    """The Parquet files of the current version: what a reader without Delta support (DuckDB without its
+    ``delta`` extension, a plain Parquet reader) reads to see exactly the current rows."""
+    from deltalake import DeltaTable
+
+    return [str(u) for u in DeltaTable(_uri(path_or_uri), storage_options=storage_options).file_uris()]
+
+
+def history(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> list[Commit]:
+    """Every commit still in the log, newest first: version, time (UTC), operation and rows changed."""
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    return [_commit(h) for h in dt.history()]
+
+
+def _commit(h: Mapping[str, Any]) -> Commit:
+    m = h.get("operationMetrics") or {}
+
+    def n(*names: str) -> int:
+        return int(sum(int(m.get(x) or 0) for x in names))
+
+    return Commit(
+        version=int(h["version"]),
+        timestamp=datetime.fromtimestamp(int(h["timestamp"]) / 1000, UTC),
+        operation=str(h.get("operation", "")),
+        rows_added=n("num_added_rows", "num_target_rows_inserted"),
+        rows_updated=n("num_target_rows_updated", "num_updated_rows"),
+        rows_removed=n("num_target_rows_deleted", "num_deleted_rows"),
+    )
+
+
+def changes(path_or_uri: PathOrUri, since_version: int, *,
+            storage_options: dict[str, str] | None = None) -> pa.Table:
+    """The rows changed by the commits after ``since_version`` (up to the current one), from the change data
+    feed: each row with ``_change_type`` (``insert``, ``update_preimage``, ``update_postimage``, ``delete``)
+    and ``_commit_version``. Empty when nothing was committed since."""
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    if since_version >= dt.version():
+        schema = pa.schema([*pa.schema(dt.schema().to_arrow()), pa.field("_change_type", pa.string()),
+                            pa.field("_commit_version", pa.int64()),
+                            pa.field("_commit_timestamp", pa.timestamp("us"))])
+        return schema.empty_table()
+    return pa.table(dt.load_cdf(starting_version=since_version + 1).read_all())
+
+
+def read(path_or_uri: PathOrUri, as_of: int | datetime | None = None, *, columns: list[str] | None = None,
+         storage_options: dict[str, str] | None = None) -> pa.Table:
+    """The dataset's current rows, or those current as of version ``as_of`` (int) or time ``as_of``
+    (an aware datetime: the last version whose commit time in :func:`history` is at or before it)."""
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    if isinstance(as_of, datetime):
+        as_of = version_at(path_or_uri, as_of, storage_options=storage_options)
+    if as_of is not None:
+        dt.load_as_version(as_of)
+    return pa.table(dt.to_pyarrow_table(columns=columns))
+
+
+def version_at(path_or_uri: PathOrUri, when: datetime, *, storage_options: dict[str, str] | None = None) -> int:
+    """The version current at time ``when`` (aware): the last one committed at or before it, by the commit
+    times :func:`history` shows (delta-rs's own lookup uses log files' modification times, which can differ
+    from them by milliseconds, so a time copied from the history could name the version before)."""
+    if when.tzinfo is None:
+        raise ValueError(f"as_of {when.isoformat()} has no time zone; give an aware datetime (e.g. UTC)")
+    log = history(path_or_uri, storage_options=storage_options)
+    found = [c.version for c in log if c.timestamp <= when]
+    if not found:
+        first = min(log, key=lambda c: c.version)
+        raise ValueError(f"no version of {path_or_uri} at {when.isoformat()}: the oldest in its log is "
+                         f"{first.version}, committed {first.timestamp.isoformat()}")
+    return max(found)
+
+
+def maintain(path_or_uri: PathOrUri, retention_hours: int, *,
+             storage_options: dict[str, str] | None = None) -> Maintenance:
+    """Compact small files into larger ones, then delete files no version younger than
+    ``retention_hours`` needs (including files of killed writes) and checkpoint the log.
+
+    Versions older than the retention can no longer be read as of; the current one always can.
+    """
+    from deltalake import DeltaTable, WriterProperties
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    metrics = dt.optimize.compact(target_size=TARGET_FILE_BYTES,
+                                  writer_properties=WriterProperties(compression=COMPRESSION))
+    # full: also files no commit names (a killed writer's), once older than the retention like the rest
+    removed = dt.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False, full=True)
+    dt.create_checkpoint()
+    return Maintenance(files_compacted=int(metrics.get("numFilesRemoved", 0)),
+                       files_written=int(metrics.get("numFilesAdded", 0)),
+                       files_vacuumed=len(removed), version=int(dt.version()))
