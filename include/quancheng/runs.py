@@ -33,6 +33,15 @@ def failure_text(error: str) -> str:
     return first + ("\n" + rest[:ERROR_CHARS] if rest else "")
 
 
+def worker_name() -> str:
+    """Who runs this process's steps: the Celery worker's name where the deployment sets one
+    (``QUANCHENG_WORKER``), else the host's name."""
+    import os
+    import socket
+
+    return os.environ.get("QUANCHENG_WORKER") or socket.gethostname()
+
+
 def runs_table(md: sa.MetaData | None = None) -> sa.Table:
     md = md or sa.MetaData()
     return sa.Table(
@@ -55,6 +64,7 @@ def runs_table(md: sa.MetaData | None = None) -> sa.Table:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("seconds", sa.Float),
         sa.Column("future_rows", sa.BigInteger, nullable=True),  # added later: see _add_missing_columns
+        sa.Column("workers", sa.Text, nullable=True),  # JSON {step: worker}; added later too
     )
 
 
@@ -111,6 +121,7 @@ def record_run(store: SharedStore, ref: dict[str, Any], *, status: str, error: s
             window_start=ref.get("window", {}).get("start"), window_end=ref.get("window", {}).get("end", ""),
             status=status, extracted=tot["extracted"], published=tot["valid"], quarantined=tot["quarantined"],
             deleted=tot["deleted"], future_rows=tot["future_rows"],
+            workers=json.dumps(ref.get("workers") or {"run": worker_name()}, sort_keys=True),
             reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True),
             content_hashes=json.dumps({k: v["content_hash"] for k, v in ref.get("published", {}).items()},
                                       sort_keys=True),

@@ -26,21 +26,30 @@ def extract_step(system_id: str, start: datetime | str | None, end: datetime, *,
     more than the system's ``max_delete_share`` of a dataset); ``lock_wait``: seconds to wait for the
     system's lock (see :mod:`quancheng.locks`); ``since`` (ISO) replaces ``start``."""
     window = window_of(since or start, end, full_refresh=full_refresh, rebuild=rebuild)
-    return pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
-                            home=Path(home) if home else None, rebuild=rebuild, allow_mass_delete=allow_mass_delete,
-                            lock_wait=lock_wait)
+    return ran_on(pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
+                                   home=Path(home) if home else None, rebuild=rebuild,
+                                   allow_mass_delete=allow_mass_delete, lock_wait=lock_wait), "extract")
 
 
 def normalize_step(ref: Ref) -> Ref:
-    return pipeline.normalize(ref, catalog=current_catalog())
+    return ran_on(pipeline.normalize(ref, catalog=current_catalog()), "normalize")
 
 
 def validate_step(ref: Ref) -> Ref:
-    return pipeline.validate(ref, catalog=current_catalog())
+    return ran_on(pipeline.validate(ref, catalog=current_catalog()), "validate")
 
 
 def publish_step(ref: Ref, *, lock_wait: float = 0) -> Ref:
-    return pipeline.publish(ref, catalog=current_catalog(), lock_wait=lock_wait)
+    return pipeline.publish(ran_on(ref, "publish"), catalog=current_catalog(), lock_wait=lock_wait)
+
+
+def ran_on(ref: Ref, step: str) -> Ref:
+    """Note which worker ran ``step`` of the batch (the run record keeps it: with several workers, each step
+    may run on another host)."""
+    from quancheng.runs import worker_name
+
+    ref.setdefault("workers", {})[step] = worker_name()
+    return ref
 
 
 def window_of(start: datetime | str | None, end: datetime, *, full_refresh: bool = False,

@@ -116,6 +116,24 @@ def test_both_workers_ran_tasks(cluster_run) -> None:  # type: ignore[no-untyped
     assert (cluster_run[0] / "cluster" / "worker1").is_dir()  # each worker ran in its own folder
 
 
+def test_run_records_say_which_worker_ran_each_step(cluster_run) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import sqlalchemy as sa
+    from quancheng.runs import runs_table
+
+    home, run = cluster_run
+    t = runs_table()
+    with SharedStore(home).engine.connect() as c:
+        records = [dict(r) for r in c.execute(sa.select(t).where(t.c.status == "success")).mappings()]
+    assert records
+    hosts = {x["hostname"] for x in run.tasks if x["dag_id"].startswith("sync__")}
+    for r in records:
+        workers = json.loads(r["workers"])
+        assert set(workers) == {"extract", "normalize", "validate", "publish"}, r["batch_id"]
+        assert set(workers.values()) <= hosts <= {"worker1", "worker2"}, (r["batch_id"], workers)
+
+
 def test_the_catalog_routes_a_system_to_its_queue(cluster_run) -> None:  # type: ignore[no-untyped-def]
     _, run = cluster_run
     syncs = [t for t in run.tasks if t["dag_id"].startswith("sync__")]

@@ -138,3 +138,16 @@ def test_small_batch_is_held_against_the_published_amounts(memory_ndrc, home):  
                                              quarantine["reasons"].to_pylist(), strict=True)}
     assert [(x["rule"], x["column"], x["value"]) for x in held["2019-370102-47-01-900001"]] == \
         [("unit.suspect_scale", "ZTZ", "12005000")]
+
+
+def test_a_run_record_names_the_host_that_ran_it(memory_ndrc, home, monkeypatch):  # type: ignore[no-untyped-def]
+    import json
+    import socket
+
+    from quancheng.runs import latest_runs
+
+    run(memory_ndrc, home)
+    assert json.loads(latest_runs(SharedStore(home))[0]["workers"]) == {"run": socket.gethostname()}
+    monkeypatch.setenv("QUANCHENG_WORKER", "worker7")  # what a Celery worker of the cluster sets
+    run(memory_ndrc, home)
+    assert json.loads(latest_runs(SharedStore(home))[0]["workers"]) == {"run": "worker7"}

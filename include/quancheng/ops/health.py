@@ -252,8 +252,12 @@ def _brief(run: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if run is None:
         return None
     keep = ("batch_id", "status", "window_start", "window_end", "extracted", "published", "quarantined",
-            "deleted", "future_rows", "seconds")
+            "deleted", "future_rows", "seconds", "workers")
     out = {k: run.get(k) for k in keep}
+    if isinstance(out["workers"], str):  # JSON {step: worker} in the run record
+        import json
+
+        out["workers"] = json.loads(out["workers"])
     out["started_at"] = as_utc(run.get("started_at"))
     out["finished_at"] = as_utc(run.get("finished_at"))
     return out
