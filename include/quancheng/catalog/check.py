@@ -3,7 +3,8 @@
 ``check(catalog)`` returns a list of :class:`CatalogProblem`; empty means clean. It verifies that
 ids and native names are safe (:mod:`quancheng.catalog.check_names`), every reference resolves, ids
 are unique, every source field is mapped or excluded (not both) and feeds an element at most once per
-form, transforms fit their field and element, a system's stages are its forms' stages and its schedule
+form, transforms fit their field and element (each transform's own ``fits``, see
+:mod:`quancheng.normalize.transforms`), a system's stages are its forms' stages and its schedule
 is one Airflow can run, code lists' parents and successors exist, units are known and versions follow
 ``V<major>.<minor>``.
 
@@ -19,9 +20,10 @@ from quancheng.catalog.check_codes import check_codes, check_materials, check_ru
 from quancheng.catalog.check_names import check_names
 from quancheng.catalog.check_refs import Orphan, Unknown, dupes, fold
 from quancheng.catalog.loader import Catalog
-from quancheng.catalog.models import Mapping, SourceForm
+from quancheng.catalog.models import SourceForm
 from quancheng.errors import CatalogProblem
 from quancheng.ops.schedule import PRESETS
+from quancheng.registry import TRANSFORMS
 
 VERSION = re.compile(r"^V\d+\.\d+$")
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -150,7 +152,6 @@ def _fields(c: Catalog) -> list[CatalogProblem]:
 def _mappings(c: Catalog) -> list[CatalogProblem]:
     p: list[CatalogProblem] = []
     fields = {(f.form_id, f.column): f for f in c.fields}
-    xw_list = {x.crosswalk_id: x.code_list_id for x in c.crosswalks}
     first_feed: dict[tuple[str, str], tuple[str, int]] = {}  # (form, element) -> (column, line)
     for m in c.mappings:
         where = f"mapping {m.form_id}.{m.column} -> {m.element_id}"
@@ -164,51 +165,13 @@ def _mappings(c: Catalog) -> list[CatalogProblem]:
                              f"{where}: unknown element {m.element_id!r}",
                              "add the element to elements.csv or fix element_id"))
         column, line = first_feed.setdefault((m.form_id, m.element_id), (m.column, m.line))
-        if column != m.column and m.transform != "concat":
+        if column != m.column and TRANSFORMS.get(m.transform).fan != "join":
             p.append(CatalogProblem("mappings.csv", m.line, f"{where}: the form already feeds {m.element_id} "
                                     f"from column {column!r} (line {line})",
                                     "map one field per element and form (or join the fields with concat)"))
         if f is None or el is None:
             continue
-        p += _transform(c, m, where, f.unit, f.code_list, f.packed_sep, xw_list)
-    return p
-
-
-def _transform(c: Catalog, m: Mapping, where: str, field_unit: str, field_code_list: str, packed_sep: str,
-               xw_list: dict[str, str]) -> list[CatalogProblem]:
-    """Whether the mapping's transform fits its field and element."""
-    p = []
-    el = c.element[m.element_id]
-    unit = m.unit or field_unit
-    if m.transform == "quantity" or (m.transform == "split" and el.unit and unit):
-        if not unit or not el.unit:
-            p.append(CatalogProblem("mappings.csv", m.line, f"{where}: quantity needs a field unit and an "
-                                    f"element unit (field {field_unit!r}, element {el.unit!r})",
-                                    "set the field's unit in fields.csv and the element's unit"))
-        elif unit in c.unit and el.unit in c.unit and c.unit[unit].dimension != c.unit[el.unit].dimension:
-            p.append(CatalogProblem("mappings.csv", m.line, f"{where}: unit {unit!r} "
-                                    f"({c.unit[unit].dimension}) cannot convert to {el.unit!r} "
-                                    f"({c.unit[el.unit].dimension})", "use a unit of the same dimension"))
-        elif m.unit and m.unit not in c.unit:
-            p.append(Unknown("unit", m.unit, "mappings.csv", m.line, f"{where}: unknown unit {m.unit!r}",
-                             "add the spelling to units.csv"))
-    if m.transform == "code":
-        if not field_code_list and not el.code_list:
-            p.append(CatalogProblem("mappings.csv", m.line, f"{where}: code transform without a code list",
-                                    "set code_list on the field (crosswalk or code list) or the element"))
-        elif field_code_list in xw_list and xw_list[field_code_list] != el.code_list:
-            p.append(CatalogProblem("mappings.csv", m.line, f"{where}: crosswalk {field_code_list!r} maps to "
-                                    f"{xw_list[field_code_list]!r}, the element uses {el.code_list!r}",
-                                    "use a crosswalk to the element's code list"))
-    if m.transform == "split" and not packed_sep:
-        p.append(CatalogProblem("mappings.csv", m.line, f"{where}: split needs the field's packed_sep",
-                                "set packed_sep on the field in fields.csv"))
-    if m.transform == "identifier" and not el.identifier_kind:
-        p.append(CatalogProblem("mappings.csv", m.line, f"{where}: identifier transform but element "
-                                f"{el.element_id} has no identifier_kind", "set identifier_kind on the element"))
-    if m.transform == "date_range" and m.part not in (0, 1, 2):
-        p.append(CatalogProblem("mappings.csv", m.line, f"{where}: date_range part must be 0, 1 or 2",
-                                "0 = start, 1 = end, 2 = duration in days"))
+        p += TRANSFORMS.get(m.transform).fits(c, m, f, el, where)  # whether the transform fits field and element
     return p
 
 

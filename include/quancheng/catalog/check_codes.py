@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from quancheng.catalog.check_refs import Unknown, dupes
 from quancheng.catalog.loader import Catalog
 from quancheng.errors import CatalogProblem
+from quancheng.registry import CROSS_RULES
 
 VERSION = re.compile(r"^V\d+\.\d+$")
 
@@ -85,16 +85,10 @@ def check_materials(c: Catalog) -> list[CatalogProblem]:
 
 def check_rules(c: Catalog) -> list[CatalogProblem]:
     p: list[CatalogProblem] = []
-    arity = Counter({"before": 2, "duration_days": 3})
     for r in c.rules:
         for e in r.elements:
             if e not in c.element:
                 p.append(Unknown("element", e, "rules.csv", r.line, f"rule {r.rule_id}: unknown element {e!r}",
                                  "name an element of elements.csv"))
-        if r.kind in arity and len(r.elements) != arity[r.kind]:
-            p.append(CatalogProblem("rules.csv", r.line, f"rule {r.rule_id}: {r.kind} takes {arity[r.kind]} "
-                                    f"elements, got {len(r.elements)}", "list the elements in the rule's order"))
-        if r.kind == "sum_equals" and len(r.elements) < 3:
-            p.append(CatalogProblem("rules.csv", r.line, f"rule {r.rule_id}: sum_equals needs a total and at "
-                                    "least two parts", "list the total first, then the parts"))
+        p += CROSS_RULES.get(r.kind).fits(r)  # whether the rule lists what its kind needs
     return p

@@ -36,6 +36,7 @@ from quancheng.catalog.models import (
     Unit,
 )
 from quancheng.errors import CatalogError, CatalogProblem
+from quancheng.registry import Registry
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -125,6 +126,9 @@ def _fix_for(model: type[BaseModel], col: str) -> str:
     field = model.model_fields.get(col)
     if field is None:
         return ""
+    for meta in field.metadata:  # a name checked against a registry (quancheng.registry)
+        if isinstance(meta, Registry):
+            return "use one of " + ", ".join(meta.names())
     ann = field.annotation
     args = [a for a in typing.get_args(ann) if a is not type(None)]
     for a in [ann, *args]:
@@ -196,6 +200,11 @@ class Catalog:
         for c in self.crosswalks:
             out.setdefault(c.crosswalk_id, {})[c.native_value] = c.code
         return out
+
+    @cached_property
+    def crosswalk_code_list(self) -> dict[str, str]:
+        """crosswalk_id -> the code list it maps to."""
+        return {c.crosswalk_id: c.code_list_id for c in self.crosswalks}
 
     def forms_of(self, system_id: str) -> list[SourceForm]:
         return [f for f in self.forms if f.system_id == system_id]

@@ -1,17 +1,27 @@
 """Typed models of the catalog: one class per catalog file, one instance per row.
 
 Every model is frozen; fixed choices are ``Literal`` types so a typo in the catalog fails
-at load time with the file and line (see :mod:`quancheng.catalog.loader`).
+at load time with the file and line (see :mod:`quancheng.catalog.loader`). Open choices (a system's
+source kind, a mapping's transform, a cross-field rule's kind) are names checked against their registry
+(:mod:`quancheng.registry`), so a new one is registered, not added here.
 Multi-valued cells are written ``a|b|c`` in the CSV files and arrive here as tuples.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-SystemKind = Literal["postgresql", "mariadb", "sqlite", "csv", "excel", "http"]
+from quancheng.registry import CROSS_RULES, SOURCE_KINDS, TRANSFORMS, Registry
+
+
+def _named(registry: Registry[Any]) -> AfterValidator:
+    return AfterValidator(registry.check)
+
+
+# a name of a registry: the registry rides along as metadata, so the loader's fix can list the known names
+SystemKind = Annotated[str, _named(SOURCE_KINDS), SOURCE_KINDS]  # built in: postgresql mariadb sqlite csv excel http
 ExtractMode = Literal["incremental", "snapshot"]
 # a published row whose newer source version was quarantined: kept and flagged, or withdrawn
 # (see quancheng.publish.superseded)
@@ -39,9 +49,11 @@ IdentifierKind = Literal[
 #   split       packed cell (e.g. "地上/地下") -> part ``part`` (0-based) split on the field's packed_sep
 #   date_range  "2019-03-01至2020-03-01" -> start (part 0) or end (part 1); "365天" -> duration (part 2)
 #   concat      several fields joined in ``part`` order into one element
-Transform = Literal["copy", "text", "date", "quantity", "code", "identifier", "split", "date_range", "concat"]
+# (built-in transforms; more are registered by name, see quancheng.normalize.transforms)
+TransformName = Annotated[str, _named(TRANSFORMS), TRANSFORMS]
 MaterialKind = Literal["issued", "identity", "applicant"]
-CrossRuleKind = Literal["sum_equals", "before", "duration_days"]
+# built in: sum_equals, before, duration_days (see quancheng.validate.cross)
+CrossRuleKind = Annotated[str, _named(CROSS_RULES), CROSS_RULES]
 # the headline figures a reform publishes and ``quancheng catalog stats`` computes (keys of its JSON)
 FigureName = Literal["systems", "source_forms", "stage_forms", "source_fields", "elements", "materials_before",
                      "materials_after"]
@@ -135,7 +147,7 @@ class Mapping(_Row):
     form_id: str
     column: str
     element_id: str
-    transform: Transform
+    transform: TransformName
     part: int = 0
     # unit of this part when a packed cell holds quantities in different units (建筑面积(㎡)/造价(万元));
     # empty: the field's unit applies

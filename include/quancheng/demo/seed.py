@@ -99,7 +99,8 @@ def system_home(world_dir: Path, system: System, engines: Engines, db_prefix: st
     entry = {"conn_id": system.conn_id, "catalog_kind": system.kind, "note": ""}
     kind = system.kind
     if kind in ("postgresql", "mariadb") and engines == "services":
-        uri = eng.recreate_database(kind, f"{db_prefix}{system.system_id}")
+        server: Literal["postgresql", "mariadb"] = "postgresql" if kind == "postgresql" else "mariadb"
+        uri = eng.recreate_database(server, f"{db_prefix}{system.system_id}")
         return {**entry, "kind": kind, "uri": uri, "note": f"database {db_prefix}{system.system_id}"}
     if kind in ("sqlite", "postgresql", "mariadb"):
         path = world_dir / "sqlite" / f"{system.system_id}.db"

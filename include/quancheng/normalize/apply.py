@@ -32,9 +32,8 @@ from quancheng.normalize.issues import severity_expr
 from quancheng.normalize.plan import FormPlan, Group, plan_for
 from quancheng.normalize.quantity import suspect_scale
 from quancheng.normalize.types import ROW, arrow_type
+from quancheng.registry import TRANSFORMS
 
-# relative cost per million rows, measured (benchmarks/normalize_validate.py): schedules the heavy groups first
-_COST = {"identifier": 6, "date_range": 4, "concat": 4, "split": 3, "text": 1, "quantity": 1, "date": 1, "code": 1}
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # one per core: polars, numpy and pyarrow release the GIL
 
 
@@ -86,7 +85,8 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
 
     if WORKERS > 1 and len(plan.groups) > 1 and n >= 10_000:
         # the heaviest groups first, so the workers finish together
-        order = sorted(range(len(plan.groups)), key=lambda i: -_COST.get(plan.groups[i].transform, 1))
+        # (each transform's ``cost``, measured by benchmarks/normalize_validate.py)
+        order = sorted(range(len(plan.groups)), key=lambda i: -TRANSFORMS.get(plan.groups[i].transform).cost)
         with ThreadPoolExecutor(WORKERS) as pool:
             done = dict(zip(order, pool.map(run, [plan.groups[i] for i in order]), strict=True))
         results = [done[i] for i in range(len(plan.groups))]
@@ -102,7 +102,7 @@ def normalize_form(raw: pa.Table, form: SourceForm, catalog: Catalog, *,
             el = t.element
             v = o.values if o.values.dtype == polars_dtype(el) else o.values.cast(polars_dtype(el), strict=False)
             codes = o.codes
-            if el.data_type == "decimal" and g.transform in ("quantity", "split"):
+            if el.data_type == "decimal" and TRANSFORMS.get(g.transform).scale_check:
                 yardstick = None if reference is None else partial(reference, el.key)
                 v, codes = reject(v, codes, suspect_scale(v, reference=yardstick), "unit.suspect_scale")
             if el.key in values:  # a second mapping of the same element fills what the first left empty

@@ -1,7 +1,8 @@
 """A form's mappings compiled once into groups the engine runs column by column.
 
 A group is the unit of work: one source column read once for every element it feeds (a packed
-``split`` cell or a ``date_range`` cell feeds several), or several columns joined (``concat``).
+``split`` cell or a ``date_range`` cell feeds several), or several columns joined (``concat``); how a
+transform's mappings group is its ``fan`` (:class:`quancheng.normalize.transforms.Transform`).
 Mistakes in the catalog that make a mapping impossible (a unit or code list that does not exist)
 fail here with the form, the column and the fix, before any row is touched.
 """
@@ -12,11 +13,12 @@ import weakref
 from dataclasses import dataclass
 
 from quancheng.catalog import Catalog
-from quancheng.catalog.models import Element, Mapping, SourceField, SourceForm, Transform, Unit
+from quancheng.catalog.models import Element, Mapping, SourceField, SourceForm, TransformName, Unit
 from quancheng.errors import QuanchengError
 from quancheng.normalize.codes import CodeTable
 from quancheng.normalize.quantity import UnitTable
 from quancheng.normalize.types import decimal_scale
+from quancheng.registry import TRANSFORMS
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Target:
 class Group:
     """Source column(s) -> element(s) with one transform."""
 
-    transform: Transform
+    transform: TransformName
     columns: tuple[str, ...]
     field: SourceField
     targets: tuple[Target, ...]
@@ -80,7 +82,8 @@ def _target(catalog: Catalog, units: UnitTable, form: SourceForm, m: Mapping, f:
     target_unit = _unit(units, el.unit, f"element {el.element_id}") if numeric else None
     declared = (_unit(units, m.unit or f.unit, where) if numeric else None) or target_unit
     codes = None
-    if m.transform == "code" or (el.code_list and el.data_type == "string" and m.transform != "identifier"):
+    use = TRANSFORMS.get(m.transform).codes
+    if use == "always" or (use == "element" and el.code_list and el.data_type == "string"):
         list_id = el.code_list or (f.code_list if f.code_list in catalog.code_list else "")
         xw = f.code_list if f.code_list in catalog.crosswalk else ""
         if f.code_list and not xw and f.code_list not in catalog.code_list:
@@ -97,7 +100,7 @@ def compile_plan(catalog: Catalog, form: SourceForm) -> FormPlan:
     fields = {f.column: f for f in catalog.fields_of(form.form_id)}
     groups: list[Group] = []
     by_column: dict[tuple[str, str], list[tuple[Mapping, Target]]] = {}
-    concat: dict[str, list[Mapping]] = {}
+    joined: dict[tuple[str, str], list[Mapping]] = {}  # (transform, element) -> the columns it joins
     for m in catalog.mappings_of(form.form_id):
         if m.element_id not in catalog.element:
             raise PlanError(f"form {form.form_id!r}, column {m.column!r}: element {m.element_id!r} is not in "
@@ -105,15 +108,16 @@ def compile_plan(catalog: Catalog, form: SourceForm) -> FormPlan:
         f = fields.get(m.column)
         if f is None:
             raise PlanError(f"form {form.form_id!r}: mapping of column {m.column!r} has no row in fields.csv")
-        if m.transform == "concat":
-            concat.setdefault(m.element_id, []).append(m)
+        fan = TRANSFORMS.get(m.transform).fan
+        if fan == "join":
+            joined.setdefault((m.transform, m.element_id), []).append(m)
             continue
-        family = m.transform if m.transform in ("split", "date_range") else f"{m.transform}:{m.element_id}"
+        family = m.transform if fan == "parts" else f"{m.transform}:{m.element_id}"
         by_column.setdefault((m.column, family), []).append((m, _target(catalog, units, form, m, f)))
     for (column, _), items in by_column.items():
         groups.append(Group(items[0][0].transform, (column,), fields[column], tuple(t for _, t in items)))
-    for ms in concat.values():
+    for (name, _), ms in joined.items():
         ms = sorted(ms, key=lambda m: m.part)
         t = _target(catalog, units, form, ms[0], fields[ms[0].column])
-        groups.append(Group("concat", tuple(m.column for m in ms), fields[ms[0].column], (t,)))
+        groups.append(Group(name, tuple(m.column for m in ms), fields[ms[0].column], (t,)))
     return FormPlan(form, tuple(groups), tuple(catalog.elements_of(form.form_id)), units)

@@ -1,7 +1,8 @@
 """The one source interface: extract a window of a form into bounded Arrow record batches.
 
 Every kind of departmental system (SQL database, file drop, HTTP API) subclasses :class:`Source`
-and registers itself by name with :func:`register`. The pipeline only ever calls
+and registers itself by name with :func:`register` (the registry is :data:`quancheng.registry.SOURCE_KINDS`;
+kinds from other packages come through the entry point group ``quancheng.source_kinds``). The pipeline only ever calls
 :meth:`Source.extract`, which first compares the live schema with the catalog (drift fails the
 task and publishes nothing), then yields record batches of at most ``chunk_rows`` rows in the schema
 the kind declares (:meth:`Source.schema`: the catalog's columns in their native types, or all as text
@@ -32,6 +33,8 @@ import pyarrow as pa
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import NativeType, SourceForm, System
 from quancheng.errors import QuanchengError, SchemaDriftError, SourceError
+from quancheng.registry import SOURCE_KINDS as KINDS
+from quancheng.registry import UnknownName
 from quancheng.sources.types import local_naive, native_schema
 
 DriftPolicy = Literal["fail", "allow_new"]
@@ -197,22 +200,28 @@ class Source(ABC):
             yield pa.RecordBatch.from_pylist([], schema=self.schema(form))
 
 
-SOURCE_KINDS: dict[str, type[Source]] = {}
+# the registry of kinds (quancheng.registry): built-in kinds are imported on first use, other packages' through
+# the entry point group ``quancheng.source_kinds``; this dict is what is registered now
+SOURCE_KINDS = KINDS.entries
 
 
 def register(cls: type[Source]) -> type[Source]:
     """Class decorator: make a Source kind available by its ``kind`` name."""
-    SOURCE_KINDS[cls.kind] = cls
+    KINDS.register(cls.kind, cls)
     return cls
+
+
+def source_kinds() -> list[str]:
+    """Every source kind the catalog may name, sorted."""
+    return KINDS.names()
 
 
 def source_class(kind: str) -> type[Source]:
     """The Source class for ``kind``; an unknown kind fails listing the known ones."""
-    _load_builtin_kinds()
     try:
-        return SOURCE_KINDS[kind]
-    except KeyError:
-        raise SourceError("?", None, f"unknown source kind {kind!r}; known kinds: {sorted(SOURCE_KINDS)}") from None
+        return KINDS.get(kind)
+    except UnknownName as exc:
+        raise SourceError("?", None, str(exc)) from None
 
 
 def open_source(system: System, catalog: Catalog, uri: str | None = None, *,
@@ -234,15 +243,3 @@ def check_uri(system: System, uri: str) -> None:
     except ValueError as exc:
         raise SourceError(system.system_id, None, f"connection {system.conn_id!r} has an unusable URI "
                                                   f"{redact(uri)!r}: {exc} (fix: the connection's port)") from None
-
-
-def _load_builtin_kinds() -> None:
-    # Importing the modules registers their classes; done lazily to keep imports light.
-    import importlib
-
-    for mod in ("quancheng.sources.sql", "quancheng.sources.files", "quancheng.sources.http"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise

@@ -15,10 +15,8 @@ reasons carry):
 - identifiers are checked during normalization by the element's ``identifier_kind`` (reason e.g.
   ``uscc.checksum``); dates, numbers and codes that could not be read likewise (``date.unparseable``, ...).
 - cross-field rules of ``rules.csv`` whose elements are all in the form, evaluated when all their values
-  are present: ``sum_equals`` (first = sum of the rest, within ``tolerance``), ``before`` (first date <=
-  second), ``duration_days`` (the numeric element = days from the first date to the second, within
-  ``tolerance``, whatever the order the rule lists them in); the rule id
-  (e.g. ``R001``) is the reason.
+  are present, by their kind (registered by name, see :mod:`quancheng.validate.cross`: ``sum_equals``,
+  ``before``, ``duration_days``, ...); the rule id (e.g. ``R001``) is the reason.
 Every expression is True where the row FAILS and never null.
 """
 
@@ -37,9 +35,10 @@ import pyarrow.compute as pc
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.models import CrossRule, Element, SourceForm
+from quancheng.registry import CROSS_RULES
 
-RuleKind = Literal["required", "max_length", "format", "code_list", "min_value", "max_value",
-                   "sum_equals", "before", "duration_days"]
+# the element rules; a cross-field rule's kind is the name of its registered kind (quancheng.validate.cross)
+RuleKind = Literal["required", "max_length", "format", "code_list", "min_value", "max_value"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Rule:
     """One check over the canonical table: where it fails, and how to report it."""
 
     rule_id: str
-    kind: RuleKind
+    kind: RuleKind | str
     elements: tuple[Element, ...]
     columns: tuple[str, ...]  # the source columns of the elements, for reasons
     fails: pl.Expr
@@ -184,17 +183,7 @@ def _cross(r: CrossRule, els: tuple[Element, ...], cols: dict[str, tuple[str, ..
     src = tuple(dict.fromkeys(src))
     c = [pl.col(e.key) for e in els]
     all_present = pl.all_horizontal([x.is_not_null() for x in c])
-    tol = r.tolerance
-    if r.kind == "sum_equals" and all(e.data_type == "decimal" for e in els):  # exact, no float rounding
-        fails = (c[0] - pl.sum_horizontal(c[1:])).abs() > pl.lit(Decimal(str(tol)))
-    elif r.kind == "sum_equals":
-        fails = (c[0].cast(pl.Float64) - pl.sum_horizontal([x.cast(pl.Float64) for x in c[1:]])).abs() > tol
-    elif r.kind == "before":
-        fails = c[0] > c[1]
-    else:  # duration_days: the numeric element is the duration, the two dates are start and end in order
-        days = next(x for x, e in zip(c, els, strict=True) if e.data_type in ("integer", "decimal"))
-        start, end = (x for x, e in zip(c, els, strict=True) if e.data_type in ("date", "datetime"))
-        fails = (days.cast(pl.Float64) - (end - start).dt.total_days().cast(pl.Float64)).abs() > tol
+    fails = CROSS_RULES.get(r.kind).fails(r, els, c)
     return Rule(r.rule_id, r.kind, els, src, (all_present & fails).fill_null(False),
                 "expect_column_values_to_be_in_set", (("column", f"_rule_{r.rule_id}"), ("value_set", [True])),
                 applies=all_present)
