@@ -1,4 +1,5 @@
-"""Helpers for the source contract tests: one host per kind that puts an Arrow table into a real engine.
+"""Helpers for the source contract tests (contract.py): one host per built-in kind that puts an Arrow table into
+a real engine.
 
 PostgreSQL and MariaDB tests use the real servers; they skip when a server is unreachable, unless
 CI=true, where they fail.
@@ -65,6 +66,8 @@ class Host:
         self.uri = ""
         self.databases: list[str] = []
         self.api_base = ""
+        self.text_only = kind in ("csv", "excel")  # what the contract asks of a host (contract.ContractHost)
+        self.typed = kind in ("sqlite", "postgresql", "mariadb")
 
     def system_of(self, form: SourceForm):  # type: ignore[no-untyped-def]
         return self.catalog.system[form.system_id]
