@@ -10,8 +10,9 @@ engine and ``catalog check`` need to know about it. Adding one is one module::
         o = normalize_text(src.text(g.columns[0]))
         return [Outcome(o.values.str.to_uppercase(), o.codes)]
 
-imported by its package (another package names it in the entry point group ``quancheng.transforms``;
-see :mod:`quancheng.registry`). The built-in ones below each list their rules in their docstring; what
+(a built-in one is also named in the ``builtin`` table of :mod:`quancheng.registry`, so the catalog knows the
+name without importing polars; another package names it in the entry point group ``quancheng.transforms``).
+The built-in ones below each list their rules in their docstring; what
 every transform shares (broken text rejected first, native dates used as they are) is
 :mod:`quancheng.normalize.convert`.
 """
