@@ -4,8 +4,8 @@ For a held-out system its fields' mappings and the synonyms only it contributed 
 (:class:`quancheng.onboard.suggest.Knowledge` ``hold_out``); the assistant then suggests elements for its
 fields from the label, column name and context the catalog records, as introspection would give them.
 Accuracy is counted over fields whose true element exists (top-1: the assistant does not call the field new
-and its first candidate is one of the field's mapped elements; top-3: one of the first three is); "new element" is judged against the fields the catalog
-excludes (no element fits them).
+and its first candidate is one of the field's mapped elements; top-3: one of the first three is); "new element"
+is judged against the fields the catalog excludes (no element fits them).
 """
 
 from __future__ import annotations

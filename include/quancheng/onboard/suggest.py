@@ -40,6 +40,7 @@ from quancheng.onboard.text import (
     split_label,
 )
 
+LICENSE_KINDS = ("uscc", "ric", "reg_no", "org_code", "tax_no")  # what a 证照号码 (license_no) element holds
 NEW_ELEMENT_BELOW = 0.5  # best score under this: propose a new element
 TOP = 3
 
@@ -216,9 +217,9 @@ class Knowledge:
             return 1.0, ""
         kind = sample_kind(samples)
         if e.identifier_kind:
-            if kind == e.identifier_kind:
+            if kind == e.identifier_kind or (e.identifier_kind == "license_no" and kind in LICENSE_KINDS):
                 return 1.1, f"samples are {kind}"
-            if kind and kind not in ("text",):
+            if kind:
                 return 0.7, f"samples are {kind}, element wants {e.identifier_kind}"
         elif kind in ("uscc", "ric"):
             return 0.8, f"samples are {kind}"
@@ -334,20 +335,24 @@ def transform_for(e: Element, f: FieldInfo) -> str:
     return "copy"
 
 
-_USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-_RIC = re.compile(r"^\d{17}[\dXx]$")
-_PROJECT = re.compile(r"^\d{4}-\d{6}-\d{2}-\d{2}-\d{6}$")
 _DATE = re.compile(r"^\d{4}(年|[-/.])\d{1,2}(月|[-/.])\d{1,2}日?([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$|^\d{8}$")
 _NUMBER = re.compile(r"^[-+]?\d[\d,]*(\.\d+)?\s*([^\d\s].{0,4})?$")
 
 
 def sample_kind(samples: Sequence[str]) -> str:
-    """What most sample values look like: uscc, ric, project_code, date, number or text ("" when mixed)."""
-    tests = (("uscc", _USCC), ("ric", _RIC), ("project_code", _PROJECT), ("date", _DATE), ("number", _NUMBER))
+    """What most sample values are: an identifier kind whose check digits hold (uscc, ric, project_code, ...),
+    date, number or text ("" without samples)."""
+    from quancheng.ids.scalar import check
+
     values = [nfkc(s).strip() for s in samples if s and s.strip()]
     if not values:
         return ""
-    for kind, pattern in tests:
+    kinds = Counter(r.kind for r in map(check, values) if r.valid)
+    if kinds:
+        kind, n = kinds.most_common(1)[0]
+        if n >= 0.8 * len(values):
+            return str(kind)
+    for kind, pattern in (("date", _DATE), ("number", _NUMBER)):
         if sum(bool(pattern.match(v)) for v in values) >= 0.8 * len(values):
             return kind
     return "text"
