@@ -17,6 +17,8 @@ UNITS = frozenset({"万元", "平方米", "m²", "亩", "米"})
     ("项目名称【必填】", "项目名称", ""),
     ("ＸＭＤＭ项目代码", "xmdm项目代码", ""),  # full-width letters become ordinary ones
     ("建设 单位：", "建设单位", ""),
+    ("总投资万元", "总投资", "万元"),  # no brackets (a column name cannot hold them): the unit at the end
+    ("万元", "万元", ""),  # a unit alone is no label with a unit
     ("", "", ""),
 ])
 def test_split_label(label: str, core: str, unit: str) -> None:

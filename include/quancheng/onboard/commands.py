@@ -156,3 +156,36 @@ def accept(system_id: str, review_path: Path | None, catalog_path: Path | None) 
     if problems:
         raise QuanchengError(f"{len(problems)} problem(s) left in the catalog: fix them, then quancheng catalog check")
     click.secho("catalog check: clean. The system's DAG appears on the next parse.", fg="green")
+
+
+@onboard.command("dry-run")
+@SYSTEM_OPT
+@click.option("--uri", default=None, help="Connection URI (default: $AIRFLOW_CONN_<CONN_ID>).")
+@click.option("--start", type=click.DateTime(), default=None, help="Window start (default: from the beginning).")
+@click.option("--end", type=click.DateTime(), default=None, help="Window end (default: now).")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the scratch home here to look at (default: a temporary folder, removed).")
+@CATALOG_OPT
+def dry_run(system_id: str, uri: str | None, start: object, end: object, keep: Path | None,
+            catalog_path: Path | None) -> None:
+    """Sync the system into a scratch home: how many rows it would publish, which it would quarantine and why.
+
+    Nothing reaches the exchange's home or shared database. Run it after `onboard accept` and before giving
+    Airflow the connection.
+    """
+    from datetime import UTC, datetime
+
+    from quancheng.onboard.dryrun import dry_run as run
+    from quancheng.sources.base import Window
+
+    cat = load_catalog(catalog_path)
+    if system_id not in cat.system:
+        raise QuanchengError(f"system {system_id!r} is not in {cat.root} (fix: quancheng onboard introspect first)")
+    window = Window(start.replace(tzinfo=UTC) if isinstance(start, datetime) else None,
+                    end.replace(tzinfo=UTC) if isinstance(end, datetime) else datetime.now(UTC))
+    r = run(cat, system_id, window, uri=uri, keep=keep)
+    click.echo(f"{system_id}: {r.extracted} rows read, {r.valid} would be published, {r.quarantined} quarantined")
+    for (rule, column), n in r.reasons.most_common():
+        click.echo(f"  {n:>6}  {rule:<28} {column:<28} e.g. {r.examples[(rule, column)]!r}")
+    if keep:
+        click.echo(f"scratch home kept at {keep} (quancheng status --dir {keep})")

@@ -221,7 +221,7 @@ def _drops(uri: str, kind: str, only: Sequence[str], sample_rows: int) -> list[T
         done, _ = complete_exports(sub, fmt)  # type: ignore[arg-type]
         if not done:
             continue
-        header, rows = (_csv_head if fmt == "csv" else _xlsx_head)(done[-1], sample_rows)
+        header, rows = (_csv_head if fmt == "csv" else _xlsx_head)(done[0], sample_rows)  # newest first
         draft = TableDraft(sub.name, sub.name)
         for i, h in enumerate(header):
             samples = tuple(r[i] if i < len(r) else "" for r in rows)

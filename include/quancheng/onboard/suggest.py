@@ -152,6 +152,7 @@ class Knowledge:
                 self._column_index[col].add(eid)
             for t in n.tokens:
                 self._token_index[t].add(eid)
+        self._specific: dict[str, int] = {}
         self._owners: dict[str, set[str]] = defaultdict(set)  # exact label -> the elements it names
         for eid, n in self.names.items():
             for lab in n.labels:
@@ -171,6 +172,10 @@ class Knowledge:
         name = split_label(self.elements[eid].name_zh, self.units)[0]
         if core in n.labels and (name == core or not name.endswith(core)
                                  or (n.labels[core] in ("name", "synonym") and len(self._owners[core]) == 1)):
+            if name != core and not name.endswith(core) and self._specific_count(core) >= 2:
+                # 受理编号 is a synonym of 办件编号, but also the end of many specific elements' names: the
+                # context may name one of those, which then wins
+                return 0.9, f"label = {n.labels[core]} (generic)"
             return 1.0, f"label = {n.labels[core]}"
         best, why = 0.0, ""
         for lab, lg in self._grams[eid].items():
@@ -191,6 +196,13 @@ class Knowledge:
             if s > best:
                 best, why = s, why_here
         return best, why
+
+    def _specific_count(self, core: str) -> int:
+        """How many element names end with ``core`` and say more (``...受理编号`` for ``受理编号``)."""
+        if core not in self._specific:
+            self._specific[core] = sum(1 for e in self.elements.values()
+                                       if e.name_zh != core and split_label(e.name_zh, self.units)[0].endswith(core))
+        return self._specific[core]
 
     def _column_score(self, eid: str, ck: str, tokens: tuple[str, ...]) -> tuple[float, str]:
         n = self.names[eid]

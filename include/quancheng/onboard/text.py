@@ -28,7 +28,8 @@ def split_label(label: str, units: frozenset[str] = frozenset()) -> tuple[str, s
     """``建筑面积（平方米）`` -> (``建筑面积``, ``平方米``): the label's core and the unit its brackets name.
 
     A bracketed part that is a known unit spelling is taken as the unit; any other bracketed part (``【必填】``,
-    ``(含税)``) is dropped from the core. Spaces, colons and stars are removed.
+    ``(含税)``) is dropped from the core. Without brackets, a unit of two or more characters written at the end
+    (``总投资万元``, a column name that may not hold brackets) is split off too. Spaces, colons and stars go.
     """
     text = nfkc(label).strip()
     unit = ""
@@ -37,6 +38,11 @@ def split_label(label: str, units: frozenset[str] = frozenset()) -> tuple[str, s
             unit = inner.strip()
     core = _BRACKETED.sub("", text)
     core = _NOISE.sub("", core).lower()
+    if not unit:
+        tail = max((u for u in units if len(u) >= 2 and has_han(u) and core.endswith(u) and len(core) - len(u) >= 2),
+                   key=len, default="")
+        if tail:
+            unit, core = tail, core[: -len(tail)]
     return core, unit
 
 
