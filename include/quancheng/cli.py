@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "datasets": ("quancheng.publish.commands", "datasets", "List the shared datasets."),
     "status": ("quancheng.ops.commands", "status", "Show the latest state of every system."),
     "sharing": ("quancheng.sharing.commands", "sharing", "Roles, schemas and grants from the catalog; clear-ID scan."),
+    "onboard": ("quancheng.onboard.commands", "onboard", "Onboard a new system: introspect, suggest mappings, accept."),
     "serve": ("quancheng.serve.commands", "serve", "Serve shared datasets and the stage-form prefill as a JSON API."),
 }
 

@@ -106,6 +106,17 @@ def sqlite_path(uri: str) -> str:
     return unquote(rest[1:])
 
 
+def sqlalchemy_url(uri: str) -> str:
+    """The SQLAlchemy URL (read-only for SQLite) of one of our connection URIs, for reflection and counts."""
+    engine = engine_of(uri)
+    parts = urlsplit(uri)
+    if engine == "sqlite":
+        return f"sqlite:///file:{sqlite_path(uri)}?mode=ro&uri=true"
+    driver = "postgresql+psycopg" if engine == "postgresql" else "mysql+pymysql"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("connect_timeout", *_TLS_MODE)])
+    return urlunsplit((driver, parts.netloc, parts.path, query, ""))
+
+
 def _quote(engine: Engine, name: str) -> str:
     if engine == "mariadb":
         return "`" + name.replace("`", "``") + "`"
@@ -129,12 +140,7 @@ class SqlSource(Source):
 
     # --- reflection ---
     def _sqlalchemy_url(self) -> str:
-        parts = urlsplit(self.uri)
-        if self.engine == "sqlite":
-            return f"sqlite:///file:{sqlite_path(self.uri)}?mode=ro&uri=true"
-        driver = "postgresql+psycopg" if self.engine == "postgresql" else "mysql+pymysql"
-        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("connect_timeout", *_TLS_MODE)])
-        return urlunsplit((driver, parts.netloc, parts.path, query, ""))
+        return sqlalchemy_url(self.uri)
 
     def _check_file(self, form: SourceForm | None) -> None:
         if self.engine == "sqlite":
