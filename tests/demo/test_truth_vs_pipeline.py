@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -36,6 +37,7 @@ class Synced:
     quarantined_rows: dict[str, int]  # system_id -> rows in its quarantine dataset
     manifest: list[dict[str, str]]
     seeded: dict[str, int]  # system_id -> rows the seed wrote into its sources
+    home: Path
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory, full_catalog: Catalog) -> I
     seeded: dict[str, int] = {}
     for f in world["forms"].values():
         seeded[f["system_id"]] = seeded.get(f["system_id"], 0) + int(f["rows"])
-    yield Synced(catalog, totals, published, quarantined, q_rows, manifest, seeded)
+    yield Synced(catalog, totals, published, quarantined, q_rows, manifest, seeded, home)
 
 
 def test_no_row_is_lost(synced: Synced) -> None:
@@ -130,3 +132,30 @@ def test_manifest_names_real_rows(synced: Synced) -> None:
     tables = {f.table for f in synced.catalog.forms}
     odd = [m for m in synced.manifest if m["system_id"] not in systems or m["table"] not in tables]
     assert not odd, odd
+
+
+def test_no_natural_persons_id_number_reaches_the_open_area(synced: Synced, tmp_path_factory: pytest.TempPathFactory,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed puts natural persons' ID numbers into every column that can hold one (every ``ric`` element and
+    some rows of every mixed ``license_no`` 证件号码); shared by the rules, the open area holds none in clear."""
+    from click.testing import CliRunner
+    from quancheng.consolidate.run import share_system_datasets
+    from quancheng.publish.store import SharedStore
+    from quancheng.sharing.commands import sharing
+    from quancheng.sharing.scan import is_id_number
+
+    catalog = synced.catalog
+    home = synced.home
+    share_system_datasets(SharedStore(home), catalog)
+    can_hold = {e.key for e in catalog.elements if e.identifier_kind in ("ric", "license_no")}
+    seen: dict[str, int] = {}
+    for path in (home / "shared" / "areas").glob("src_*/*/data.parquet"):  # a system's own area: clear values
+        table = pq.read_table(path)
+        for col in can_hold & set(table.column_names):
+            seen[col] = seen.get(col, 0) + sum(1 for v in table.column(col).to_pylist() if v and is_id_number(v))
+    mixed = {e.key for e in catalog.elements if e.identifier_kind == "license_no"} & set(seen)
+    assert mixed and all(seen[c] > 0 for c in mixed), seen  # the mixed columns do hold persons' numbers
+    assert sum(seen.values()) > 100
+    monkeypatch.setenv("QUANCHENG_CATALOG", str(catalog.root))
+    result = CliRunner().invoke(sharing, ["scan", "--home", str(home)])
+    assert result.exit_code == 0, result.output

@@ -47,6 +47,7 @@ EntityKind = Literal["project", "enterprise", "person"]
 PROJECT_ATTR = {"project_code": "code", "construction_permit": "construction_permit",
                 "planning_permit": "planning_permit"}
 PARTY_WORDS = ("单位", "企业", "法人", "公司", "机构", "组织", "申请人", "业主")
+NATURAL_PERSON_SHARE = 0.1  # rows of a mixed 证件号码 (license_no) column whose party is a natural person
 PERSON_WORDS = ("自然人", "人员", "个人", "经办人", "联系人", "负责人", "法定代表人", "项目经理", "总监")
 FREE_TEXT = [
     (("意见", "结论"), ["同意", "符合要求", "同意办理", "经审查，符合规定"]),
@@ -149,7 +150,14 @@ class Values:
             if ik == "reg_no":
                 # enterprises registered after 三证合一 (2015) have no 15-digit 注册号: the column (an15) is empty
                 return _take(ent.arrow("reg_no"), idx)
-            return _take(ent.arrow("uscc"), idx)
+            codes = _take(ent.arrow("uscc"), idx)
+            if ik == "license_no":
+                # a 证件号码 of an applicant or right holder is a natural person's ID number when the party is a
+                # person (个人建房, 个人不动产登记): some rows of every such column hold one, as real forms do
+                natural = rng.random(n) < NATURAL_PERSON_SHARE
+                ids = _take(per.arrow("ric"), _distinct(rng, per.size, n))
+                return pc.if_else(pa.array(natural), ids, codes)
+            return codes
         if ik in ("project_code", "construction_permit", "planning_permit"):
             return _take(prj.arrow(PROJECT_ATTR[ik]), _distinct(rng, prj.size, n))
         if el.code_list:
