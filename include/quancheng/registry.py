@@ -116,6 +116,7 @@ class Registry(Generic[T]):
 SOURCE_KINDS: Registry[type[Source]] = Registry("source kind", SOURCE_KINDS_GROUP, {
     "sqlite": "quancheng.sources.sql", "postgresql": "quancheng.sources.sql", "mariadb": "quancheng.sources.sql",
     "csv": "quancheng.sources.files", "excel": "quancheng.sources.files", "http": "quancheng.sources.http",
+    "sql": "quancheng.sources.generic_sql",
 })
 TRANSFORMS: Registry[Transform] = Registry("transform", TRANSFORMS_GROUP, dict.fromkeys(
     ("copy", "text", "date", "quantity", "code", "identifier", "split", "date_range", "concat"),

@@ -217,3 +217,19 @@ def test_dry_run_says_what_would_be_quarantined_and_why(tmp_path: Path, catalog_
     assert "uscc.checksum" in out and "JSDWTYSHXYDM" in out and bad in out
     # the exchange's home holds the introspected samples and nothing else: no batch, no dataset
     assert [p.name for p in (tmp_path / "home").iterdir()] == ["onboarding"]
+
+
+def test_a_database_by_its_sqlalchemy_url_is_drafted_as_the_generic_sql_kind(tmp_path: Path,
+                                                                               catalog_copy: Path) -> None:
+    # 达梦, 金仓 and the like are reached by their SQLAlchemy dialect's URL; SQLite's stands in for them here
+    uri = sqlite_system(tmp_path / "a.db", "T_A", {"XMDM": "TEXT PRIMARY KEY", "XMMC": "TEXT"},
+                        [("2019-370102-04-01-123456", "某工程")]).replace("sqlite://", "sqlite+pysqlite://")
+    code, out = quancheng("onboard", "introspect", "--system-id", "dept_dm", "--uri", uri)
+    assert code == 0, out
+    assert load_catalog(catalog_copy).system["dept_dm"].kind == "sql"
+    code, out = quancheng("onboard", "suggest", "--system-id", "dept_dm")
+    assert code == 0, out
+    code, out = quancheng("onboard", "accept", "--system-id", "dept_dm")
+    assert code == 0 and "catalog check: clean" in out, out
+    code, out = quancheng("onboard", "dry-run", "--system-id", "dept_dm", "--uri", uri)
+    assert code == 0 and "1 rows read, 1 would be published, 0 quarantined" in out, out

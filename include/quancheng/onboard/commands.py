@@ -65,9 +65,6 @@ def introspect(system_id: str, uri: str, tables: tuple[str, ...], stage_id: str 
         click.echo(json.dumps({"system_id": system_id, "kind": kind, "tables": [t.as_json() for t in drafts]},
                               ensure_ascii=False, indent=1))
         return
-    if kind == "sql":
-        raise QuanchengError(f"{uri.split('://', 1)[0]} is read by introspection, but no source kind syncs it yet "
-                             "(fix: register one, README 'Extension points'; --json shows what was read)")
     cat = load_catalog(catalog_path)
     stage = stage_id or cat.stages[0].stage_id
     if stage not in cat.stage:

@@ -80,7 +80,7 @@ def kind_of(uri: str) -> str:
         if any(folder.glob("*/*.xlsx")):
             return "excel"
         return "csv"
-    return "sql"  # any other SQLAlchemy URL: reflected generically
+    return "sql"  # any other SQLAlchemy URL (达梦, 金仓, Oracle ...): the generic kind, quancheng.sources.generic_sql
 
 
 def introspect(uri: str, tables: Sequence[str] = (), sample_rows: int = SAMPLE_ROWS) -> list[TableDraft]:
