@@ -91,7 +91,7 @@ class GenericSqlSource(Source):
         stmt = sa.select(*(table.c[f.column] for f in fields))
         engine = self._engine(form)
         if form.updated_column and window is not None:
-            updated = sa.column(form.updated_column)
+            updated: Any = sa.column(form.updated_column)
 
             def bound(moment: Any) -> Any:  # SQLite keeps time stamps as text: compare text with text
                 local = self.local(moment)
