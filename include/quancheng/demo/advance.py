@@ -51,6 +51,10 @@ def read_current(world: World, catalog: Catalog, form: SourceForm) -> pa.Table:
     return pa.Table.from_batches(unify(batches)) if batches else source.schema(form).empty_table()
 
 
+def _plain(keys: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+
+
 def _bump(value: Any, native_type: str) -> Any:
     """A changed but still well-typed value."""
     if value is None:
@@ -126,9 +130,12 @@ def _advance_form(world: World, catalog: Catalog, values: Any, form: SourceForm,
     n = current.num_rows
     k = max(1, round(fraction * n)) if n >= 10 else 0
     keys = list(form.primary_key)
-    cur_keys = np.asarray(source_keys(current, keys).to_pylist(), dtype=object) if n else np.array([], object)
-    dirty = {m["source_key"] for m in manifest if m["system_id"] == form.system_id and m["table"] == form.table}
-    clean = np.flatnonzero([key not in dirty for key in cur_keys]) if n else np.array([], int)
+    # key sets are compared in Arrow (hash sets): numpy's isin on object arrays compares every pair, which took
+    # 294 of 329 s of a day's changes at scale 13,622 (1 M rows)
+    cur_keys = _plain(source_keys(current, keys)) if n else pa.array([], pa.string())
+    dirty = pa.array({m["source_key"] for m in manifest if m["system_id"] == form.system_id
+                      and m["table"] == form.table}, pa.string())
+    clean = np.flatnonzero(~np.asarray(pc.is_in(cur_keys, value_set=dirty))) if n else np.array([], int)
     picked = rng.permutation(clean)
     target = _change_column(catalog, form)
     delete_rows = np.sort(picked[:k])
@@ -161,8 +168,7 @@ def _advance_form(world: World, catalog: Catalog, values: Any, form: SourceForm,
                             updated_range=window)
     fresh = dedupe_keys(fresh, keys)
     if n:
-        fresh_keys = np.asarray(source_keys(fresh, keys).to_pylist(), dtype=object)
-        fresh = fresh.filter(pa.array(~np.isin(fresh_keys, cur_keys)))
+        fresh = fresh.filter(pc.invert(pc.is_in(_plain(source_keys(fresh, keys)), value_set=cur_keys)))
     if fresh.num_rows > k:
         fresh = fresh.take(pa.array(np.sort(rng.choice(fresh.num_rows, k, replace=False))))
     fresh, new_dirt = inject(fresh, catalog, form, rng, date_style=renderer.date_style)
