@@ -144,6 +144,10 @@ class AreaCache:
             p = self.root / schema / dataset_id
             return "unversioned" if (p / "data.parquet").exists() else None
 
+    def held(self) -> list[tuple[str, str]]:
+        """The (area, dataset) copies in memory now."""
+        return list(self._copies)
+
     def get(self, schema: str, dataset_id: str) -> Copy | None:
         version = self.version(schema, dataset_id)
         if version is None:
@@ -162,6 +166,37 @@ class AreaCache:
             copy = Copy(dataset_id, schema, version, table, build_index(table, self.index_columns))
             self._copies[key] = copy
             return copy
+
+
+class Refresher:
+    """Keeps the copies in memory current from a background thread: every ``interval`` seconds, a copy whose
+    area link now names a new version is read (and the old one dropped) before a caller asks for it, so a
+    publish never makes the next caller wait for the read. ``warm`` reads the given copies once at start."""
+
+    def __init__(self, cache: AreaCache, interval: float = 5.0):
+        self.cache, self.interval = cache, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="quancheng-refresh", daemon=True)
+
+    def warm(self, keys: Iterable[tuple[str, str]]) -> int:
+        """Read every (area, dataset) copy that exists; returns how many are held."""
+        return sum(self.cache.get(schema, dataset_id) is not None for schema, dataset_id in keys)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for schema, dataset_id in self.cache.held():
+                try:
+                    self.cache.get(schema, dataset_id)
+                except Exception:  # noqa: BLE001 -- a copy half-written by a publish: the next round or a caller reads it
+                    continue
 
 
 class Answers:

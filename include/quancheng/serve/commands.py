@@ -35,8 +35,11 @@ def _engine(home: Path) -> Any:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--rate-limit", "rate", default=100.0, show_default=True, help="Calls a second per client (burst: 2x).")
+@click.option("--warm/--no-warm", default=True, show_default=True,
+              help="Read the stage forms, their provenance, conflicts, materials and the enterprise master of every "
+                   "area into memory before serving, so no caller waits for a first read.")
 @click.pass_context
-def serve(ctx: click.Context, home: Path, host: str, port: int, rate: float) -> None:
+def serve(ctx: click.Context, home: Path, host: str, port: int, rate: float, warm: bool) -> None:
     """Serve the shared datasets, the stage-form prefill and the enterprise master as a JSON API.
 
     OpenAPI at /openapi.json, interactive docs at /docs. Callers send Authorization: Bearer KEY.
@@ -51,7 +54,7 @@ def serve(ctx: click.Context, home: Path, host: str, port: int, rate: float) -> 
 
     if not (home / "shared").is_dir():
         raise QuanchengError(f"nothing published under {home / 'shared'} (run `make demo` first, or pass --dir)")
-    app = create_app(home.resolve(), load_catalog(), rate=rate)
+    app = create_app(home.resolve(), load_catalog(), rate=rate, warm=warm)
     click.echo(f"serving {home.resolve()} on http://{host}:{port} (OpenAPI: /openapi.json, docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

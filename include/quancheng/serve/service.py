@@ -148,6 +148,22 @@ class Service:
         raise ApiError(403, "forbidden", f"dataset {dataset_id!r} is 有条件共享 (conditional) and "
                        f"{client.department_en} holds no grant for it in grants.csv", dataset=dataset_id)
 
+    def hot_copies(self) -> list[tuple[str, str]]:
+        """The (area, dataset) copies the prefill and enterprise endpoints read, in every area a department may
+        read (not the systems' own ``src_`` areas, which the service never serves)."""
+        from quancheng.consolidate.enterprise import MASTER_DATASET
+        from quancheng.consolidate.materials import MATERIALS_DATASET
+        from quancheng.consolidate.stage_forms import CONFLICTS_DATASET, provenance_dataset_id, stage_dataset_id
+
+        wanted = {MASTER_DATASET, MATERIALS_DATASET, CONFLICTS_DATASET}
+        for s in self.catalog.stages:
+            wanted |= {stage_dataset_id(s.stage_id), provenance_dataset_id(s.stage_id)}
+        if not self.areas_root.is_dir():
+            return []
+        return [(area.name, ds) for area in sorted(self.areas_root.iterdir())
+                if area.is_dir() and not area.name.startswith(("src_", ".")) for ds in sorted(wanted)
+                if (area / ds).exists()]
+
     def copy_for(self, client: Client, dataset_id: str) -> Copy:
         """The most complete copy of ``dataset_id`` the client's department may read, in memory."""
         schema, _ = self.locate(client, dataset_id)

@@ -1,0 +1,46 @@
+"""The service reads the copies its hot endpoints use before serving, and keeps them current in the background:
+no caller waits for a first read or for the read of a version a publish just made."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from quancheng.consolidate.stage_forms import stage_dataset_id
+
+
+def test_hot_copies_are_read_before_the_first_call(demo_home: Path, slice_catalog, api_factory) -> None:  # type: ignore[no-untyped-def]
+    _, app = api_factory(demo_home, slice_catalog, warm=True)
+    service = app.state.service
+    hot = service.hot_copies()
+    assert any(ds.startswith("stage.") for _, ds in hot) and any(a == "shared_open" for a, _ in hot)
+    assert not any(a.startswith("src_") for a, _ in hot)
+    assert set(hot) <= set(service.cache.held())  # read at start, before anyone asked
+
+
+def test_without_warming_nothing_is_read_until_asked(demo_home: Path, slice_catalog, api_factory) -> None:  # type: ignore[no-untyped-def]
+    _, app = api_factory(demo_home, slice_catalog, warm=False)
+    assert app.state.service.cache.held() == []
+
+
+def test_a_new_version_is_read_in_the_background(demo_home: Path, slice_catalog, api_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    shutil.copytree(demo_home, home, symlinks=True)
+    _, app = api_factory(home, slice_catalog, warm=True, refresh_interval=0.05)
+    cache = app.state.service.cache
+    ds = stage_dataset_id(slice_catalog.stages[0].stage_id)
+    link = home / "shared" / "areas" / "shared_open" / ds
+    old = os.path.basename(os.readlink(link))
+    assert cache._copies[("shared_open", ds)].version == old
+    # a publish: the next version laid down beside the old one, then the link swapped atomically
+    target = link.parent / ".versions" / ds / "feedfacefeedface"
+    shutil.copytree(link.parent / ".versions" / ds / old, target)
+    tmp_link = link.with_name(ds + ".swap")
+    tmp_link.symlink_to(f".versions/{ds}/feedfacefeedface")
+    os.replace(tmp_link, link)
+    deadline = time.monotonic() + 10
+    while cache._copies[("shared_open", ds)].version != "feedfacefeedface" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache._copies[("shared_open", ds)].version == "feedfacefeedface"  # no call was made
