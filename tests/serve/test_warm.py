@@ -44,3 +44,19 @@ def test_a_new_version_is_read_in_the_background(demo_home: Path, slice_catalog,
     while cache._copies[("shared_open", ds)].version != "feedfacefeedface" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert cache._copies[("shared_open", ds)].version == "feedfacefeedface"  # no call was made
+
+
+def test_an_area_link_is_read_at_most_once_a_ttl(tmp_path: Path) -> None:
+    from quancheng.serve.cache import AreaCache
+
+    area = tmp_path / "areas" / "shared_open"
+    for v in ("aaaa", "bbbb"):
+        (area / ".versions" / "ds" / v).mkdir(parents=True)
+    (area / "ds").symlink_to(".versions/ds/aaaa")
+    cache = AreaCache(tmp_path / "areas", [], link_ttl=60)
+    assert cache.version("shared_open", "ds") == "aaaa"
+    (area / "ds.new").symlink_to(".versions/ds/bbbb")
+    os.replace(area / "ds.new", area / "ds")
+    assert cache.version("shared_open", "ds") == "aaaa"  # within the TTL: no system call, the last answer
+    assert cache.version("shared_open", "ds", fresh=True) == "bbbb"  # what the background refresher asks
+    assert AreaCache(tmp_path / "areas", [], link_ttl=0).version("shared_open", "ds") == "bbbb"

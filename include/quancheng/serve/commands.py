@@ -38,8 +38,11 @@ def _engine(home: Path) -> Any:
 @click.option("--warm/--no-warm", default=True, show_default=True,
               help="Read the stage forms, their provenance, conflicts, materials and the enterprise master of every "
                    "area into memory before serving, so no caller waits for a first read.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes sharing the port (each holds its own copies in memory; a client's rate limit "
+                   "applies per process).")
 @click.pass_context
-def serve(ctx: click.Context, home: Path, host: str, port: int, rate: float, warm: bool) -> None:
+def serve(ctx: click.Context, home: Path, host: str, port: int, rate: float, warm: bool, workers: int) -> None:
     """Serve the shared datasets, the stage-form prefill and the enterprise master as a JSON API.
 
     OpenAPI at /openapi.json, interactive docs at /docs. Callers send Authorization: Bearer KEY.
@@ -54,9 +57,32 @@ def serve(ctx: click.Context, home: Path, host: str, port: int, rate: float, war
 
     if not (home / "shared").is_dir():
         raise QuanchengError(f"nothing published under {home / 'shared'} (run `make demo` first, or pass --dir)")
-    app = create_app(home.resolve(), load_catalog(), rate=rate, warm=warm)
     click.echo(f"serving {home.resolve()} on http://{host}:{port} (OpenAPI: /openapi.json, docs: /docs)", err=True)
+    if workers > 1:  # each process builds its app from the environment (uvicorn imports it by name)
+        import json
+        import os
+
+        os.environ[APP_ENV] = json.dumps({"home": str(home.resolve()), "rate": rate, "warm": warm})
+        uvicorn.run("quancheng.serve.commands:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", access_log=False)
+        return
+    app = create_app(home.resolve(), load_catalog(), rate=rate, warm=warm)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+APP_ENV = "QUANCHENG_SERVE_APP"
+
+
+def app_from_env() -> Any:
+    """The app of one ``--workers`` process, configured by the ``serve`` command through :data:`APP_ENV`."""
+    import json
+    import os
+
+    from quancheng.catalog import load_catalog
+    from quancheng.serve.app import create_app
+
+    conf = json.loads(os.environ[APP_ENV])
+    return create_app(Path(conf["home"]), load_catalog(), rate=float(conf["rate"]), warm=bool(conf["warm"]))
 
 
 @serve.group()
