@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_runner import quancheng
 from paths import FULL
 from quancheng.catalog import load_catalog
-from quancheng.cli import main
 from quancheng.ids import make
 from scratch_pg import postgres_database
 
@@ -36,15 +36,6 @@ INTERVAL_END = "2025-06-02T00:00:00+00:00"
 ROWS = 6
 
 
-def quancheng(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        try:
-            main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue()
 
 
 @dataclass

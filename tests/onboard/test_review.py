@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import shutil
 import sqlite3
@@ -15,21 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cli_runner import quancheng
 from paths import FULL
 from quancheng.catalog import load_catalog
-from quancheng.cli import main
 from quancheng.onboard.introspect import introspect
-
-
-def quancheng(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        try:
-            main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue()
 
 
 def sqlite_system(path: Path, table: str, columns: dict[str, str], rows: list[tuple[object, ...]]) -> str:
