@@ -11,7 +11,6 @@ is read once, and the old one dropped.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import threading
 import time
@@ -97,8 +96,14 @@ def _runs(indices: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def dumps(body: Any) -> bytes:
-    """Compact UTF-8 JSON (Chinese as is)."""
-    return json.dumps(body, ensure_ascii=False, default=str, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON (Chinese as is), by orjson: a 169 kB prefill answer takes 0.59 ms instead of the
+    standard library's 2.66 ms (300 answers of a scale-2,000 world), time every uncached call spent holding the
+    interpreter lock. Anything JSON has no type for (times, dates, dataclasses) is written as its ``str``, as
+    ``json.dumps(default=str)`` did."""
+    import orjson
+
+    return orjson.dumps(body, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                        | orjson.OPT_NON_STR_KEYS)
 
 
 def plain(v: Any) -> Any:

@@ -114,11 +114,19 @@ class Authenticator:
         self._loaded = -1e9
 
     def _refresh(self, force: bool) -> None:
-        with self._lock:
+        if not force and time.monotonic() - self._loaded < self.ttl:
+            return
+        # when the keys are due for a re-read, one call re-reads them and the others go on with the keys read
+        # before (at most ``ttl`` old): no call waits on another's database read
+        if not self._lock.acquire(blocking=force or self._loaded < 0):
+            return
+        try:
             now = time.monotonic()
             if force or now - self._loaded >= self.ttl:
                 self._by_hash = self.store.active()
                 self._loaded = now
+        finally:
+            self._lock.release()
 
     def client(self, key: str) -> Client | None:
         h = hash_key(key)
