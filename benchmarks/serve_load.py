@@ -6,7 +6,9 @@ the access rules of each), warms the service up (the first call of each copy rea
 ``--clients`` threads in this second process, each on its own keep-alive connection, asking
 ``GET /v1/prefill/{stage}/{project}`` for random (stage, project) pairs of the home's stage forms.
 Bounded: at most ``--requests`` calls and ``--max-seconds`` of wall time, loopback only. ``--think-ms``
-makes each client pause between calls (a clerk at a window); 0 is a closed loop (the server's saturation).
+makes each client pause between calls (a clerk at a window) and start within one such pause (without it all
+50 clients fired their first call in the same millisecond, and that one burst was the whole 1 % tail); 0 is a
+closed loop (the server's saturation), all clients starting at once.
 Any status other than 200 counts as an error. The credentials are revoked at the end.
 
 Run: .venv/bin/python benchmarks/serve_load.py --dir work [--clients 50] [--requests 20000] [--write]
@@ -71,6 +73,8 @@ def run(port: int, keys: list[str], paths: list[str], *, requests: int, max_seco
         headers = {"Authorization": f"Bearer {keys[i]}"}
         mine: list[float] = []
         seen: Counter[int | str] = Counter()
+        if think_ms:  # clerks do not all press the button in the same millisecond: start within one pause
+            time.sleep(rnd.uniform(0, think_ms / 1000))
         while time.monotonic() < stop_at:
             with lock:
                 if budget[0] <= 0:
@@ -128,6 +132,8 @@ def run_async(port: int, keys: list[str], paths: list[str], *, requests: int, ma
         conn = aiohttp.TCPConnector(limit=1)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=conn,
                                          timeout=aiohttp.ClientTimeout(total=30)) as session:
+            if think_ms:  # clerks do not all press the button in the same millisecond: start within one pause
+                await asyncio.sleep(rnd.uniform(0, think_ms / 1000))
             while time.monotonic() < stop_at and budget[0] > 0:
                 budget[0] -= 1
                 path = rnd.choice(paths)

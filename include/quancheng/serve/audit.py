@@ -96,6 +96,9 @@ class AuditLog:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        # one connection for the thread's life: opening one per batch (and setting WAL on it) five times a second
+        # was work the callers' threads waited for; dropped and opened again after an error
+        conn: sa.Connection | None = None
         stop = False
         while not stop:
             batch: list[Call] = []
@@ -117,13 +120,19 @@ class AuditLog:
                     batch.append(item)
             try:
                 if batch:
-                    with self.engine.begin() as c:
-                        c.execute(self.table.insert(), [b.row() for b in batch])
+                    conn = conn or self.engine.connect()
+                    with conn.begin():
+                        conn.execute(self.table.insert(), [b.row() for b in batch])
             except sa.exc.SQLAlchemyError as exc:
                 log.error("audit log: %d call(s) could not be written to %s: %s", len(batch), AUDIT_TABLE, exc)
+                if conn is not None:
+                    conn.close()
+                conn = None
             finally:
                 for _ in range(taken):
                     self._queue.task_done()
+        if conn is not None:
+            conn.close()
 
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
