@@ -60,3 +60,29 @@ def test_an_area_link_is_read_at_most_once_a_ttl(tmp_path: Path) -> None:
     assert cache.version("shared_open", "ds") == "aaaa"  # within the TTL: no system call, the last answer
     assert cache.version("shared_open", "ds", fresh=True) == "bbbb"  # what the background refresher asks
     assert AreaCache(tmp_path / "areas", [], link_ttl=0).version("shared_open", "ds") == "bbbb"
+
+
+def test_as_of_serves_the_current_version_and_refuses_others(demo_home: Path, slice_catalog, api_factory) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from quancheng.publish.store import SharedStore
+    from quancheng.serve.clients import ClientStore
+
+    client, _ = api_factory(demo_home, slice_catalog)
+    key = ClientStore(SharedStore(demo_home).engine).add(f"asof-{os.getpid()}", "Development and Reform Commission",
+                                                         slice_catalog)
+    auth = {"Authorization": f"Bearer {key}"}
+    ds = stage_dataset_id(slice_catalog.stages[0].stage_id)
+    now = client.get(f"/v1/datasets/{ds}/records", params={"page_size": 2}, headers=auth).json()
+    version, since = now["dataset"]["version"], now["dataset"]["updated_at"]
+    same = client.get(f"/v1/datasets/{ds}/records", params={"page_size": 2, "as_of": version}, headers=auth)
+    assert same.status_code == 200 and same.json()["records"] == now["records"]
+    later = (datetime.fromisoformat(since) + timedelta(seconds=1)).isoformat()
+    assert client.get(f"/v1/datasets/{ds}/records", params={"as_of": later}, headers=auth).status_code == 200
+    for old in ("0123456789abcdef", (datetime.fromisoformat(since) - timedelta(days=1)).isoformat()):
+        r = client.get(f"/v1/datasets/{ds}/records", params={"as_of": old}, headers=auth)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "version_not_kept", r.text
+        assert version in r.json()["error"]["message"]
+    bad = client.get(f"/v1/datasets/{ds}/records", params={"as_of": "yesterday?"}, headers=auth)
+    assert bad.status_code == 422
+    assert datetime.now(UTC) > datetime.fromisoformat(since)

@@ -192,13 +192,17 @@ def create_app(home: Path, catalog: Catalog, *, sql_url: str | None = None, rate
                     fields: Annotated[str | None, Query(description="columns to return, comma-separated")] = None,
                     page: Annotated[int, Query(description="page number, from 1")] = 1,
                     page_size: Annotated[int, Query(description=f"rows per page, at most {records.MAX_PAGE_SIZE}")]
-                    = records.DEFAULT_PAGE_SIZE) -> Response:
+                    = records.DEFAULT_PAGE_SIZE,
+                    as_of: Annotated[str | None, Query(description="a version or an ISO date-time: the records as "
+                                                                   "they were then (only the current version is "
+                                                                   "kept today: any other is a 404)")] = None,
+                    ) -> Response:
         """Records of a dataset, by key or all, a page at a time."""
         call: Call = request.state.call
         call.dataset = dataset_id
         call.keys = {k: v[:200] for k, v in (("key", key), ("column", column)) if v is not None}
         body = records.records(service, client, dataset_id, key=key, column=column, fields=fields, page=page,
-                               page_size=page_size)
+                               page_size=page_size, as_of=as_of)
         call.rows = len(body["records"])
         return json_response(body)
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from quancheng.ids import Kind, check
 
 Code = Literal["unauthorized", "forbidden", "not_found", "invalid_key", "invalid_parameter", "page_too_large",
-               "rate_limited", "internal"]
+               "rate_limited", "internal", "version_not_kept"]
 
 
 class ApiError(Exception):

@@ -91,10 +91,39 @@ def match(service: Service, client: Client, copy: Copy, key: str,
     return found, {"key": value, "columns": columns}
 
 
+def check_as_of(service: Service, copy: Copy, as_of: str | None) -> None:
+    """``as_of`` names a version (content hash) or a time; the copies keep their current version only (history
+    comes with the table format, issue 12), so a version or time the current one answers is served and any
+    other is a 404 that says which version there is and since when, never an answer from the wrong version."""
+    if as_of is None:
+        return
+    fresh = service.freshness(copy)
+    since = fresh["updated_at"]
+    if as_of == copy.version:
+        return
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(as_of.strip())
+    except ValueError:
+        if len(as_of) <= 64 and as_of.isalnum():
+            raise ApiError(404, "version_not_kept", f"version {as_of!r} of {copy.dataset_id!r} is not kept: only the "
+                           f"current version {copy.version} (since {since}) is served", parameter="as_of",
+                           current_version=copy.version) from None
+        raise ApiError(422, "invalid_parameter", "as_of is a version (as /v1/datasets/{id} names it) or an ISO "
+                       f"date-time, got {_short(as_of)!r}", parameter="as_of") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if since is None or moment < datetime.fromisoformat(since):
+        raise ApiError(404, "version_not_kept", f"{copy.dataset_id!r} as of {moment.isoformat()} is not kept: the "
+                       f"current version {copy.version} dates from {since}, and earlier ones are not kept",
+                       parameter="as_of", current_version=copy.version)
+
+
 def records(service: Service, client: Client, dataset_id: str, *, key: str | None, column: str | None,
-            fields: str | None, page: int, page_size: int) -> dict[str, Any]:
+            fields: str | None, page: int, page_size: int, as_of: str | None = None) -> dict[str, Any]:
     check_page(page, page_size)
     copy = service.copy_for(client, dataset_id)
+    check_as_of(service, copy, as_of)
     wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     if wanted:
         visible_columns(service, client, copy, wanted, "fields")
