@@ -59,6 +59,15 @@ def percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * q))]
 
 
+def summary(latencies: list[float], statuses: Counter[int | str], wall: float) -> dict[str, Any]:
+    """Calls, rate and latency percentiles (ms) of one run; any status but 200 is an error."""
+    latencies = sorted(latencies)
+    return {"requests": len(latencies), "seconds": round(wall, 2), "rps": round(len(latencies) / wall, 1),
+            "p50": round(percentile(latencies, 0.50), 1), "p95": round(percentile(latencies, 0.95), 1),
+            "p99": round(percentile(latencies, 0.99), 1), "max": round(latencies[-1], 1),
+            "errors": sum(n for s, n in statuses.items() if s != 200), "statuses": dict(statuses)}
+
+
 def run(port: int, keys: list[str], paths: list[str], *, requests: int, max_seconds: float, think_ms: float,
         seed: int) -> dict[str, Any]:
     latencies: list[float] = []
@@ -106,11 +115,7 @@ def run(port: int, keys: list[str], paths: list[str], *, requests: int, max_seco
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
-    latencies.sort()
-    return {"requests": len(latencies), "seconds": round(wall, 2), "rps": round(len(latencies) / wall, 1),
-            "p50": round(percentile(latencies, 0.50), 1), "p95": round(percentile(latencies, 0.95), 1),
-            "p99": round(percentile(latencies, 0.99), 1), "max": round(latencies[-1], 1),
-            "errors": sum(n for s, n in statuses.items() if s != 200), "statuses": dict(statuses)}
+    return summary(latencies, statuses, wall)
 
 
 def run_async(port: int, keys: list[str], paths: list[str], *, requests: int, max_seconds: float,
@@ -155,11 +160,7 @@ def run_async(port: int, keys: list[str], paths: list[str], *, requests: int, ma
         return time.perf_counter() - started
 
     wall = asyncio.run(all_clients())
-    latencies.sort()
-    return {"requests": len(latencies), "seconds": round(wall, 2), "rps": round(len(latencies) / wall, 1),
-            "p50": round(percentile(latencies, 0.50), 1), "p95": round(percentile(latencies, 0.95), 1),
-            "p99": round(percentile(latencies, 0.99), 1), "max": round(latencies[-1], 1),
-            "errors": sum(n for s, n in statuses.items() if s != 200), "statuses": dict(statuses)}
+    return summary(latencies, statuses, wall)
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ from quancheng.publish.store import KEY, SharedStore, merge_by_key
 from quancheng.publish.superseded import mark_superseded
 from quancheng.runs import record_run
 from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
+from quancheng.safepath import default_home as default_home  # re-exported: pipeline.default_home()
 from quancheng.safepath import inside, safe_path
 from quancheng.sources import Window, open_source
 from quancheng.sources.types import unify
@@ -55,11 +56,6 @@ from quancheng.validate import validate_form
 from quancheng.validate.gx import gx_report
 
 Ref = dict[str, Any]
-
-
-def default_home() -> Path:
-    """Where batches, state and shared datasets live: ``$QUANCHENG_HOME``, else ``./work``."""
-    return Path(os.environ.get("QUANCHENG_HOME", "work")).resolve()
 
 
 def batch_id_for(system_id: str, window: Window) -> str:

@@ -56,3 +56,9 @@ def inside(root: str | os.PathLike[str], path: str | os.PathLike[str], *, what: 
     if real != real_root and not real.is_relative_to(real_root):
         raise _refuse(what, str(p), Path(root), f"resolves to {real}")
     return p
+
+
+def default_home() -> Path:
+    """Where batches, state and shared datasets live: ``$QUANCHENG_HOME``, else ``./work`` (here, not in the
+    pipeline module, so light commands such as ``onboard`` find the home without importing the pipeline)."""
+    return Path(os.environ.get("QUANCHENG_HOME", "work")).resolve()

@@ -96,26 +96,20 @@ def suggest(system_id: str, as_json: bool, catalog_path: Path | None, home: Path
     Without --json writes the review file <catalog>/onboarding/<system-id>.review.csv for a steward.
     """
     from quancheng.onboard.drafts import load_introspection, onboarding_file
+    from quancheng.onboard.heldout import fields_of_system
     from quancheng.onboard.review import review_file, write_review
-    from quancheng.onboard.suggest import FieldInfo, Knowledge
+    from quancheng.onboard.suggest import Knowledge
 
     cat = load_catalog(catalog_path)
     if system_id not in cat.system:
         raise QuanchengError(f"system {system_id!r} is not in {cat.root} (fix: quancheng onboard introspect first)")
-    system = cat.system[system_id]
     path = onboarding_file(system_id, home)
     samples: dict[tuple[str, str], tuple[str, ...]] = {}
     if path.is_file():
         _, tables = load_introspection(path)
         samples = {(t.table, c.name): c.samples for t in tables for c in t.columns}
-    forms = cat.forms_of(system_id)
-    fields, form_of = [], {}
-    for form in forms:
-        form_of[form.table] = form.form_id
-        for f in cat.fields_of(form.form_id):
-            fields.append(FieldInfo(table=form.table, column=f.column, label=f.label_zh, native_type=f.native_type,
-                                    unit=f.unit, samples=samples.get((form.table, f.column), ()),
-                                    context=form.name_zh + system.name_zh))
+    form_of = {form.table: form.form_id for form in cat.forms_of(system_id)}
+    fields = fields_of_system(cat, system_id, samples)
     know = Knowledge(cat, hold_out=system_id)  # its own draft rows (and any earlier mappings) are not evidence
     suggestions = know.suggest(fields)
     if as_json:

@@ -28,8 +28,9 @@ _KEYISH = re.compile(r"(^id$|_id$|^bh$|bh$|编号$|流水号$|^code$|^no$)", re.
 
 def onboarding_file(system_id: str, home: Path | None = None) -> Path:
     """Where introspection keeps a system's tables with their samples (outside the catalog)."""
-    base = home or Path(os.environ.get("QUANCHENG_HOME", "work")).resolve()  # as quancheng.pipeline.default_home
-    return base / "onboarding" / f"{system_id}.json"
+    from quancheng.safepath import default_home
+
+    return (home or default_home()) / "onboarding" / f"{system_id}.json"
 
 
 def save_introspection(path: Path, system_id: str, kind: str, tables: list[TableDraft]) -> None:

@@ -10,7 +10,7 @@ is judged against the fields the catalog excludes (no element fits them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from quancheng.catalog.loader import Catalog
@@ -53,14 +53,17 @@ class Score:
         return self.new_hit / self.new_true if self.new_true else 1.0
 
 
-def fields_of_system(catalog: Catalog, system_id: str) -> list[FieldInfo]:
-    """A system's fields as introspection would draft them (label, type, unit, the form's and system's names)."""
+def fields_of_system(catalog: Catalog, system_id: str,
+                     samples: Mapping[tuple[str, str], tuple[str, ...]] | None = None) -> list[FieldInfo]:
+    """A system's fields as introspection drafts them (label, type, unit, the form's and system's names), with
+    the sample values introspection kept, by (table, column), where there are any."""
     system = catalog.system[system_id]
     out = []
     for form in catalog.forms_of(system_id):
         for f in catalog.fields_of(form.form_id):
             out.append(FieldInfo(table=form.table, column=f.column, label=f.label_zh, native_type=f.native_type,
-                                 unit=f.unit, context=form.name_zh + system.name_zh))
+                                 unit=f.unit, samples=(samples or {}).get((form.table, f.column), ()),
+                                 context=form.name_zh + system.name_zh))
     return out
 
 

@@ -24,12 +24,13 @@ import pyarrow as pa
 
 from quancheng.catalog.models import SourceField, SourceForm
 from quancheng.errors import SourceError, SourceUnavailable
-from quancheng.sources.base import LiveType, Source, Window, redact, register
+from quancheng.sources.base import LiveType, Window, redact, register
+from quancheng.sources.sql import StreamedSql
 from quancheng.sources.types import NATIVE_ARROW, conform, rechunk
 
 
 @register
-class GenericSqlSource(Source):
+class GenericSqlSource(StreamedSql):
     """A system in any database with a SQLAlchemy dialect, read through SQLAlchemy."""
 
     kind: ClassVar[str] = "sql"
@@ -74,13 +75,6 @@ class GenericSqlSource(Source):
         # SQLite and MySQL keep dates as text and booleans as integers: judged as the built-in kinds judge them
         engine = {"sqlite": "sqlite", "mysql": "mariadb", "mariadb": "mariadb"}.get(dialect.name, "postgresql")
         return {str(c["name"]): live_type(engine, c["type"], dialect) for c in self._columns(form)}  # type: ignore[arg-type]
-
-    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        yield from self._stream(form, window, chunk_rows, self.catalog.fields_of(form.form_id))
-
-    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
-        keys = [f for f in self.catalog.fields_of(form.form_id) if f.column in form.primary_key]
-        yield from self._stream(form, None, chunk_rows, keys)
 
     def _stream(self, form: SourceForm, window: Window | None, chunk_rows: int,
                 fields: list[SourceField]) -> Iterator[pa.RecordBatch]:

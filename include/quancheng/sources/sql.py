@@ -123,7 +123,23 @@ def _quote(engine: Engine, name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class SqlSource(Source):
+class StreamedSql(Source):
+    """SQL kinds read a window, and the key columns of every row, through one ``_stream`` of their own."""
+
+    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self._stream(form, window, chunk_rows, self.catalog.fields_of(form.form_id))
+
+    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """``SELECT`` of the primary key columns only, streamed in batches of at most ``chunk_rows``."""
+        keys = [f for f in self.catalog.fields_of(form.form_id) if f.column in form.primary_key]
+        yield from self._stream(form, None, chunk_rows, keys)
+
+    def _stream(self, form: SourceForm, window: Window | None, chunk_rows: int,
+                fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+
+class SqlSource(StreamedSql):
     """A departmental database; the engine follows the URI (see the module docstring)."""
 
     kind: ClassVar[str] = "sql"
@@ -235,14 +251,6 @@ class SqlSource(Source):
         if window.start is None:  # the first read also takes rows that never got a timestamp
             return f" WHERE ({col} < ? OR {col} IS NULL)", [self.local(window.end)]
         return f" WHERE {col} >= ? AND {col} < ?", [self.local(window.start), self.local(window.end)]
-
-    def read(self, form: SourceForm, window: Window, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-        yield from self._stream(form, window, chunk_rows, self.catalog.fields_of(form.form_id))
-
-    def list_keys(self, form: SourceForm, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
-        """``SELECT`` of the primary key columns only, streamed in batches of at most ``chunk_rows``."""
-        keys = [f for f in self.catalog.fields_of(form.form_id) if f.column in form.primary_key]
-        yield from self._stream(form, None, chunk_rows, keys)
 
     def _stream(self, form: SourceForm, window: Window | None, chunk_rows: int,
                 fields: list[SourceField]) -> Iterator[pa.RecordBatch]:
