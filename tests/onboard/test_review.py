@@ -221,3 +221,57 @@ def test_a_database_by_its_sqlalchemy_url_is_drafted_as_the_generic_sql_kind(tmp
     assert code == 0 and "catalog check: clean" in out, out
     code, out = quancheng("onboard", "dry-run", "--system-id", "dept_dm", "--uri", uri)
     assert code == 0 and "1 rows read, 1 would be published, 0 quarantined" in out, out
+
+
+def test_an_onboarded_system_runs_day_after_day(tmp_path: Path, catalog_copy: Path) -> None:
+    """The second day of a system onboarded by data: a rerun, a day with no data, then a day of inserts,
+    updates and deletes; the published dataset ends equal to the source."""
+    db = tmp_path / "d.db"
+    uri = sqlite_system(db, "T_D", {"SQBH": "TEXT PRIMARY KEY", "XMMC": "TEXT", "GXSJ": "TEXT"},
+                        [(f"D{i}", f"工程{i}", f"2025-06-01 0{i}:00:00") for i in range(1, 6)])
+    assert quancheng("onboard", "introspect", "--system-id", "dept_d", "--uri", uri)[0] == 0
+    assert load_catalog(catalog_copy).forms_of("dept_d")[0].updated_column == "GXSJ"
+    assert quancheng("onboard", "suggest", "--system-id", "dept_d")[0] == 0
+    review = catalog_copy / "onboarding" / "dept_d.review.csv"
+    rows = read_review(review)
+    for r in rows:
+        if r["column"] == "SQBH":
+            r.update(element_id="", new_name_zh="", excluded_reason="系统受理流水号")
+    write_review(review, rows)
+    assert quancheng("onboard", "accept", "--system-id", "dept_d")[0] == 0
+    home = tmp_path / "exchange"
+    form = load_catalog(catalog_copy).forms_of("dept_d")[0]
+    dataset = f"dept_d.{form.form_id}"
+
+    def run(start: str | None, end: str) -> dict[str, object]:  # UTC bounds; the system keeps Beijing time
+        window = ["--start", start] if start else []
+        code, out = quancheng("run", "dept_d", "--dir", str(home), "--uri", uri, *window, "--end", end)
+        assert code == 0, out
+        result: dict[str, object] = json.loads(out[out.index("{"):])
+        return result
+
+    def published() -> dict[str, str]:
+        from quancheng.publish.store import SharedStore
+
+        table = SharedStore(home).read(dataset)
+        assert table is not None
+        return dict(zip(table["_source_key"].to_pylist(), table["project_name"].to_pylist(), strict=True))
+
+    first = run(None, "2025-06-02T00:00:00")
+    assert first["extracted"] == 5
+    hashes = {ds: p["content_hash"] for ds, p in first["published"].items()}  # type: ignore[attr-defined]
+    again = run(None, "2025-06-02T00:00:00")  # a rerun changes nothing
+    assert {ds: p["content_hash"] for ds, p in again["published"].items()} == hashes  # type: ignore[attr-defined]
+    quiet = run("2025-06-02T00:00:00", "2025-06-03T00:00:00")  # a day with no data
+    assert quiet["extracted"] == 0
+    assert {ds: p["content_hash"] for ds, p in quiet["published"].items()} == hashes  # type: ignore[attr-defined]
+
+    with sqlite3.connect(db) as conn:  # the next day: one insert, one update, one delete
+        conn.execute("INSERT INTO T_D VALUES ('D9', '新工程', '2025-06-03 10:00:00')")
+        conn.execute("UPDATE T_D SET XMMC = '改名工程', GXSJ = '2025-06-03 11:00:00' WHERE SQBH = 'D2'")
+        conn.execute("DELETE FROM T_D WHERE SQBH = 'D4'")
+    day = run("2025-06-03T00:00:00", "2025-06-04T00:00:00")
+    assert (day["extracted"], day["deleted"]) == (2, 1)
+    with sqlite3.connect(db) as conn:
+        source = dict(conn.execute("SELECT SQBH, XMMC FROM T_D").fetchall())
+    assert published() == source
