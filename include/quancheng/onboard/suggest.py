@@ -99,6 +99,8 @@ class Knowledge:
         self.catalog = catalog
         self.units = frozenset(u.unit for u in catalog.units)
         self.elements = {e.element_id: e for e in catalog.elements if e.status != "retired"}
+        # each element's name as labels are compared (brackets, units and noise gone), once
+        self.name_core = {eid: split_label(e.name_zh, self.units)[0] for eid, e in self.elements.items()}
         held_forms = {f.form_id for f in catalog.forms if f.system_id == hold_out}
         field_of = {(f.form_id, f.column): f for f in catalog.fields}
         # what each system's mapped fields call an element (to tell which synonyms only the held-out one gave)
@@ -114,7 +116,7 @@ class Knowledge:
             n = _Names()
             only_held = said[e.element_id]["held"] - said[e.element_id]["other"]
             self._add_label(n, e.name_zh, "name")
-            n.columns.setdefault(initials(split_label(e.name_zh, self.units)[0]), "pinyin of name")
+            n.columns.setdefault(initials(self.name_core[e.element_id]), "pinyin of name")
             n.columns.setdefault(column_key(e.key), "key")
             n.tokens.update(column_tokens(e.key))
             n.tokens.update(t for t in column_tokens(e.name_en) if len(t) > 2)
@@ -169,7 +171,7 @@ class Knowledge:
     # --- scoring ---
     def _label_score(self, eid: str, core: str, grams: frozenset[str], context: frozenset[str]) -> tuple[float, str]:
         n = self.names[eid]
-        name = split_label(self.elements[eid].name_zh, self.units)[0]
+        name = self.name_core[eid]
         if core in n.labels and (name == core or not name.endswith(core)
                                  or (n.labels[core] in ("name", "synonym") and len(self._owners[core]) == 1)):
             if name != core and not name.endswith(core) and self._specific_count(core) >= 2:
@@ -200,8 +202,8 @@ class Knowledge:
     def _specific_count(self, core: str) -> int:
         """How many element names end with ``core`` and say more (``...受理编号`` for ``受理编号``)."""
         if core not in self._specific:
-            self._specific[core] = sum(1 for e in self.elements.values()
-                                       if e.name_zh != core and split_label(e.name_zh, self.units)[0].endswith(core))
+            self._specific[core] = sum(1 for eid, e in self.elements.items()
+                                       if e.name_zh != core and self.name_core[eid].endswith(core))
         return self._specific[core]
 
     def _column_score(self, eid: str, ck: str, tokens: tuple[str, ...]) -> tuple[float, str]:
@@ -272,7 +274,7 @@ class Knowledge:
             s = (0.85 + 0.15 * cs if ls == 1.0 else 0.75 * ls + 0.25 * cs) if han else 0.9 * cs
             if not han or ls == 1.0:
                 # an exact label shared by several elements, or no label at all: the context decides
-                s += 0.1 * dice(bigrams(split_label(e.name_zh, self.units)[0]), ctx)
+                s += 0.1 * dice(bigrams(self.name_core[eid]), ctx)
             tf, twhy = self._type_factor(e, f)
             s *= tf
             if s <= 0.05:
