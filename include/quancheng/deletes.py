@@ -121,11 +121,7 @@ def _soft_deleted(data: pa.Table, form: SourceForm) -> tuple[pa.Table, pa.Array]
 def _read_columns(store: SharedStore, ds: str, columns: list[str]) -> pa.Table | None:
     """Columns of a dataset's current version; None if never published (a lost version raises, as
     :meth:`SharedStore.read` does: "cannot find it" is not "there is none")."""
-    data = store.dataset_path(ds) / "data.parquet"
-    if data.is_file():
-        return pq.read_table(data, columns=columns)
-    store.check_current([ds])
-    return None
+    return store.read(ds, columns=columns)
 
 
 def _known_keys(store: SharedStore, form: SourceForm) -> pa.Array:

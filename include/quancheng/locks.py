@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from quancheng.errors import QuanchengError
 
-Step = Literal["run", "extract", "publish"]
+Step = Literal["run", "extract", "publish", "maintain"]
 
 LOCKS_TABLE = "_exchange_locks"
 ADVISORY_CLASS = 0x5143  # "QC": the first key of every quancheng advisory lock, the system's crc the second

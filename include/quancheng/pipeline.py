@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,8 @@ from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
 from quancheng.publish import intent
-from quancheng.publish.store import KEY, SharedStore, merge_by_key
-from quancheng.publish.superseded import mark_superseded
+from quancheng.publish.store import KEY, QKEY, SharedStore
+from quancheng.publish.superseded import mark_superseded, superseded_batch
 from quancheng.runs import record_run
 from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
 from quancheng.safepath import default_home as default_home  # re-exported: pipeline.default_home()
@@ -157,8 +157,7 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
         raw = pq.read_table(_paths(ref, "raw", form_id))
-        path = store.dataset_path(dataset_id(form)) / "data.parquet"
-        norm = normalize_form(raw, form, catalog, reference=_published_median(path, form, catalog))
+        norm = normalize_form(raw, form, catalog, reference=_published_median(store, form, catalog))
         if norm.table.num_rows != raw.num_rows:
             raise AssertionError(f"normalize changed the row count of {form_id}: "
                                  f"{raw.num_rows} -> {norm.table.num_rows}")
@@ -168,18 +167,19 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
     return ref
 
 
-def _published_median(path: Path, form: SourceForm, catalog: Catalog) -> Callable[[str], float | None]:
-    """Median of a decimal element in the form's published dataset (``path``), read on first use: the
-    yardstick for amounts in a batch too small to have its own (a 元-for-万元 slip in a daily run of three
-    rows)."""
+def _published_median(store: SharedStore, form: SourceForm, catalog: Catalog) -> Callable[[str], float | None]:
+    """Median of a decimal element in the form's published dataset, read on first use: the yardstick for
+    amounts in a batch too small to have its own (a 元-for-万元 slip in a daily run of three rows)."""
     decimals = [e.key for e in catalog.elements_of(form.form_id) if e.data_type == "decimal"]
+    ds = dataset_id(form)
 
     @cache
     def read() -> dict[str, float]:
-        if not decimals or not path.exists():
+        schema = store.schema(ds) if decimals else None
+        if schema is None:
             return {}
-        pf = pq.ParquetFile(path)
-        return medians(pf.read(columns=[k for k in decimals if k in pf.schema_arrow.names]), decimals)
+        table = store.read(ds, columns=[k for k in decimals if k in schema.names])
+        return medians(table, decimals) if table is not None else {}
 
     return lambda key: read().get(key)
 
@@ -245,14 +245,16 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
         deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
         ds = dataset_id(form)
         q = pq.read_table(_paths(ref, "quarantine", form_id))
-        merged = mark_superseded(valid if rebuild else merge_by_key(store.read(ds), valid, deleted), q[KEY],
-                                 catalog.system[form.system_id].invalid_update)
-        changed_keys = pa.concat_arrays([valid[KEY].combine_chunks().cast(pa.string()), deleted,
-                                         q[KEY].combine_chunks().cast(pa.string())])
-        pub = store.publish(ds, merged, kind="system", batch_id=ref["batch_id"],
-                            column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds),
-                            touched=None if rebuild else changed_keys)
-        outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
+        policy = catalog.system[form.system_id].invalid_update
+        if rebuild:  # the batch is the whole source: the dataset becomes exactly its valid rows
+            pub = store.publish(ds, mark_superseded(valid, q[KEY], policy), kind="system", batch_id=ref["batch_id"],
+                                column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds))
+        else:
+            upserts, gone = superseded_batch(valid, deleted, q[KEY], policy, partial(store.read_keys, ds))
+            pub = store.merge(ds, upserts, gone, kind="system", batch_id=ref["batch_id"],
+                              column_meta=column_meta(catalog, form))
+        outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
+                       "version": pub.version}
         new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
         extracted = pa.concat_arrays([valid[KEY].combine_chunks(), q[KEY].combine_chunks()])  # = the raw batch
         touched += [_qkey(form.table, extracted), _qkey(form.table, deleted)]
@@ -260,20 +262,19 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
         qid = quarantine_dataset_id(ref["system_id"])
         batch_q = pa.concat_tables(new_q, promote_options="permissive")
         batch_q = batch_q.append_column(QKEY, _qkey_col(batch_q))
-        current = None if rebuild else store.read(qid)
-        if current is not None:
-            current = current.filter(pc.invert(pc.is_in(current[QKEY], value_set=pa.concat_arrays(touched))))
-            batch_q = pa.concat_tables([current, batch_q], promote_options="permissive")
-        pub = store.publish(qid, batch_q, kind="quarantine", batch_id=ref["batch_id"], sort_by=[QKEY])
-        outputs[qid] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
+        if rebuild:
+            pub = store.publish(qid, batch_q, kind="quarantine", batch_id=ref["batch_id"], sort_by=[QKEY])
+        else:  # rows of keys decided anew this batch and not quarantined again leave the quarantine
+            decided = pc.unique(pa.concat_arrays(touched).cast(pa.string()))
+            gone = decided.filter(pc.invert(pc.is_in(decided, value_set=batch_q[QKEY].combine_chunks())))
+            pub = store.merge(qid, batch_q, gone, kind="quarantine", batch_id=ref["batch_id"], key=QKEY)
+        outputs[qid] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
+                        "version": pub.version}
     _advance_snapshots(ref, home)
     ref["published"] = outputs
     ref["finished_at"] = datetime.now(UTC).isoformat()
     record_run(store, ref, status="success", then=intent.clear(ref["system_id"]))
     return ref
-
-
-QKEY = "_quarantine_key"
 
 
 def _qkey(table_name: str, keys: pa.Array) -> pa.Array:

@@ -21,6 +21,7 @@ from quancheng.catalog import Catalog
 from quancheng.demo.run import _ceil_to_day, _world_dict, served_world
 from quancheng.demo.seed import seed_world
 from quancheng.demo.world import load_world
+from quancheng.publish.store import SharedStore
 from quancheng.sources import Window
 
 SCALE = 100
@@ -54,16 +55,16 @@ def synced(tmp_path_factory: pytest.TempPathFactory, full_catalog: Catalog) -> I
             uri = uris.get(s.system_id, world["systems"][s.system_id]["uri"])
             ref = pipeline.run_system(s.system_id, Window(None, end), catalog=catalog, home=home, uri=uri)
             totals[s.system_id] = pipeline.totals(ref)
-    parquet = home / "shared" / "parquet"
+    store = SharedStore(home)
     published: dict[str, int] = {}
     quarantined: dict[Key, list[dict[str, str]]] = {}
     q_rows: dict[str, int] = {}
     for s in catalog.systems:
-        published[s.system_id] = sum(pq.read_metadata(parquet / f"{s.system_id}.{f.form_id}" / "data.parquet").num_rows
-                                     for f in catalog.forms if f.system_id == s.system_id
-                                     and (parquet / f"{s.system_id}.{f.form_id}" / "data.parquet").exists())
-        qpath = parquet / f"quarantine.{s.system_id}" / "data.parquet"
-        rows = pq.read_table(qpath).to_pylist() if qpath.exists() else []
+        tables = [store.read(f"{s.system_id}.{f.form_id}", columns=["_source_key"])
+                  for f in catalog.forms if f.system_id == s.system_id]
+        published[s.system_id] = sum(t.num_rows for t in tables if t is not None)
+        q = store.read(f"quarantine.{s.system_id}")
+        rows = q.to_pylist() if q is not None else []
         q_rows[s.system_id] = len(rows)
         for r in rows:
             quarantined[(str(r["_source_table"]), str(r["_source_key"]))] = json.loads(r["reasons"])

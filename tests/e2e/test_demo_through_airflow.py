@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 
-import pyarrow.parquet as pq
 import pytest
 from paths import SLICE
 from quancheng.catalog import load_catalog
@@ -70,8 +69,10 @@ def test_every_source_row_is_published_or_quarantined(demo_home):  # type: ignor
 def test_quarantine_reasons_are_machine_readable(demo_home):  # type: ignore[no-untyped-def]
     home, _, _ = demo_home
     seen = 0
+    store = SharedStore(home)
     for f in (home / "shared" / "parquet").glob("quarantine.*"):
-        t = pq.read_table(f / "data.parquet")
+        t = store.read(f.name)
+        assert t is not None
         for reasons in t["reasons"].to_pylist():
             parsed = json.loads(reasons)
             assert parsed and all({"rule", "element", "column", "value"} <= set(r) for r in parsed)

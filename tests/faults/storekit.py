@@ -106,6 +106,10 @@ def registry(store: SharedStore) -> dict[str, dict[str, Any]]:
     return {d["dataset_id"]: d for d in store.datasets()}
 
 
-def version_dir(store: SharedStore, dataset_id: str) -> Path:
-    """The folder of the dataset's current version (what its link points at)."""
-    return store.dataset_path(dataset_id).resolve()
+def current_file(store: SharedStore, dataset_id: str) -> Path:
+    """A data file of the dataset's current Delta version."""
+    from urllib.parse import unquote
+
+    from quancheng.publish import delta
+
+    return Path(unquote(delta.current_files(store.dataset_path(dataset_id))[0].removeprefix("file://")))

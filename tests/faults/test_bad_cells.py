@@ -92,8 +92,8 @@ def test_bad_cells_are_quarantined_with_their_reason(slice_catalog, tmp_path) ->
         assert {"rule": rule, "element": reasons[key][0]["element"], "column": column, "value": value} \
             in reasons[key], what
     # what readers meet: every published cell readable, the SQL copy equal to the Parquet one
-    path = store.dataset_path(DS) / "data.parquet"
-    published = pq.read_table(path)
+    published = store.read(DS)
+    assert published is not None
     rows = published.to_pylist()
     published.to_pandas()
     assert {r["_source_key"] for r in rows} == {CODES[0], ZERO_DATE}

@@ -115,13 +115,13 @@ KILL_AFTER_FIRST = textwrap.dedent("""
     from quancheng.catalog import load_catalog
     from quancheng.publish.store import SharedStore
 
-    real, swapped = SharedStore.publish, []
+    real, swapped = SharedStore.merge, []
     def publish_then_die(self, dataset_id, *a, **k):
         if swapped:  # the first dataset is at the new version; the process dies before the next
             os.kill(os.getpid(), signal.SIGKILL)
         swapped.append(dataset_id)
         return real(self, dataset_id, *a, **k)
-    SharedStore.publish = publish_then_die
+    SharedStore.merge = publish_then_die
     pipeline.publish(json.loads(Path(sys.argv[1]).read_text()), catalog=load_catalog(sys.argv[2]))
 """)
 

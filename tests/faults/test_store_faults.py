@@ -21,6 +21,7 @@ from storekit import (
     PERMIT,
     SHARED_DBS,
     Cli,
+    current_file,
     drop_permits,
     filings,
     put_filings,
@@ -28,20 +29,19 @@ from storekit import (
     shared_db,
     slice_cli,
     sql_rows,
-    version_dir,
 )
 
-LOSSES = ["version folder", "dataset link", "data file"]
+LOSSES = ["dataset folder", "transaction log", "data file"]
 
 
 def lose(store: SharedStore, dataset_id: str, how: str) -> None:
-    """Lose the current version the way a bad cleanup or a concurrent run would."""
-    if how == "version folder":
-        shutil.rmtree(version_dir(store, dataset_id))  # the link now dangles
-    elif how == "dataset link":
-        store.dataset_path(dataset_id).unlink()
+    """Lose the current version the way a bad cleanup or a careless copy would."""
+    if how == "dataset folder":
+        shutil.rmtree(store.dataset_path(dataset_id))
+    elif how == "transaction log":
+        shutil.rmtree(store.dataset_path(dataset_id) / "_delta_log")
     else:
-        (version_dir(store, dataset_id) / "data.parquet").unlink()
+        current_file(store, dataset_id).unlink()
 
 
 def published_state(store: SharedStore, home: Path) -> tuple[object, ...]:
@@ -108,7 +108,7 @@ def test_lost_snapshot_dataset_is_rebuilt_from_the_whole_drop(tmp_path: Path, ca
     assert rows + store.read(f"quarantine.{HCB}").num_rows == 9
     snapshot = (home / "state" / HCB / "snapshots" / "hcb_permit.parquet").read_bytes()
 
-    shutil.rmtree(version_dir(store, PERMIT))
+    lose(store, PERMIT, "dataset folder")
     drop_permits(drop, 9, "20260302T000000")  # the same nine permits, exported again
     code, _, err = quancheng("run", HCB, "--end", "2026-03-03", "--dir", str(home), "--uri", uri)
     assert code == 2 and PERMIT in err and "--rebuild" in err
@@ -124,7 +124,7 @@ def test_never_published_is_still_none_and_a_rebuild_needs_the_whole_source(tmp_
     store = SharedStore(tmp_path / "home")
     assert store.read(FILING) is None  # nothing in the registry: a first publish, not a loss
     store.publish(FILING, pa.table({"_source_key": ["k1"]}), kind="system", batch_id="b1")
-    shutil.rmtree(version_dir(store, FILING))
+    lose(store, FILING, "dataset folder")
     with pytest.raises(MissingVersion, match="batch b1"):
         store.read(FILING)
     code, _, err = slice_cli(capsys, monkeypatch)("run", NDRC, "--start", "2026-03-01", "--end", "2026-03-02",

@@ -82,7 +82,7 @@ def test_failed_publish_keeps_last_good_version(memory_ndrc, home, monkeypatch):
     before = store.read("ndrc_investment.ndrc_filing")
     MemorySource.tables = {"TZ_XMBA": ndrc_rows(25)}
 
-    def boom(self, sql_table, table, touched=None):  # type: ignore[no-untyped-def]
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(SharedStore, "_swap_sql", boom)

@@ -136,10 +136,10 @@ class ElementDetail:
 
 
 def schema_columns(parquet_path: str | Path) -> set[str]:
-    """The column names of a published dataset (its Parquet footer only)."""
-    import pyarrow.parquet as pq
+    """The column names of a published dataset (its Delta table's schema: the log only)."""
+    from quancheng.publish import delta
 
-    return set(pq.read_schema(Path(parquet_path) / "data.parquet").names)
+    return set(delta.schema(parquet_path).names) if delta.exists(parquet_path) else set()
 
 
 def element_detail(catalog: Catalog, element_id: str, registry: Iterable[Mapping[str, Any]] = (),

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from quancheng.errors import QuanchengError
@@ -59,10 +58,10 @@ def read_datasets(store: SharedStore) -> list[dict[str, Any]]:
 
 
 def quarantine_by_table(store: SharedStore, system_id: str) -> Counter[str]:
-    """Rows held in a system's quarantine now, per source table (reads one column of the Parquet file)."""
-    path = store.dataset_path(QUARANTINE_PREFIX + system_id) / "data.parquet"
-    if not path.exists():
+    """Rows held in a system's quarantine now, per source table (reads one column)."""
+    table = store.read(QUARANTINE_PREFIX + system_id, columns=["_source_table"])
+    if table is None:
         return Counter()
-    col = pq.read_table(path, columns=["_source_table"])["_source_table"]
+    col = table["_source_table"]
     counts = pc.value_counts(col).to_pylist()
     return Counter({str(c["values"]): int(c["counts"]) for c in counts})

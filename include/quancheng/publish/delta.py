@@ -60,6 +60,7 @@ class Commit:
     rows_added: int
     rows_updated: int
     rows_removed: int
+    batch_id: str = ""  # the exchange's batch that made the commit (from the commit's metadata)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,16 @@ def exists(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = N
     from deltalake import DeltaTable
 
     return bool(DeltaTable.is_deltatable(_uri(path_or_uri), storage_options=storage_options))
+
+
+def missing_files(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> list[str]:
+    """Data files the current version names that are gone (a local table only: an object store is not
+    listed file by file). A reader of such a table fails half-way, so the store refuses it up front."""
+    if storage_options or "://" in str(path_or_uri):
+        return []
+    from urllib.parse import unquote
+
+    return [u for u in current_files(path_or_uri) if not Path(unquote(u.removeprefix("file://"))).is_file()]
 
 
 def current_version(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> int | None:
@@ -163,7 +174,7 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Arra
     if not exists(uri, storage_options=storage_options):
         # sorted by key so each file's min/max statistics let later merges skip the files a batch misses
         first = upserts.sort_by([(key, "ascending")]) if upserts.num_rows else upserts
-        write_deltalake(uri, first, mode="error", storage_options=storage_options, writer_properties=writer,
+        write_deltalake(uri, storable(first), mode="error", storage_options=storage_options, writer_properties=writer,
                         target_file_size=TARGET_FILE_BYTES, commit_properties=props,
                         configuration=TABLE_PROPERTIES)
         return int(DeltaTable(uri, storage_options=storage_options).version())
@@ -198,6 +209,110 @@ def _update_column_meta(dt: Any, metadata: ColumnMeta, props: Any) -> None:
         f = current.get(name)
         if f is not None and dict(f.metadata) != dict(meta):
             dt.alter.set_column_metadata(name, dict(meta), commit_properties=props)
+
+
+def overwrite(path_or_uri: PathOrUri, table: pa.Table, *, metadata: ColumnMeta | None = None,
+              commit_info: Mapping[str, str] | None = None, storage_options: dict[str, str] | None = None) -> int:
+    """Make ``table`` the whole content of the dataset in one commit (created if absent); the new version.
+
+    For datasets rebuilt in full (consolidation, a rebuild from a full read of the source): the previous
+    versions stay readable as of their version, and columns may change (the schema is replaced)."""
+    from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+
+    uri = _uri(path_or_uri)
+    if metadata:
+        table = with_column_meta(table, metadata)
+    new = not exists(uri, storage_options=storage_options)
+    write_deltalake(uri, storable(table), mode="overwrite", schema_mode=None if new else "overwrite",
+                    storage_options=storage_options, writer_properties=WriterProperties(compression=COMPRESSION),
+                    target_file_size=TARGET_FILE_BYTES,
+                    commit_properties=CommitProperties(custom_metadata=dict(commit_info or {})),
+                    configuration=TABLE_PROPERTIES if new else None)
+    return int(DeltaTable(uri, storage_options=storage_options).version())
+
+
+def storable(table: pa.Table) -> pa.Table:
+    """``table`` with columns of Arrow's null type (a column with no value in any row) typed as strings:
+    Delta has no null type."""
+    if not any(pa.types.is_null(f.type) for f in table.schema):
+        return table
+    fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def conform(batch: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``batch`` shaped like the table it merges into: the table's columns first, in its order and types
+    (a column the batch lacks is null), then the batch's new columns (which the merge adds)."""
+    names = set(batch.column_names)
+    cols, fields = [], []
+    for f in schema:
+        if f.name in names:
+            col = batch[f.name]
+            cols.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            cols.append(pa.nulls(batch.num_rows, f.type))
+        fields.append(f.with_metadata(batch.schema.field(f.name).metadata) if f.name in names else f)
+    for f in batch.schema:
+        if f.name not in schema.names:
+            cols.append(batch[f.name])
+            fields.append(f)
+    return storable(pa.table(cols, schema=pa.schema(fields)))
+
+
+def row_count(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> int:
+    """Rows of the current version, from the files' statistics in the log (no data file is read)."""
+    from deltalake import DeltaTable
+
+    actions = pa.table(DeltaTable(_uri(path_or_uri), storage_options=storage_options).get_add_actions(flatten=True))
+    return int(pc.sum(actions["num_records"]).as_py() or 0) if actions.num_rows else 0
+
+
+def schema(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> pa.Schema:
+    """The current version's Arrow schema, with each column's field metadata."""
+    from deltalake import DeltaTable
+
+    return pa.schema(DeltaTable(_uri(path_or_uri), storage_options=storage_options).schema().to_arrow())
+
+
+def read_keys(path_or_uri: PathOrUri, key: str, keys: pa.Array, *,
+              storage_options: dict[str, str] | None = None) -> pa.Table:
+    """The current rows whose ``key`` is one of ``keys`` (files whose key range misses them are skipped)."""
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    if not len(keys):
+        return pa.schema(dt.schema().to_arrow()).empty_table()
+    # file by file: the key column first, the rest only of files holding a wanted key. (delta-rs's own
+    # filters and a Parquet dataset over its files both fail here: its merge writes string keys as
+    # string_view, for which pyarrow 22 has no comparison or is_in kernel.) No deletion vectors or column
+    # mapping are written here, so the files hold exactly the current rows.
+    schema = pa.schema(dt.schema().to_arrow())
+    wanted = keys.cast(pa.string()) if pa.types.is_string(schema.field(key).type) else keys
+    filesystem = _filesystem(storage_options)
+    parts = [schema.empty_table()]
+    for uri in dt.file_uris():
+        where = uri.removeprefix("file://") if filesystem is None else uri.split("://", 1)[1]
+        column = pq.read_table(where, columns=[key], filesystem=filesystem)[key]
+        hit = pc.is_in(column.cast(wanted.type), value_set=wanted)
+        if pc.any(hit).as_py():
+            part = conform(pq.read_table(where, filesystem=filesystem), schema).select(schema.names)
+            parts.append(part.filter(hit))
+    return pa.concat_tables(parts)
+
+
+def _filesystem(storage_options: dict[str, str] | None) -> Any:
+    """The pyarrow filesystem for the table's file URIs: local (None lets pyarrow infer it) or S3."""
+    if not storage_options:
+        return None
+    from pyarrow import fs
+
+    endpoint = storage_options.get("AWS_ENDPOINT_URL", "")
+    return fs.S3FileSystem(endpoint_override=endpoint or None, region=storage_options.get("AWS_REGION"),
+                           access_key=storage_options.get("AWS_ACCESS_KEY_ID"),
+                           secret_key=storage_options.get("AWS_SECRET_ACCESS_KEY"),
+                           anonymous="AWS_ACCESS_KEY_ID" not in storage_options,
+                           scheme="http" if endpoint.startswith("http://") else "https")
 
 
 def column_meta(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
@@ -237,14 +352,15 @@ def _commit(h: Mapping[str, Any]) -> Commit:
         rows_added=n("num_added_rows", "num_target_rows_inserted"),
         rows_updated=n("num_target_rows_updated", "num_updated_rows"),
         rows_removed=n("num_target_rows_deleted", "num_deleted_rows"),
+        batch_id=str(h.get("quancheng.batch_id") or ""),
     )
 
 
-def changes(path_or_uri: PathOrUri, since_version: int, *,
+def changes(path_or_uri: PathOrUri, since_version: int, *, columns: list[str] | None = None,
             storage_options: dict[str, str] | None = None) -> pa.Table:
     """The rows changed by the commits after ``since_version`` (up to the current one), from the change data
     feed: each row with ``_change_type`` (``insert``, ``update_preimage``, ``update_postimage``, ``delete``)
-    and ``_commit_version``. Empty when nothing was committed since."""
+    and ``_commit_version`` (of ``columns`` only, if given). Empty when nothing was committed since."""
     from deltalake import DeltaTable
 
     dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
@@ -252,8 +368,8 @@ def changes(path_or_uri: PathOrUri, since_version: int, *,
         schema = pa.schema([*pa.schema(dt.schema().to_arrow()), pa.field("_change_type", pa.string()),
                             pa.field("_commit_version", pa.int64()),
                             pa.field("_commit_timestamp", pa.timestamp("us"))])
-        return schema.empty_table()
-    return pa.table(dt.load_cdf(starting_version=since_version + 1).read_all())
+        return schema.empty_table() if columns is None else pa.schema([schema.field(c) for c in columns]).empty_table()
+    return pa.table(dt.load_cdf(starting_version=since_version + 1, columns=columns).read_all())
 
 
 def read(path_or_uri: PathOrUri, as_of: int | datetime | None = None, *, columns: list[str] | None = None,

@@ -1,14 +1,18 @@
-"""The shared store: versioned Parquet datasets plus their SQL tables, swapped atomically.
+"""The shared store: each dataset a Delta Lake table plus its SQL table, each changed in one commit.
 
-Write, audit, publish: a new dataset version is written beside the current one, checked, and only
-then made current:
-- Parquet: each version is a folder ``parquet/.versions/<dataset>/<hash>/``; the dataset's public path
-  ``parquet/<dataset>`` is a symlink replaced with ``os.replace`` (atomic), so readers see the old
-  version or the new one, never half a batch.
-- SQL: the batch's changed rows are bulk-loaded (ADBC) and merged into the table in one transaction
-  (delete and insert of the touched keys), so grants, views and comments on it survive; a new table, or
-  one whose columns changed, is loaded beside and swapped in with DROP + RENAME.
-Content is sorted by its key and hashed, so re-publishing the same data is a no-op with the same hash.
+Write, audit, publish:
+- Delta: a dataset lives at ``shared/parquet/<dataset>`` (Parquet files and a ``_delta_log``), read by
+  DuckDB, polars, Spark and Trino. A system's batch is *merged* (:meth:`SharedStore.merge`): one commit
+  whose cost follows the batch; a dataset built in full (consolidation, a rebuild) is *overwritten*
+  (:meth:`SharedStore.publish`) when its content hash changed. Readers see one version or the next, never
+  half a batch; earlier versions stay readable *as of* their version or time until ``maintain`` vacuums
+  them (:mod:`quancheng.publish.delta`).
+- SQL: the rows of the keys changed since the version the table holds are bulk-loaded (ADBC) and merged
+  into it in one transaction (delete and insert of those keys), so grants, views and comments on it
+  survive; a new table, or one whose columns changed, is loaded beside and swapped in with DROP + RENAME.
+Rows equal to the published ones change nothing, so re-publishing a batch commits nothing.
+The per-area copies (:mod:`quancheng.sharing.areas`) keep the earlier layout: Parquet versions under
+``.versions/<dataset>/<hash>/`` behind a link replaced atomically (:func:`write_version`, :func:`make_current`).
 
 Concurrent writers: on the embedded SQLite database every connection (SQLAlchemy and ADBC) runs in WAL
 mode with a busy timeout, so writers from several processes wait their turn instead of failing with
@@ -22,6 +26,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,12 +38,14 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from quancheng.errors import QuanchengError
+from quancheng.publish import delta
 from quancheng.safepath import inside, safe_path
 
 DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials", "conflicts"]
 
 REGISTRY_TABLE = "_exchange_datasets"
 KEY = "_source_key"
+QKEY = "_quarantine_key"  # a system's quarantine: source table and key
 # how long a writer to an embedded SQLite database waits for another one before giving up: longer than
 # the slowest swap of a large table, so a nightly burst of syncs queues instead of failing
 SQLITE_BUSY_MS = 300_000
@@ -154,6 +161,7 @@ class Published:
     parquet_path: str
     sql_table: str
     changed: bool
+    version: int  # the dataset's Delta version now current
 
 
 def version_columns() -> list[sa.Column[Any]]:
@@ -169,6 +177,7 @@ def version_columns() -> list[sa.Column[Any]]:
     ]
 
 
+# --- Parquet versions swapped by a link: the per-area copies (quancheng.sharing.areas) ---
 def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> Path:
     """Write ``table`` as version ``digest`` of ``dataset_id`` under ``base/.versions`` (once, through a
     temporary folder renamed into place); the version's folder."""
@@ -210,21 +219,32 @@ def make_current(base: Path, dataset_id: str, version: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _from_parquet_version(link: Path) -> None:
+    """Turn a dataset of the earlier layout (``<dataset>`` a link to ``.versions/<dataset>/<hash>/``) into a
+    Delta table at the same path whose version 0 is that content; once, on first use after an upgrade."""
+    old = pq.read_table(link / "data.parquet")
+    versions = link.resolve().parent
+    link.unlink() if link.is_symlink() else shutil.rmtree(link)
+    old = old.cast(pa.schema([f.with_nullable(True) for f in old.schema]))  # as _with_metadata makes them
+    delta.overwrite(link, old, commit_info={"quancheng.batch_id": "upgrade"})
+    shutil.rmtree(versions, ignore_errors=True)
+
+
 class MissingVersion(QuanchengError):
-    """Datasets the registry lists as published have no current Parquet version: nothing was published."""
+    """Datasets the registry lists as published have no Delta table: nothing was published."""
 
     def __init__(self, rows: list[dict[str, Any]], parquet_root: Path):
         self.dataset_ids = [str(r["dataset_id"]) for r in rows]
-        what = "; ".join(f"{r['dataset_id']} ({r['rows']} rows, hash {r['content_hash']}, batch {r['last_batch']})"
-                         for r in rows)
+        what = "; ".join(f"{r['dataset_id']} ({r['rows']} rows, version {r['content_hash']}, batch "
+                         f"{r['last_batch']})" for r in rows)
         systems = sorted({_system_of(str(r["dataset_id"])) for r in rows if r["kind"] in ("system", "quarantine")})
         rebuild = (f"rebuild from a full read of the source with `quancheng run {' / '.join(systems)} --rebuild`"
                    f" (DAG param rebuild=true)" if systems else "rerun the step that publishes it")
         super().__init__(
-            f"dataset(s) published but their current version is missing under {parquet_root}: {what}; refused "
+            f"dataset(s) published but their Delta table is missing under {parquet_root}: {what}; refused "
             f"rather than taken for never published, which would replace the history with this batch alone, and "
-            f"nothing was published (fix: restore {parquet_root}/.versions/<dataset>/<hash>/ and the "
-            f"<dataset> link from a backup, or {rebuild})")
+            f"nothing was published (fix: restore {parquet_root}/<dataset>/ with its _delta_log from a backup, "
+            f"or {rebuild})")
 
 
 def _system_of(dataset_id: str) -> str:
@@ -272,31 +292,61 @@ class SharedStore:
 
     # --- reading ---
     def dataset_path(self, dataset_id: str) -> Path:
+        """The dataset's stable path: a Delta Lake table's folder (``_delta_log/`` and Parquet files)."""
         return safe_path(self.parquet_root, dataset_id, what="dataset id")
 
-    def read(self, dataset_id: str) -> pa.Table | None:
-        """The current version of a dataset, or None if it was never published.
+    def _table(self, dataset_id: str) -> Path | None:
+        """The dataset's Delta table, None if it has none or its current version lost a data file (a dataset
+        of the Parquet-version layout of earlier releases becomes a Delta table here, its content as
+        version 0)."""
+        path = self.dataset_path(dataset_id)
+        if path.is_symlink() or (path / "data.parquet").is_file():
+            _from_parquet_version(path)
+        return path if delta.exists(path) and not delta.missing_files(path) else None
+
+    def read(self, dataset_id: str, *, columns: list[str] | None = None,
+             as_of: int | datetime | None = None) -> pa.Table | None:
+        """The current version of a dataset (or the one current as of a version number or an aware time),
+        sorted by its key; None if it was never published.
 
         "I cannot find the current version" is not "there is none": when the registry lists the dataset as
-        published but its Parquet version is missing (files deleted, a dangling link), this raises
-        :class:`MissingVersion`; merging a batch into nothing would replace the dataset's history.
+        published but its table is missing, this raises :class:`MissingVersion`; merging a batch into
+        nothing would replace the dataset's history.
         """
-        data = self.dataset_path(dataset_id) / "data.parquet"
-        if data.is_file():
-            return pq.read_table(data)
-        self.check_current([dataset_id])
-        return None
+        path = self._table(dataset_id)
+        if path is None:
+            self.check_current([dataset_id])
+            return None
+        table = delta.read(path, as_of, columns=columns)
+        key = next((k for k in (QKEY, KEY) if k in table.column_names), None)
+        return table.sort_by(key) if key and table.num_rows else table
+
+    def read_keys(self, dataset_id: str, keys: pa.Array, *, key: str = KEY) -> pa.Table | None:
+        """The current rows of ``keys`` (a batch's worth, read without the rest); None if never published."""
+        path = self._table(dataset_id)
+        return delta.read_keys(path, key, keys) if path is not None else None
+
+    def schema(self, dataset_id: str) -> pa.Schema | None:
+        """The current version's columns with their metadata (no data read); None if never published."""
+        path = self._table(dataset_id)
+        return delta.schema(path) if path is not None else None
+
+    def history(self, dataset_id: str) -> list[delta.Commit]:
+        """The dataset's versions, newest first (empty if never published)."""
+        path = self._table(dataset_id)
+        return delta.history(path) if path is not None else []
 
     def current_digest(self, dataset_id: str) -> str | None:
-        """The content hash of the dataset's current Parquet version (its version folder's name), None if it
-        has none: what a reader sees now, whatever the registry says."""
-        data = self.dataset_path(dataset_id) / "data.parquet"
-        return data.resolve().parent.name if data.is_file() else None
+        """The dataset's current version as a tag (``v<N>``), None if it has none: what a reader sees now,
+        whatever the registry says."""
+        path = self._table(dataset_id)
+        version = delta.current_version(path) if path is not None else None
+        return None if version is None else f"v{version}"
 
     def check_current(self, dataset_ids: list[str]) -> None:
         """Raise :class:`MissingVersion` naming every dataset of ``dataset_ids`` that the registry lists as
-        published but whose current Parquet version is gone (checked before a batch swaps anything)."""
-        missing = [d for d in dataset_ids if not (self.dataset_path(d) / "data.parquet").is_file()]
+        published but whose Delta table is gone (checked before a batch commits anything)."""
+        missing = [d for d in dataset_ids if self._table(d) is None]
         if not missing:
             return
         t = self._registry()
@@ -308,55 +358,157 @@ class SharedStore:
     # --- writing ---
     def publish(self, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
                 sort_by: list[str] | None = None, column_meta: dict[str, dict[str, str]] | None = None,
-                audit: Any = None, touched: pa.Array | None = None) -> Published:
-        """Make ``table`` the current content of ``dataset_id`` in Parquet and SQL, atomically.
+                audit: Any = None) -> Published:
+        """Make ``table`` the whole content of ``dataset_id``, in Delta and SQL, each in one commit.
 
-        ``audit(table)`` may raise to refuse the version; the previous one then stays current. ``touched``:
-        every source key whose row may differ from the current version (the batch's upserts, deletes and
-        quarantined keys); the SQL table is then merged for those keys only.
+        For datasets built in full (consolidation, a rebuild): sorted, hashed, and committed only when the
+        hash differs from the published one, so a rerun is a no-op. ``audit(table)`` may raise to refuse
+        the version; the previous one then stays current.
         """
         keys = sort_by or ([KEY] if KEY in table.column_names else [])
         if keys and table.num_rows:
             table = table.sort_by([(k, "ascending") for k in keys])
-        table = _with_metadata(table, dataset_id, kind, column_meta or {})
+        table = _with_metadata(table, column_meta or {})
         digest = content_hash(table)
         if audit is not None:
             audit(table)
-        current = self._registry_row(dataset_id)
-        link = self.dataset_path(dataset_id)
-        unchanged = (current is not None and current["content_hash"] == digest and link.exists())
+        reg = self._registry_row(dataset_id)
+        path = self._table(dataset_id)
+        version = delta.current_version(path) if path is not None else None
+        unchanged = reg is not None and reg["content_hash"] == digest and version is not None \
+            and reg["version"] == version
         sql_table = sql_name(dataset_id)
         if not unchanged:
-            version = write_version(self.parquet_root, dataset_id, table, digest)
-            # a failure here leaves the link on the last good version; merged only from a known current one
-            self._swap_sql(sql_table, table, touched if current is not None and link.exists() else None)
-            make_current(self.parquet_root, dataset_id, version)
-        self._register(dataset_id, kind, table.num_rows, digest, batch_id, sql_table)
-        return Published(dataset_id, kind, table.num_rows, digest, str(link), sql_table, not unchanged)
+            versions: list[int] = []
+            self._swap_sql(sql_table, table, commit=lambda: versions.append(delta.overwrite(
+                self.dataset_path(dataset_id), table, commit_info={"quancheng.batch_id": batch_id})))
+            version = versions[0]
+        assert version is not None
+        self._register(dataset_id, kind, table.num_rows, digest, batch_id, sql_table, version)
+        return Published(dataset_id, kind, table.num_rows, digest, str(self.dataset_path(dataset_id)), sql_table,
+                         not unchanged, version)
 
-    def _swap_sql(self, sql_table: str, table: pa.Table, touched: pa.Array | None = None) -> str:
-        """Make the SQL table hold ``table``, in one transaction; how it was done.
+    def merge(self, dataset_id: str, upserts: pa.Table, deleted: pa.Array, *, kind: DatasetKind, batch_id: str,
+              key: str = KEY, column_meta: dict[str, dict[str, str]] | None = None) -> Published:
+        """Merge one batch into ``dataset_id``: ``upserts`` (one row per ``key``) inserted or updated,
+        ``deleted`` keys removed, in one Delta commit whose cost follows the batch, not the table.
 
-        - ``merged``: the table exists with the same columns and ``touched`` names every key whose row may
+        Rows equal to the published ones change nothing, so a rerun commits nothing and keeps the version.
+        The SQL table takes the batch's rows in a transaction committed only after the Delta commit: a
+        failure before it leaves both at the last version. The registry records the version the SQL table
+        holds, so one left behind (killed between the two commits) is caught up by the next publish from
+        the change data feed.
+        """
+        path = self._table(dataset_id)
+        before = delta.current_version(path) if path is not None else None
+        if path is not None:
+            upserts = delta.conform(upserts, delta.schema(path))
+        upserts = _with_metadata(upserts, column_meta or {})
+        deleted = deleted.cast(pa.string())
+        reg = self._registry_row(dataset_id)
+        sql_at = reg["version"] if reg is not None else None
+        target = self.dataset_path(dataset_id)
+        sql_table = sql_name(dataset_id)
+        change = None
+        if before is not None and sql_at is not None:
+            change = self._sql_change(target, key, upserts, deleted, since=None if sql_at == before else sql_at)
+        versions: list[int] = []
+
+        def commit() -> None:
+            versions.append(delta.merge_batch(target, upserts, deleted, key=key, metadata=column_meta,
+                                              commit_info={"quancheng.batch_id": batch_id}))
+
+        if change is not None and not len(change.keys):  # a quiet day: nothing for either to do
+            commit()
+        else:
+            self._swap_sql(sql_table, lambda: delta.read(target), change, commit=commit,
+                           total=lambda: delta.row_count(target))
+        after = versions[0]
+        rows = delta.row_count(target)
+        tag = f"v{after}"
+        self._register(dataset_id, kind, rows, tag, batch_id, sql_table, after)
+        return Published(dataset_id, kind, rows, tag, str(target), sql_table, after != before, after)
+
+    def _sql_change(self, path: Path, key: str, upserts: pa.Table, deleted: pa.Array,
+                    since: int | None) -> SqlChange | None:
+        """What the SQL table needs: the batch's rows and keys, plus, when it holds an older version than
+        the Delta table (``since``), the rows of every key changed after it; None when those changes are no
+        longer in the log (vacuumed): the whole table is copied then."""
+        rows, keys = upserts, pa.concat_arrays([upserts[key].combine_chunks().cast(pa.string()), deleted])
+        if since is not None:
+            try:
+                behind = pc.unique(delta.changes(path, since, columns=[key])[key].combine_chunks().cast(pa.string()))
+            except Exception:  # noqa: BLE001 - the versions since were vacuumed
+                return None
+            extra = behind.filter(pc.invert(pc.is_in(behind, value_set=keys)))
+            rows = pa.concat_tables([rows, delta.read_keys(path, key, extra)], promote_options="permissive")
+            keys = pa.concat_arrays([keys, extra])
+        return SqlChange(rows, pc.unique(keys), key)
+
+    def maintain(self, dataset_id: str, retention_hours: int) -> delta.Maintenance | None:
+        """Compact and vacuum one dataset (:func:`quancheng.publish.delta.maintain`); None if it has no table.
+        Compaction changes no row, so a SQL table current before it stays current (the registry says so)."""
+        path = self._table(dataset_id)
+        if path is None:
+            return None
+        before = delta.current_version(path)
+        m = delta.maintain(path, retention_hours)
+        if m.version != before:
+            t = self._registry()
+            with self.engine.begin() as c:
+                c.execute(t.update().where(t.c.dataset_id == dataset_id, t.c.version == before)
+                          .values(version=m.version))
+        return m
+
+    def _swap_sql(self, sql_table: str, full: pa.Table | Callable[[], pa.Table], change: SqlChange | None = None, *,
+                  commit: Callable[[], None] = lambda: None, total: Callable[[], int] | None = None) -> str:
+        """Make the SQL table hold the dataset, in one transaction, calling ``commit()`` (the Delta commit)
+        just before that transaction commits; how it was done.
+
+        - ``merged``: the table exists with the same columns and ``change`` holds every key whose row may
           differ: only those rows are deleted and inserted (cost grows with the batch, not the table);
-        - ``replaced in place``: same columns, no ``touched``: every row deleted and inserted again;
+        - ``replaced in place``: same columns, no ``change`` (or the merge left a row count other than
+          ``total()``): every row deleted and inserted again from ``full()``;
         - ``created``: a new table, or one whose columns changed: loaded beside it, then DROP + RENAME.
-        The first two keep the table itself, so grants, views and comments on it survive; a merge that
-        leaves a row count different from ``table``'s is replaced in place instead. If the table refuses
-        the rows (a constraint someone added), nothing changes and the error says so; only columns whose
-        types changed send it down the DROP + RENAME path.
+        ``full`` is the whole content, or a function reading it after ``commit()`` (as ``total()`` is). A
+        kill or failure before ``commit()`` leaves both at the last version. The first two keep the table itself, so
+        grants, views and comments on it survive. If the table refuses the rows (a constraint someone
+        added), nothing changes and the error says so; only columns whose types changed send it down the
+        DROP + RENAME path.
         """
         from adbc_driver_manager import dbapi
 
-        data = sql_compatible(table, self.dialect)
         side = sql_table + "__next"
         conn = self._adbc()
+        committed = False
         try:
             cur = conn.cursor()
             live = _live_schema(conn, sql_table)
+            if live is not None and change is not None and live.names == change.rows.column_names:
+                try:
+                    _apply_change(cur, sql_table, change, self.dialect)
+                    commit()
+                    committed = True
+                    how = "merged"
+                    if total is not None and _count(cur, sql_table) != total():  # not the last version: anew
+                        how = _replace_rows(cur, sql_table, sql_compatible(_whole(full), self.dialect))
+                    conn.commit()
+                    return how
+                except dbapi.Error as exc:
+                    if committed:
+                        raise
+                    raise QuanchengError(f"shared table {sql_table} refused the new rows "
+                                         f"({str(exc).splitlines()[0]}); nothing changed (fix: the constraint or "
+                                         "trigger added to it)") from None
+            if not isinstance(full, pa.Table):  # the whole content is the Delta table's after the commit
+                commit()
+                committed = True
+            data = sql_compatible(_whole(full), self.dialect)
             if live is not None and live.names == data.column_names:
                 try:
-                    how = _update_in_place(cur, sql_table, data, touched if KEY in data.column_names else None)
+                    how = _replace_rows(cur, sql_table, data)
+                    if not committed:
+                        commit()
                     conn.commit()
                     return how
                 except dbapi.Error as exc:  # rolled back; was it a column type the table cannot take?
@@ -370,6 +522,8 @@ class SharedStore:
                                              "changed (fix: the constraint or trigger added to it)") from None
             else:
                 cur.adbc_ingest(side, data, mode="replace")
+            if not committed:
+                commit()
             q = _quote(sql_table)
             try:
                 cur.execute(f"DROP TABLE IF EXISTS {q}")
@@ -378,8 +532,9 @@ class SharedStore:
                                      f"({str(exc).splitlines()[0]}); drop the views that depend on it, publish, "
                                      "then create them again") from None
             cur.execute(f"ALTER TABLE {_quote(side)} RENAME TO {q}")
-            if KEY in data.column_names:
-                cur.execute(f"CREATE INDEX {_quote(sql_table + '__key')} ON {q} ({_quote(KEY)})")
+            key = next((k for k in (QKEY, KEY) if k in data.column_names), None)
+            if key is not None:
+                cur.execute(f"CREATE INDEX {_quote(sql_table + '__key')} ON {q} ({_quote(key)})")
             conn.commit()
             return "created"
         finally:
@@ -390,8 +545,13 @@ class SharedStore:
         if self._registry_table is None:
             md = sa.MetaData()
             self._registry_table = sa.Table(
-                REGISTRY_TABLE, md, sa.Column("dataset_id", sa.String(200), primary_key=True), *version_columns())
+                REGISTRY_TABLE, md, sa.Column("dataset_id", sa.String(200), primary_key=True), *version_columns(),
+                # the Delta version the SQL table holds: a publish killed between the two is caught up
+                sa.Column("version", sa.BigInteger, nullable=True))
             create_tables(self.engine, md)  # once per store, not once per publish
+            if "version" not in {c["name"] for c in sa.inspect(self.engine).get_columns(REGISTRY_TABLE)}:
+                with contextlib.suppress(sa.exc.DBAPIError), self.engine.begin() as c:  # another process won
+                    c.execute(sa.text(f"ALTER TABLE {REGISTRY_TABLE} ADD COLUMN version BIGINT"))  # earlier release
         return self._registry_table
 
     def _registry_row(self, dataset_id: str) -> dict[str, Any] | None:
@@ -400,10 +560,12 @@ class SharedStore:
             row = c.execute(sa.select(t).where(t.c.dataset_id == dataset_id)).mappings().first()
         return dict(row) if row else None
 
-    def _register(self, dataset_id: str, kind: str, rows: int, digest: str, batch_id: str, sql_table: str) -> None:
+    def _register(self, dataset_id: str, kind: str, rows: int, digest: str, batch_id: str, sql_table: str,
+                  version: int) -> None:
         t = self._registry()
         values = {"kind": kind, "parquet_path": str(self.dataset_path(dataset_id)), "sql_table": sql_table,
-                  "rows": rows, "content_hash": digest, "last_batch": batch_id, "updated_at": datetime.now(UTC)}
+                  "rows": rows, "content_hash": digest, "last_batch": batch_id, "updated_at": datetime.now(UTC),
+                  "version": version}
         with self.engine.begin() as c:
             if c.execute(sa.select(t.c.dataset_id).where(t.c.dataset_id == dataset_id)).first():
                 c.execute(t.update().where(t.c.dataset_id == dataset_id).values(**values))
@@ -430,29 +592,49 @@ def _live_schema(conn: Any, sql_table: str) -> pa.Schema | None:
         return None
 
 
-def _update_in_place(cur: Any, sql_table: str, data: pa.Table, touched: pa.Array | None) -> str:
-    """Delete and insert the rows of the touched keys (or all rows) of an existing table; see ``_swap_sql``."""
+@dataclass(frozen=True)
+class SqlChange:
+    """The rows a SQL table needs to catch up: ``rows`` (the current rows of ``keys``) and ``keys`` (every
+    key that may have changed, deleted ones included)."""
+
+    rows: pa.Table
+    keys: pa.Array
+    key: str
+
+
+def _apply_change(cur: Any, sql_table: str, change: SqlChange, dialect: str) -> None:
+    """Delete the rows of the changed keys and insert their current rows (one transaction, not committed)."""
     q, batch, keys = _quote(sql_table), sql_table + "__batch", sql_table + "__keys"
+    data = sql_compatible(change.rows, dialect)
     cols = ", ".join(_quote(c) for c in data.column_names)
-    how = "replaced in place"
-    if touched is not None:
-        wanted = pc.unique(touched.cast(pa.string()))
-        cur.adbc_ingest(batch, data.filter(pc.is_in(data[KEY], value_set=wanted)), mode="replace")
-        cur.adbc_ingest(keys, pa.table({KEY: wanted}), mode="replace")
-        cur.execute(f"DELETE FROM {q} WHERE {_quote(KEY)} IN (SELECT {_quote(KEY)} FROM {_quote(keys)})")
-        cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
-        cur.execute(f"DROP TABLE {_quote(keys)}")
-        cur.execute(f"SELECT COUNT(*) FROM {q}")
-        row = cur.fetchone()
-        how = "merged"
-        if row is None or int(row[0]) != data.num_rows:  # the table was not the last version: all of it anew
-            how = "replaced in place"
-    if how != "merged":
-        cur.adbc_ingest(batch, data, mode="replace")
-        cur.execute(f"DELETE FROM {q}")
-        cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
+    k = _quote(change.key)
+    cur.adbc_ingest(batch, data, mode="replace")
+    cur.adbc_ingest(keys, pa.table({change.key: change.keys}), mode="replace")
+    cur.execute(f"DELETE FROM {q} WHERE {k} IN (SELECT {k} FROM {_quote(keys)})")
+    cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
+    cur.execute(f"DROP TABLE {_quote(keys)}")
     cur.execute(f"DROP TABLE {_quote(batch)}")
-    return how
+
+
+def _whole(full: pa.Table | Callable[[], pa.Table]) -> pa.Table:
+    return full if isinstance(full, pa.Table) else full()
+
+
+def _count(cur: Any, sql_table: str) -> int:
+    cur.execute(f"SELECT COUNT(*) FROM {_quote(sql_table)}")
+    row = cur.fetchone()
+    return int(row[0]) if row is not None else -1
+
+
+def _replace_rows(cur: Any, sql_table: str, data: pa.Table) -> str:
+    """Every row of an existing table deleted and ``data`` inserted, the table itself kept."""
+    q, batch = _quote(sql_table), sql_table + "__batch"
+    cols = ", ".join(_quote(c) for c in data.column_names)
+    cur.adbc_ingest(batch, data, mode="replace")
+    cur.execute(f"DELETE FROM {q}")
+    cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
+    cur.execute(f"DROP TABLE {_quote(batch)}")
+    return "replaced in place"
 
 
 def merge_by_key(current: pa.Table | None, upserts: pa.Table, removed_keys: pa.Array) -> pa.Table:
@@ -464,13 +646,16 @@ def merge_by_key(current: pa.Table | None, upserts: pa.Table, removed_keys: pa.A
     return pa.concat_tables([kept, upserts], promote_options="permissive")
 
 
-def _with_metadata(table: pa.Table, dataset_id: str, kind: str, column_meta: dict[str, dict[str, str]]) -> pa.Table:
+def _with_metadata(table: pa.Table, column_meta: dict[str, dict[str, str]]) -> pa.Table:
+    """``table`` whose described columns carry their description (names, definition, unit) and whose other
+    columns carry none; the Delta schema keeps it per column. Every column is nullable there: a merge's
+    delete rows are null but for the key, and a batch's nullability never differs from the table's."""
     fields = []
     for f in table.schema:
         meta = column_meta.get(f.name)
+        f = f.with_nullable(True)
         fields.append(f.with_metadata({k: v.encode() for k, v in meta.items()}) if meta else f.remove_metadata())
-    schema = pa.schema(fields, metadata={"quancheng.dataset": dataset_id, "quancheng.kind": kind})
-    return table.cast(schema)
+    return table.cast(pa.schema(fields))
 
 
 def sql_compatible(table: pa.Table, dialect: str) -> pa.Table:

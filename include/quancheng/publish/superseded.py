@@ -14,6 +14,8 @@ columns, so its schema does not depend on the day's data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -39,3 +41,26 @@ def mark_superseded(merged: pa.Table, quarantined_keys: pa.Array | pa.ChunkedArr
         merged = merged.drop_columns([SUPERSEDED])
     at = next((i for i, name in enumerate(merged.column_names) if not name.startswith("_")), merged.num_columns)
     return merged.add_column(at, pa.field(SUPERSEDED, pa.bool_(), nullable=False), flag)
+
+
+def superseded_batch(valid: pa.Table, deleted: pa.Array, quarantined_keys: pa.Array | pa.ChunkedArray,
+                     policy: InvalidUpdate,
+                     published: Callable[[pa.Array], pa.Table | None]) -> tuple[pa.Table, pa.Array]:
+    """The merge that :func:`mark_superseded` describes, as a batch: (upserts, deleted keys).
+
+    ``valid`` rows go in with the flag cleared; the published rows of keys this batch quarantined
+    (``published(keys)``, None before the first publish) are upserted again flagged (``flag``) or their keys
+    deleted (``withdraw``); flags of earlier batches stay on the rows the batch does not touch.
+    """
+    upserts = mark_superseded(valid, pa.array([], pa.string()), policy)
+    keys = pc.unique(quarantined_keys.cast(pa.string()) if isinstance(quarantined_keys, pa.Array)
+                     else quarantined_keys.combine_chunks().cast(pa.string()))
+    current = published(keys) if len(keys) else None
+    if current is None or current.num_rows == 0:
+        return upserts, deleted
+    if policy == "withdraw":
+        return upserts, pa.concat_arrays([deleted.cast(pa.string()), current[KEY].combine_chunks().cast(pa.string())])
+    flagged = current.set_column(current.schema.get_field_index(SUPERSEDED), SUPERSEDED,
+                                 pa.array([True] * current.num_rows, pa.bool_())) \
+        if SUPERSEDED in current.column_names else mark_superseded(current, keys, policy)
+    return pa.concat_tables([upserts, flagged], promote_options="permissive"), deleted

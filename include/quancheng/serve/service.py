@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from quancheng.catalog import Catalog
@@ -102,10 +101,10 @@ class Service:
             return None
         key = (dataset_id, reg.content_hash)
         if key not in self._schemas:
-            path = self.store.dataset_path(dataset_id) / "data.parquet"
-            if not path.exists():
+            schema = self.store.schema(dataset_id)
+            if schema is None:
                 return None
-            self._schemas[key] = pq.read_schema(path)
+            self._schemas[key] = schema
         return self._schemas[key]
 
     def holders(self, element_key: str) -> set[str]:

@@ -1,0 +1,154 @@
+"""Benchmark: a sync costs what changed (issue 12). One system, its full sync, then days of 1 %, 0.1 % and 0 %.
+
+The slice catalog's investment system (``ndrc_investment``, table ``TZ_XMBA``, update column ``GXSJ``) on a
+SQLite source of ``--rows`` filings, synced into the embedded store with the real CLI, each run its own
+process (``quancheng run``), timed from outside with its peak RSS (``wait4``):
+
+1. the full sync of every row;
+2. a day on which 1 % of the rows changed (name and update time), then the same day run again (a rerun);
+3. a day with 0.1 % changed;
+4. a day with nothing changed;
+5. the import floor: a process that imports what ``quancheng run`` imports and loads the catalog, and does
+   nothing else: what "beyond imports" is measured against.
+
+``--memory 250000,1000000,4000000`` adds full syncs of those sizes (peak RSS: flat or not).
+
+Reproduce: .venv/bin/python benchmarks/incremental.py --rows 1000000 --memory 250000,1000000,4000000 --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[1]
+SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "benchmarks" / "results" / "incremental.md"
+SYSTEM = "ndrc_investment"
+FIRST_DAY = date(2026, 3, 1)
+
+
+def filings(n: int) -> pa.Table:
+    """``n`` valid investment filings (vectorized: a million in about a second)."""
+    rng = np.random.default_rng(12)
+    i = np.arange(n)
+    code = np.char.add("2019-370102-47-01-", np.char.zfill(i.astype(str), 8))
+    return pa.table({
+        "XMDM": code, "XMMC": np.char.add("济南项目", i.astype(str)), "JSXZ": rng.choice(["新建", "扩建", "改建"], n),
+        "JSDD": rng.choice(["370102", "370103", "370112", "370104"], n),
+        "ZTZ": np.round(rng.uniform(100, 90_000, n), 2), "ZYDMJ": np.round(rng.uniform(1, 500, n), 2),
+        **{c: pa.array([v] * n) for c, v in (("NKGSJ", "2019-11-21"), ("XMDWMC", "山东某某建设有限公司"),
+                                            ("XMDWZJHM", "913701007874076393"),
+                                            ("GXSJ", f"{FIRST_DAY - timedelta(days=1)} 08:00:00"), ("BZ", ""))},
+    })
+
+
+def make_source(db: Path, n: int) -> None:
+    import adbc_driver_sqlite.dbapi as sq
+
+    db.unlink(missing_ok=True)
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE TZ_XMBA (XMDM TEXT PRIMARY KEY, XMMC TEXT, JSXZ TEXT, JSDD TEXT, ZTZ NUMERIC, "
+                  "ZYDMJ NUMERIC, NKGSJ TEXT, XMDWMC TEXT, XMDWZJHM TEXT, GXSJ DATETIME, BZ TEXT)")
+        c.execute("CREATE INDEX tz_gxsj ON TZ_XMBA (GXSJ)")
+    t = filings(n)
+    with sq.connect(str(db)) as conn:
+        for start in range(0, n, 500_000):
+            conn.cursor().adbc_ingest("TZ_XMBA", t.slice(start, 500_000), mode="append")
+        conn.commit()
+
+
+def change(db: Path, every: int, day: date) -> int:
+    """Rename one filing in ``every`` (0: none) and stamp it with ``day``; how many changed."""
+    if every == 0:
+        return 0
+    with sqlite3.connect(db) as c:
+        cur = c.execute(f"UPDATE TZ_XMBA SET XMMC = XMMC || '（变更{day:%m%d}）', GXSJ = '{day} 09:00:00' "
+                        f"WHERE rowid % {every} = 0")
+        return cur.rowcount
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def run(home: Path, db: Path, end: date, env: dict[str, str]) -> tuple[float, float]:
+    return timed([str(BIN / "quancheng"), "run", SYSTEM, "--uri", f"sqlite:///{db}", "--dir", str(home),
+                  "--end", str(end)], env)
+
+
+IMPORTS = ("import quancheng.pipeline, quancheng.pipeline_commands; from quancheng.catalog import current_catalog; "
+           "current_catalog()")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--memory", default="", help="comma-separated sizes for full syncs (peak RSS)")
+    ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    args = ap.parse_args()
+    env = {**os.environ, "QUANCHENG_CATALOG": str(SLICE), "PYTHONPATH": str(ROOT / "include")}
+    env.pop("QUANCHENG_SHARED_DB", None)
+    lines: list[str] = []
+
+    def row(what: str, changed: int | str, wall: float, rss: float, full: float | None = None) -> None:
+        share = f"{wall / full:.1%}" if full else ""
+        lines.append(f"| {what} | {changed:,} | {wall:.2f} | {share} | {rss:.0f} |" if isinstance(changed, int)
+                     else f"| {what} | {changed} | {wall:.2f} | {share} | {rss:.0f} |")
+        print(lines[-1], flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="qc_incr_") as tmp:
+        db, home = Path(tmp) / "ndrc.db", Path(tmp) / "home"
+        make_source(db, args.rows)
+        imports, imports_rss = timed([sys.executable, "-c", IMPORTS], env)
+        row("import floor (imports + catalog, no work)", "-", imports, imports_rss)
+        full, rss = run(home, db, FIRST_DAY, env)
+        row(f"full sync ({args.rows:,} rows)", args.rows, full, rss)
+        day = FIRST_DAY
+        for label, every in (("1 %", 100), ("1 % again (rerun)", -1), ("0.1 %", 1000), ("0 %", 0)):
+            if every != -1:
+                day += timedelta(days=1)
+                n = change(db, every, day - timedelta(days=1))
+            wall, rss = run(home, db, day, env)
+            row(f"a day with {label} changed", n if every != -1 else n, wall, rss, full)
+        lines.append("")
+        for size in [int(s) for s in args.memory.split(",") if s]:
+            mdb, mhome = Path(tmp) / f"m{size}.db", Path(tmp) / f"m{size}"
+            make_source(mdb, size)
+            wall, rss = run(mhome, mdb, FIRST_DAY, env)
+            lines.append(f"| full sync, memory | {size:,} | {wall:.2f} | | {rss:.0f} |")
+            print(lines[-1], flush=True)
+            mdb.unlink()
+    if args.write:
+        head = RESULTS.read_text().split("<!-- measured: start -->")[0] if RESULTS.exists() else "# Incremental syncs\n\n"
+        tail = RESULTS.read_text().split("<!-- measured: end -->")[1] if RESULTS.exists() else "\n"
+        load = os.getloadavg()
+        body = ["<!-- measured: start -->",
+                f"Command: `.venv/bin/python benchmarks/incremental.py {' '.join(sys.argv[1:])}`",
+                f"(load average at the end {load[0]:.2f}, {os.cpu_count()} cores)", "",
+                "| run | rows changed | wall s | of the full sync | peak RSS MB |", "|---|---:|---:|---:|---:|",
+                *lines, "<!-- measured: end -->"]
+        RESULTS.write_text(head + "\n".join(body) + tail)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
