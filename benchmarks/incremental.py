@@ -128,7 +128,7 @@ def main() -> int:
                 day += timedelta(days=1)
                 n = change(db, every, day - timedelta(days=1))
             wall, rss = run(home, db, day, env)
-            row(f"a day with {label} changed", n if every != -1 else n, wall, rss, full)
+            row(f"a day with {label} changed", n, wall, rss, full)
         lines.append("")
         for size in [int(s) for s in args.memory.split(",") if s]:
             mdb, mhome = Path(tmp) / f"m{size}.db", Path(tmp) / f"m{size}"
@@ -138,8 +138,9 @@ def main() -> int:
             print(lines[-1], flush=True)
             mdb.unlink()
     if args.write:
-        head = RESULTS.read_text().split("<!-- measured: start -->")[0] if RESULTS.exists() else "# Incremental syncs\n\n"
-        tail = RESULTS.read_text().split("<!-- measured: end -->")[1] if RESULTS.exists() else "\n"
+        empty = "# Incremental syncs\n\n<!-- measured: start --><!-- measured: end -->\n"
+        old = RESULTS.read_text() if RESULTS.exists() else empty
+        head, tail = old.split("<!-- measured: start -->")[0], old.split("<!-- measured: end -->")[1]
         load = os.getloadavg()
         body = ["<!-- measured: start -->",
                 f"Command: `.venv/bin/python benchmarks/incremental.py {' '.join(sys.argv[1:])}`",

@@ -161,3 +161,41 @@ def test_a_home_of_the_parquet_version_layout_is_taken_over(tmp_path: Path) -> N
     assert not (store.parquet_root / DS).is_symlink() and not (store.parquet_root / ".versions" / DS).exists()
     store.merge(DS, rows([4]), NONE, kind="system", batch_id="b2")
     assert [r[0] for r in delta_rows(store)] == [f"k{k:06d}" for k in range(5)]
+
+
+def test_the_datasets_commands_list_history_read_as_of_and_maintain(tmp_path: Path) -> None:
+    import json
+
+    from cli_runner import quancheng
+
+    store = SharedStore(tmp_path)
+    store.merge(DS, rows(range(3)), NONE, kind="system", batch_id="b1")
+    store.merge(DS, rows([1], "改"), keys([0]), kind="system", batch_id="b2")
+    code, out = quancheng("datasets", "--dir", str(tmp_path), "--json")
+    assert code == 0 and json.loads(out)[0]["version"] == 1 and json.loads(out)[0]["rows"] == 2
+
+    code, out = quancheng("datasets", "history", DS, "--dir", str(tmp_path), "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [(v["version"], v["operation"], v["batch_id"]) for v in lines] == \
+        [(1, "MERGE", "b2"), (0, "WRITE", "b1")]
+    assert (lines[0]["rows_updated"], lines[0]["rows_removed"]) == (1, 1)
+
+    code, out = quancheng("datasets", "read", DS, "--dir", str(tmp_path), "--as-of", "0", "--json")
+    assert code == 0 and [json.loads(line)["project_name"] for line in out.splitlines()] == ["项目0", "项目1", "项目2"]
+    code, out = quancheng("datasets", "read", DS, "--dir", str(tmp_path), "--json")
+    assert [json.loads(line)["project_name"] for line in out.splitlines()] == ["项目1改", "项目2"]
+    when = lines[1]["timestamp"]  # the time version 0 was committed: it is what was current then
+    code, out = quancheng("datasets", "read", DS, "--dir", str(tmp_path), "--as-of", when, "--limit", "0")
+    assert code == 0 and "3 rows" in out
+
+    for bad, exit_code, said in (("9", 1, "has no version 9: the versions in its log are 0 to 1"),
+                                 ("yesterday", 2, "neither a version number nor an ISO time"),
+                                 ("2000-01-01", 1, "no version of")):
+        code, out = quancheng("datasets", "read", DS, "--dir", str(tmp_path), "--as-of", bad)
+        assert code == exit_code and said in out and "Traceback" not in out, out
+    code, out = quancheng("datasets", "history", "nope.nope", "--dir", str(tmp_path))
+    assert code == 1 and "no dataset 'nope.nope'" in out
+
+    code, out = quancheng("datasets", "maintain", "--dir", str(tmp_path), "--retention-hours", "0")
+    assert code == 0 and "1 dataset(s) maintained" in out
+    assert delta_rows(store) == sorted([("k000001", "项目1改", 10), ("k000002", "项目2", 20)])

@@ -117,14 +117,18 @@ def read(dataset_id: str, home: Path, as_of: str | None, limit: int, as_json: bo
     store = _store(home)
     _known(store, dataset_id)
     when = parse_as_of(as_of)
+    if isinstance(when, int):
+        kept = sorted(c.version for c in store.history(dataset_id))
+        if when not in kept:
+            raise click.ClickException(f"{dataset_id} has no version {when}: the versions in its log are "
+                                       f"{kept[0]} to {kept[-1]} (quancheng datasets history {dataset_id})")
     try:
         table = store.read(dataset_id, as_of=when)
     except ValueError as exc:  # a time before the oldest version kept
         raise click.ClickException(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - delta-rs: a version vacuumed or not yet committed
-        raise click.ClickException(f"{dataset_id} has no version {as_of} to read "
-                                   f"(quancheng datasets history {dataset_id} lists them): "
-                                   f"{str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # noqa: BLE001 - delta-rs: the version's files were vacuumed
+        raise click.ClickException(f"{dataset_id} as of {as_of} can no longer be read (maintenance vacuumed "
+                                   f"its files): {str(exc).splitlines()[0]}") from None
     assert table is not None
     rows = table.slice(0, limit).to_pylist()
     if as_json:
