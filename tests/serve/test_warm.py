@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from datetime import UTC
 from pathlib import Path
 
 from quancheng.consolidate.stage_forms import stage_dataset_id
@@ -85,3 +86,51 @@ def test_as_of_serves_the_current_version_and_refuses_others(demo_home: Path, sl
         assert version in r.json()["error"]["message"]
     bad = client.get(f"/v1/datasets/{ds}/records", params={"as_of": "yesterday?"}, headers=auth)
     assert bad.status_code == 422
+
+
+def test_as_of_serves_an_earlier_version_while_it_is_kept(demo_home: Path, slice_catalog, api_factory,
+                                                          tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A new version of a copy is published; as of the old version (or a time before the new one) the caller
+    gets the old rows, as of now the new ones; once maintenance prunes the old version it is a 404."""
+    from datetime import datetime, timedelta
+
+    import pyarrow.compute as pc
+    from quancheng.publish.store import SharedStore
+    from quancheng.serve.clients import ClientStore
+    from quancheng.sharing.areas import AreaStore, prune_versions
+    from quancheng.sharing.rules import OPEN
+
+    home = tmp_path / "home"
+    shutil.copytree(demo_home, home, symlinks=True)
+    client, _ = api_factory(home, slice_catalog)
+    store = SharedStore(home)
+    key = ClientStore(store.engine).add(f"asof-old-{os.getpid()}", "Development and Reform Commission", slice_catalog)
+    auth = {"Authorization": f"Bearer {key}"}
+    ds = stage_dataset_id(slice_catalog.stages[0].stage_id)
+
+    def page(**params: str) -> dict:  # type: ignore[type-arg]
+        r = client.get(f"/v1/datasets/{ds}/records", params={"page_size": 1000, **params}, headers=auth)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    before = page()
+    old, published = before["dataset"]["version"], datetime.fromisoformat(before["dataset"]["updated_at"])
+    current = store.root / "areas" / "shared_open" / ds / "data.parquet"
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(current)
+    table = table.filter(pc.not_equal(table["project_code"], before["records"][0]["project_code"]))
+    AreaStore(store, slice_catalog).publish(OPEN, ds, table, kind="stage_form", batch_id="a later day", columns={},
+                                            table_meta={})
+    time.sleep(1.1)  # the link TTL
+    now = page()
+    assert now["dataset"]["version"] != old and now["total"] == before["total"] - 1
+    then = page(as_of=old)
+    assert then["dataset"]["version"] == old and then["records"] == before["records"]
+    assert page(as_of=(published + timedelta(milliseconds=1)).isoformat())["dataset"]["version"] == old
+    assert page(as_of=datetime.now(UTC).isoformat())["dataset"]["version"] == now["dataset"]["version"]
+
+    assert prune_versions(store, retention_hours=0) >= 1
+    gone = client.get(f"/v1/datasets/{ds}/records", params={"as_of": old}, headers=auth)
+    assert gone.status_code == 404 and now["dataset"]["version"] in gone.json()["error"]["message"]
+    assert not (store.root / "areas" / "shared_open" / ".versions" / ds / old).exists()

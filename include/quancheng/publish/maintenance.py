@@ -4,7 +4,8 @@ Every publish adds files (a merge rewrites only the files holding its keys), so 
 versions keep theirs. :func:`maintain_all` compacts each dataset and vacuums the files no version younger
 than the retention needs; versions older than that can no longer be read *as of*. A system's datasets are
 maintained under the system's lock (:mod:`quancheng.locks`), so compaction never races a sync's merge; the
-consolidated ones are written by the consolidation DAGs, whose pool the maintenance task shares.
+consolidated ones are written by the consolidation DAGs, whose pool the maintenance task shares. The
+per-area copies' earlier versions (kept for the data service's *as of*) go by the same retention.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ def system_of(dataset_id: str, kind: str) -> str | None:
 def maintain_all(store: SharedStore, retention_hours: int = RETENTION_HOURS, *,
                  lock_wait: float = LOCK_WAIT_SECONDS,
                  progress: Callable[[str, Maintenance], None] | None = None) -> dict[str, Maintenance]:
-    """Compact and vacuum every published dataset; what was done per dataset."""
+    """Compact and vacuum every published dataset, and delete the area copies' versions older than the
+    retention (:func:`quancheng.sharing.areas.prune_versions`); what was done per dataset."""
+    from quancheng.sharing.areas import prune_versions
+
     batch = f"maintain__{datetime.now(UTC):%Y%m%dT%H%M%S}"
     out: dict[str, Maintenance] = {}
     for d in store.datasets():
@@ -47,6 +51,7 @@ def maintain_all(store: SharedStore, retention_hours: int = RETENTION_HOURS, *,
             out[ds] = done
             if progress is not None:
                 progress(ds, done)
+    prune_versions(store, retention_hours)
     return out
 
 

@@ -202,9 +202,9 @@ def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> 
     return version
 
 
-def make_current(base: Path, dataset_id: str, version: Path) -> None:
+def make_current(base: Path, dataset_id: str, version: Path, *, prune: bool = True) -> None:
     """Point ``base/<dataset_id>`` at ``version`` (a symlink renamed over the old one, so readers see one
-    version or the other, never neither) and delete the dataset's other versions."""
+    version or the other, never neither) and, with ``prune``, delete the dataset's other versions."""
     link = safe_path(base, dataset_id, what="dataset id")
     inside(base, version, what="dataset version")
     import uuid
@@ -214,6 +214,8 @@ def make_current(base: Path, dataset_id: str, version: Path) -> None:
                          what="dataset id")
     os.symlink(os.path.relpath(version, base), tmp_link)
     os.replace(tmp_link, link)
+    if not prune:
+        return
     for old in version.parent.iterdir():
         if old.name != version.name:
             shutil.rmtree(old, ignore_errors=True)

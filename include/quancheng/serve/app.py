@@ -194,8 +194,8 @@ def create_app(home: Path, catalog: Catalog, *, sql_url: str | None = None, rate
                     page_size: Annotated[int, Query(description=f"rows per page, at most {records.MAX_PAGE_SIZE}")]
                     = records.DEFAULT_PAGE_SIZE,
                     as_of: Annotated[str | None, Query(description="a version or an ISO date-time: the records as "
-                                                                   "they were then (only the current version is "
-                                                                   "kept today: any other is a 404)")] = None,
+                                                                   "they were then, while that version is kept "
+                                                                   "(a week by default; else a 404)")] = None,
                     ) -> Response:
         """Records of a dataset, by key or all, a page at a time."""
         call: Call = request.state.call

@@ -139,6 +139,7 @@ class AreaCache:
         self._links: dict[tuple[str, str], tuple[str | None, float]] = {}
         self.index_columns = frozenset(index_columns)
         self._copies: dict[tuple[str, str], Copy] = {}
+        self._older: dict[tuple[str, str, str], Copy] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -187,6 +188,27 @@ class AreaCache:
             copy = Copy(dataset_id, schema, version, table, build_index(table, self.index_columns))
             self._copies[key] = copy
             return copy
+
+
+    def get_version(self, schema: str, dataset_id: str, version: str) -> Copy | None:
+        """An earlier version of a copy (for ``as_of``), while its files are kept; the last few read are held."""
+        key = (schema, dataset_id, version)
+        held = self._older.get(key)
+        if held is not None:
+            return held
+        path = self.root / schema / ".versions" / dataset_id / version / "data.parquet"
+        if not path.is_file():
+            return None
+        table = pq.read_table(path)
+        copy = Copy(dataset_id, schema, version, table, build_index(table, self.index_columns))
+        with self._guard:
+            while len(self._older) >= OLDER_HELD:
+                self._older.pop(next(iter(self._older)))
+            self._older[key] = copy
+        return copy
+
+
+OLDER_HELD = 8  # earlier versions held in memory for as-of calls
 
 
 class Refresher:

@@ -91,39 +91,48 @@ def match(service: Service, client: Client, copy: Copy, key: str,
     return found, {"key": value, "columns": columns}
 
 
-def check_as_of(service: Service, copy: Copy, as_of: str | None) -> None:
-    """``as_of`` names a version (content hash) or a time; the copies keep their current version only (history
-    comes with the table format, issue 12), so a version or time the current one answers is served and any
-    other is a 404 that says which version there is and since when, never an answer from the wrong version."""
-    if as_of is None:
-        return
-    fresh = service.freshness(copy)
-    since = fresh["updated_at"]
-    if as_of == copy.version:
-        return
+def copy_as_of(service: Service, copy: Copy, as_of: str | None) -> tuple[Copy, str | None]:
+    """The copy the caller's area held at ``as_of`` (a version, as /v1/datasets/{id} names it, or an ISO
+    date-time), with the time it became current (None: the current copy, whose freshness says it).
+
+    Earlier versions are kept for the retention of ``quancheng datasets maintain``; one no longer kept, or a
+    time before the first version, is a 404 that names the versions there are, never an answer from the
+    wrong version."""
+    if as_of is None or as_of == copy.version:
+        return copy, None
     from datetime import UTC, datetime
 
+    from quancheng.sharing.areas import area_versions
+
+    kept = area_versions(service.store.engine, copy.schema, copy.dataset_id)
+    oldest = f"{kept[-1].content_hash} (current from {kept[-1].published_at.isoformat()})" if kept else copy.version
     try:
         moment = datetime.fromisoformat(as_of.strip())
     except ValueError:
-        if len(as_of) <= 64 and as_of.isalnum():
-            raise ApiError(404, "version_not_kept", f"version {as_of!r} of {copy.dataset_id!r} is not kept: only the "
-                           f"current version {copy.version} (since {since}) is served", parameter="as_of",
-                           current_version=copy.version) from None
-        raise ApiError(422, "invalid_parameter", "as_of is a version (as /v1/datasets/{id} names it) or an ISO "
-                       f"date-time, got {_short(as_of)!r}", parameter="as_of") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if since is None or moment < datetime.fromisoformat(since):
-        raise ApiError(404, "version_not_kept", f"{copy.dataset_id!r} as of {moment.isoformat()} is not kept: the "
-                       f"current version {copy.version} dates from {since}, and earlier ones are not kept",
-                       parameter="as_of", current_version=copy.version)
+        if not (len(as_of) <= 64 and as_of.isalnum()):
+            raise ApiError(422, "invalid_parameter", "as_of is a version (as /v1/datasets/{id} names it) or an ISO "
+                           f"date-time, got {_short(as_of)!r}", parameter="as_of") from None
+        found = next((v for v in kept if v.content_hash == as_of), None)
+    else:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        found = next((v for v in kept if v.published_at <= moment), None)
+        if found is None and not kept and (since := service.freshness(copy)["updated_at"]) \
+                and moment >= datetime.fromisoformat(since):
+            return copy, None  # a copy published before versions were recorded: current since then
+    if found is not None and found.content_hash == copy.version:
+        return copy, None
+    older = service.cache.get_version(copy.schema, copy.dataset_id, found.content_hash) if found else None
+    if found is None or older is None:
+        raise ApiError(404, "version_not_kept", f"{copy.dataset_id!r} as of {_short(as_of)!r} is not kept: the "
+                       f"current version is {copy.version}, the oldest kept {oldest}", parameter="as_of",
+                       current_version=copy.version)
+    return older, found.published_at.isoformat()
 
 
 def records(service: Service, client: Client, dataset_id: str, *, key: str | None, column: str | None,
             fields: str | None, page: int, page_size: int, as_of: str | None = None) -> dict[str, Any]:
     check_page(page, page_size)
-    copy = service.copy_for(client, dataset_id)
-    check_as_of(service, copy, as_of)
+    copy, then = copy_as_of(service, service.copy_for(client, dataset_id), as_of)
     wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     if wanted:
         visible_columns(service, client, copy, wanted, "fields")
@@ -140,9 +149,9 @@ def records(service: Service, client: Client, dataset_id: str, *, key: str | Non
         total = copy.table.num_rows
         start = (page - 1) * page_size
         rows = copy.rows(range(start, min(start + page_size, total)), wanted)
-    fresh = service.freshness(copy)
+    updated = then or service.freshness(copy)["updated_at"]
     return {"dataset": {"id": dataset_id, **names(service, dataset_id), "area": copy.schema,
-                        "version": copy.version, "updated_at": fresh["updated_at"]},
+                        "version": copy.version, "updated_at": updated},
             "filter": applied or None, "page": page, "page_size": page_size, "total": total, "records": rows}
 
 

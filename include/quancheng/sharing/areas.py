@@ -8,12 +8,19 @@ grants; with SQLite each area is its own database file ``<schema>.db`` (``ATTACH
 with a ``_columns`` table holding the column names and definitions SQLite cannot store as comments.
 Every version is recorded in ``_exchange_areas`` of the shared database, with its content hash and the
 batch that made it, so re-publishing the same content is a no-op (nothing written at all).
+
+Earlier versions stay beside the current one, each listed in ``_exchange_area_versions`` with the time it
+became current, so the data service answers *as of* a version or a time with exactly the copy the area
+held then (tokenized as it was); :func:`prune_versions` (the maintenance DAG) deletes those older than
+the retention.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,77 @@ from quancheng.sharing import postgres
 from quancheng.sharing.rules import Audience
 
 AREAS_TABLE = "_exchange_areas"
+VERSIONS_TABLE = "_exchange_area_versions"
+
+
+def versions_table(md: sa.MetaData | None = None) -> sa.Table:
+    """Each version an area copy has had: its content hash, rows, batch, and when it became current."""
+    return sa.Table(
+        VERSIONS_TABLE, md or sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("schema_name", sa.String(100), nullable=False, index=True),
+        sa.Column("dataset_id", sa.String(200), nullable=False),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+        sa.Column("rows", sa.BigInteger, nullable=False),
+        sa.Column("last_batch", sa.String(200), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+@dataclass(frozen=True)
+class AreaVersion:
+    """One version of an area copy, as ``_exchange_area_versions`` lists it."""
+
+    content_hash: str
+    rows: int
+    last_batch: str
+    published_at: datetime
+
+
+def area_versions(engine: sa.Engine, schema: str, dataset_id: str) -> list[AreaVersion]:
+    """The versions of one area copy, newest first (empty where none was recorded)."""
+    if not sa.inspect(engine).has_table(VERSIONS_TABLE):
+        return []
+    t = versions_table()
+    with engine.connect() as c:
+        rows = c.execute(sa.select(t).where(t.c.schema_name == schema, t.c.dataset_id == dataset_id)
+                         .order_by(t.c.id.desc())).mappings().all()
+    return [AreaVersion(str(r["content_hash"]), int(r["rows"]), str(r["last_batch"]), _aware(r["published_at"]))
+            for r in rows]
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)  # SQLite hands back naive timestamps
+
+
+def prune_versions(store: SharedStore, retention_hours: int) -> int:
+    """Delete the area copies' versions that stopped being current more than ``retention_hours`` ago (their
+    files and their rows); the current version of every copy stays. How many were deleted."""
+    if not sa.inspect(store.engine).has_table(VERSIONS_TABLE):
+        return 0
+    from datetime import timedelta
+
+    t = versions_table()
+    cutoff = datetime.now(UTC) - timedelta(hours=retention_hours)
+    with store.engine.connect() as c:
+        rows = c.execute(sa.select(t).order_by(t.c.schema_name, t.c.dataset_id, t.c.id)).mappings().all()
+    gone: list[int] = []
+    root = store.root / "areas"
+    by_copy: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:
+        by_copy.setdefault((str(r["schema_name"]), str(r["dataset_id"])), []).append(r)
+    for (schema, ds), vs in by_copy.items():
+        for r, nxt in pairwise(vs):  # every version but the newest, with the one replacing it
+            if _aware(nxt["published_at"]) < cutoff:
+                gone.append(int(r["id"]))
+                keep = {str(v["content_hash"]) for v in vs if int(v["id"]) not in gone}
+                if str(r["content_hash"]) not in keep:
+                    shutil.rmtree(safe_path(root, schema, ".versions", ds, str(r["content_hash"]),
+                                            what="dataset id"), ignore_errors=True)
+    if gone:
+        with store.engine.begin() as c:
+            c.execute(t.delete().where(t.c.id.in_(gone)))
+    return len(gone)
 
 
 @dataclass(frozen=True)
@@ -105,8 +183,8 @@ class AreaStore:
 
     # --- Parquet ---
     def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table, digest: str) -> None:
-        base = self.area_dir(audience.schema)
-        make_current(base, dataset_id, write_version(base, dataset_id, table, digest))
+        base = self.area_dir(audience.schema)  # earlier versions stay for as-of reads until prune_versions
+        make_current(base, dataset_id, write_version(base, dataset_id, table, digest), prune=False)
 
     # --- SQL ---
     def ensure_access(self) -> None:
@@ -171,6 +249,7 @@ class AreaStore:
             sa.Column("dataset_id", sa.String(200), primary_key=True),
             *version_columns(),
         )
+        versions_table(md)
         create_tables(self.store.engine, md)
         self._registry = t
         return t
@@ -189,11 +268,14 @@ class AreaStore:
             "sql_table": f"{schema}.{sql_name(dataset_id)}", "rows": rows, "content_hash": digest,
             "last_batch": batch_id, "updated_at": datetime.now(UTC)}
         where = (t.c.schema_name == schema) & (t.c.dataset_id == dataset_id)
+        history = t.metadata.tables[VERSIONS_TABLE]
         with self.store.engine.begin() as c:
             if c.execute(sa.select(t.c.dataset_id).where(where)).first():
                 c.execute(t.update().where(where).values(**values))
             else:
                 c.execute(t.insert().values(schema_name=schema, dataset_id=dataset_id, **values))
+            c.execute(history.insert().values(schema_name=schema, dataset_id=dataset_id, content_hash=digest,
+                                              rows=rows, last_batch=batch_id, published_at=values["updated_at"]))
 
     def listing(self) -> list[dict[str, Any]]:
         """Every area copy with its schema, locations, rows and content hash."""
