@@ -88,11 +88,49 @@ def form_changes(source: Source, form: SourceForm, data: pa.Table, *, home: Path
     elif system.delete_detection == "soft_delete":
         upserts, deleted = _soft_deleted(data, form)
     elif system.delete_detection == "reconcile":
-        upserts, deleted = data, _reconcile(source, form, data, store, chunk_rows)
+        upserts, deleted = data, _reconcile(source, form, _keys(data, form), store, chunk_rows)
     else:
         upserts, deleted = data, pa.array([], pa.string())
     _guard(system, form, deleted, store, position, allow_mass_delete)
     return FormChanges(upserts, deleted, snapshot)
+
+
+class IncrementalChanges:
+    """:func:`form_changes` for an incremental form (update column, no rebuild) read batch by batch: each
+    batch's upserts as it comes (soft deletes split off), the deletes once the last batch is in (reconcile
+    against the keys of every batch), then the mass-delete guard. Memory holds one batch and the keys."""
+
+    def __init__(self, source: Source, form: SourceForm, *, store: SharedStore, allow_mass_delete: bool = False,
+                 chunk_rows: int = 100_000):
+        self.source, self.form, self.store = source, form, store
+        self.allow, self.chunk_rows = allow_mass_delete, chunk_rows
+        self.detection = source.system.delete_detection
+        self._keys: list[pa.Array] = [pa.array([], pa.string())]
+
+    @staticmethod
+    def applies(form: SourceForm, rebuild: bool) -> bool:
+        return bool(form.updated_column) and not rebuild
+
+    def upserts(self, batch: pa.Table) -> pa.Table:
+        """The batch's upserts (a soft-deleted row's key is kept for :meth:`deleted`)."""
+        if self.detection == "soft_delete":
+            batch, gone = _soft_deleted(batch, self.form)
+            self._keys.append(gone)
+        elif self.detection == "reconcile":
+            self._keys.append(_keys(batch, self.form))
+        return batch
+
+    def deleted(self) -> pa.Array:
+        """The batch's deleted keys, after every batch went through :meth:`upserts`; guarded."""
+        seen = pa.concat_arrays(self._keys)
+        if self.detection == "soft_delete":
+            deleted = seen
+        elif self.detection == "reconcile":
+            deleted = _reconcile(self.source, self.form, seen, self.store, self.chunk_rows)
+        else:
+            deleted = pa.array([], pa.string())
+        _guard(self.source.system, self.form, deleted, self.store, self.source.position(self.form), self.allow)
+        return deleted
 
 
 def _keys(table: pa.Table, form: SourceForm) -> pa.Array:
@@ -137,13 +175,13 @@ def _known_keys(store: SharedStore, form: SourceForm) -> pa.Array:
     return pa.concat_arrays(parts)
 
 
-def _reconcile(source: Source, form: SourceForm, data: pa.Table, store: SharedStore,
+def _reconcile(source: Source, form: SourceForm, in_batch: pa.Array, store: SharedStore,
                chunk_rows: int) -> pa.Array:
     known = _known_keys(store, form)
     if not len(known):
         return known
     listed = [_keys(pa.Table.from_batches([b]), form) for b in source.list_keys(form, chunk_rows) if b.num_rows]
-    present = pa.concat_arrays([*listed, _keys(data, form)])  # a row in this batch exists, listed or not
+    present = pa.concat_arrays([*listed, in_batch])  # a row in this batch exists, listed or not
     import polars as pl  # its hash anti-join is about twice as fast as pc.is_in over a million keys
 
     gone = pl.DataFrame({"k": known}).unique().join(pl.DataFrame({"k": present}), on="k", how="anti")

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id, quarantine_dataset_id
 from quancheng.catalog.models import SourceForm
-from quancheng.deletes import form_changes
+from quancheng.deletes import IncrementalChanges, form_changes
 from quancheng.errors import QuanchengError
 from quancheng.locks import system_lock
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
@@ -53,7 +53,7 @@ from quancheng.safepath import inside, safe_path
 from quancheng.sources import Window, open_source
 from quancheng.sources.types import unify
 from quancheng.validate import validate_form
-from quancheng.validate.gx import gx_report
+from quancheng.validate.gx import combine_results, expectation_results, write_report
 
 Ref = dict[str, Any]
 
@@ -68,6 +68,27 @@ def _paths(ref: Ref, stage: str, form_id: str) -> Path:
     p = safe_path(bdir, stage, f"{form_id}.parquet", what="form id")
     p.parent.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def _parts_dir(ref: Ref, stage: str, form_id: str) -> Path:
+    """A stage's folder of parts for a form (``<stage>/<form>.parquet/part-NNNNN.parquet``): one part per chunk
+    of the batch, so no step holds more than a chunk; ``pq.read_table`` of the folder reads them all."""
+    p = _paths(ref, stage, form_id)
+    p.mkdir(exist_ok=True)
+    return p
+
+
+def _parts(ref: Ref, stage: str, form_id: str) -> list[Path]:
+    return sorted(_parts_dir(ref, stage, form_id).glob("part-*.parquet"))
+
+
+def _write_part(ref: Ref, stage: str, form_id: str, index: int, table: pa.Table) -> None:
+    pq.write_table(table, _parts_dir(ref, stage, form_id) / f"part-{index:05d}.parquet")
+
+
+def _chunks(table: pa.Table, rows: int) -> list[pa.Table]:
+    """``table`` in slices of at most ``rows`` (one empty slice for an empty table: a part says its columns)."""
+    return [table.slice(i, rows) for i in range(0, table.num_rows, rows)] or [table]
 
 
 def _read_all(batches: Any, declared: pa.Schema) -> pa.Table:
@@ -136,15 +157,32 @@ def _extract_forms(ref: Ref, source: Any, window: Window, *, catalog: Catalog, h
     system_id, batch_id, rebuild = ref["system_id"], ref["batch_id"], bool(ref.get("rebuild"))
     store = SharedStore(home)
     for form in catalog.forms_of(system_id):
-        data = _read_all(source.extract(form, window, chunk_rows), source.schema(form))
-        change = form_changes(source, form, data, home=home, store=store, allow_mass_delete=allow_mass_delete,
-                              rebuild=rebuild, chunk_rows=chunk_rows)
-        if change.snapshot is not None:
-            pq.write_table(change.snapshot, _paths(ref, "snapshot_next", form.form_id))
-        raw = with_provenance(change.upserts, form, batch_id, window.end)
-        pq.write_table(raw, _paths(ref, "raw", form.form_id))
-        pq.write_table(pa.table({KEY: change.deleted}), _paths(ref, "deleted", form.form_id))
-        ref["forms"][form.form_id] = {"extracted": raw.num_rows, "deleted": len(change.deleted)}
+        extracted = 0
+        if IncrementalChanges.applies(form, rebuild):  # batch by batch: one chunk in memory at a time
+            changes = IncrementalChanges(source, form, store=store, allow_mass_delete=allow_mass_delete,
+                                         chunk_rows=chunk_rows)
+            parts = 0
+            for batch in source.extract(form, window, chunk_rows):
+                upserts = changes.upserts(pa.Table.from_batches([batch]))
+                _write_part(ref, "raw", form.form_id, parts,
+                            with_provenance(upserts, form, batch_id, window.end, first_row=extracted))
+                extracted, parts = extracted + upserts.num_rows, parts + 1
+            if not parts:  # a quiet day: the form's columns and no rows
+                empty = source.schema(form).empty_table()
+                _write_part(ref, "raw", form.form_id, 0, with_provenance(empty, form, batch_id, window.end))
+            deleted = changes.deleted()
+        else:  # a snapshot form is compared whole with the last snapshot; a rebuild reads it whole
+            data = _read_all(source.extract(form, window, chunk_rows), source.schema(form))
+            change = form_changes(source, form, data, home=home, store=store, allow_mass_delete=allow_mass_delete,
+                                  rebuild=rebuild, chunk_rows=chunk_rows)
+            if change.snapshot is not None:
+                pq.write_table(change.snapshot, _paths(ref, "snapshot_next", form.form_id))
+            for i, part in enumerate(_chunks(change.upserts, chunk_rows)):
+                _write_part(ref, "raw", form.form_id, i,
+                            with_provenance(part, form, batch_id, window.end, first_row=i * chunk_rows))
+            extracted, deleted = change.upserts.num_rows, change.deleted
+        pq.write_table(pa.table({KEY: deleted}), _paths(ref, "deleted", form.form_id))
+        ref["forms"][form.form_id] = {"extracted": extracted, "deleted": len(deleted)}
         future = source.future_rows(form, window)
         if future:  # stamped after the window: never read by any window until the clock catches up
             ref["forms"][form.form_id]["future_rows"] = future
@@ -152,18 +190,23 @@ def _extract_forms(ref: Ref, source: Any, window: Window, *, catalog: Catalog, h
 
 
 def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
-    """Map every form's raw batch to canonical columns; record the issues met."""
+    """Map every form's raw batch to canonical columns, part by part; record the issues met. Each row's
+    ``_row`` (from extract) is its position in the form's whole batch, so issues and quarantine point at it."""
     store = SharedStore(Path(ref["home"]))
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
-        raw = pq.read_table(_paths(ref, "raw", form_id))
-        norm = normalize_form(raw, form, catalog, reference=_published_median(store, form, catalog))
-        if norm.table.num_rows != raw.num_rows:
-            raise AssertionError(f"normalize changed the row count of {form_id}: "
-                                 f"{raw.num_rows} -> {norm.table.num_rows}")
-        pq.write_table(norm.table, _paths(ref, "normalized", form_id))
-        pq.write_table(norm.issues, _paths(ref, "issues", form_id))
-        ref["forms"][form_id]["issues"] = norm.issues.num_rows
+        reference = _published_median(store, form, catalog)
+        issues = 0
+        for i, part in enumerate(_parts(ref, "raw", form_id)):
+            raw = pq.read_table(part)
+            norm = normalize_form(raw, form, catalog, reference=reference)
+            if norm.table.num_rows != raw.num_rows:
+                raise AssertionError(f"normalize changed the row count of {form_id}: "
+                                     f"{raw.num_rows} -> {norm.table.num_rows}")
+            _write_part(ref, "normalized", form_id, i, norm.table)
+            _write_part(ref, "issues", form_id, i, norm.issues)
+            issues += norm.issues.num_rows
+        ref["forms"][form_id]["issues"] = issues
     return ref
 
 
@@ -185,28 +228,37 @@ def _published_median(store: SharedStore, form: SourceForm, catalog: Catalog) ->
 
 
 def validate(ref: Ref, *, catalog: Catalog) -> Ref:
-    """Split every form's batch into valid and quarantined rows; extracted = valid + quarantined."""
+    """Split every form's batch into valid and quarantined rows, part by part; extracted = valid +
+    quarantined. The GX result covers the whole batch (each part's counts added up)."""
     for form_id, counts in ref["forms"].items():
         form = catalog.form[form_id]
-        raw = pq.read_table(_paths(ref, "raw", form_id))
-        table = pq.read_table(_paths(ref, "normalized", form_id))
-        issues = pq.read_table(_paths(ref, "issues", form_id)).cast(ISSUE_SCHEMA)
-        result = validate_form(NormalizedBatch(table, issues), raw, form, catalog)
-        nv, nq = result.valid.num_rows, result.quarantine.num_rows
+        raws, norms = _parts(ref, "raw", form_id), _parts(ref, "normalized", form_id)
+        issue_parts = _parts(ref, "issues", form_id)
+        if not len(raws) == len(norms) == len(issue_parts):
+            raise AssertionError(f"{form_id}: {len(raws)} raw parts, {len(norms)} normalized, "
+                                 f"{len(issue_parts)} issue parts")
+        nv = nq = 0
+        reasons: Counter[str] = Counter()
+        docs = []
+        for i, (raw_path, norm_path, issues_path) in enumerate(zip(raws, norms, issue_parts, strict=True)):
+            table = pq.read_table(norm_path)
+            issues = pq.read_table(issues_path).cast(ISSUE_SCHEMA)
+            result = validate_form(NormalizedBatch(table, issues), pq.read_table(raw_path), form, catalog)
+            _write_part(ref, "valid", form_id, i, result.valid)
+            _write_part(ref, "quarantine", form_id, i, result.quarantine)
+            docs.append(expectation_results(table, catalog, form, ref["batch_id"]))
+            nv, nq = nv + result.valid.num_rows, nq + result.quarantine.num_rows
+            for r in result.quarantine["reasons"].to_pylist():
+                for reason in json.loads(r):
+                    reasons[reason["rule"]] += 1
         if nv + nq != counts["extracted"]:
             raise AssertionError(f"{form_id}: extracted {counts['extracted']} != valid {nv} + quarantined {nq}")
-        pq.write_table(result.valid, _paths(ref, "valid", form_id))
-        pq.write_table(result.quarantine, _paths(ref, "quarantine", form_id))
-        report = gx_report(dataset_id(form), table, catalog, form, Path(ref["home"]) / "quality",
-                           run_name=ref["batch_id"])
+        report = write_report(dataset_id(form), combine_results(docs), catalog, form, Path(ref["home"]) / "quality",
+                              run_name=ref["batch_id"])
         gx = ref.setdefault("gx", {"success": True, "data_docs_path": report["data_docs_path"], "forms": {}})
         gx["success"] = gx["success"] and report["success"]
         gx["forms"][form_id] = {"success": report["success"], "statistics": report["statistics"],
                                 "results_path": report["results_path"]}
-        reasons: Counter[str] = Counter()
-        for r in result.quarantine["reasons"].to_pylist():
-            for reason in json.loads(r):
-                reasons[reason["rule"]] += 1
         counts.update(valid=nv, quarantined=nq, reasons=dict(reasons))
     return ref
 

@@ -47,8 +47,9 @@ def arrow_type(element: Element) -> pa.DataType:
 
 
 def with_provenance(table: pa.Table, form: SourceForm, batch_id: str = "adhoc",
-                    extracted_at: datetime | None = None) -> pa.Table:
-    """``table`` (a form's native columns) with the provenance columns in front, as the pipeline adds them.
+                    extracted_at: datetime | None = None, first_row: int = 0) -> pa.Table:
+    """``table`` (a form's native columns) with the provenance columns in front, as the pipeline adds them;
+    ``first_row``: the position of its first row in the whole batch (a part of a batch read in chunks).
 
     For tests, benchmarks and ad-hoc runs of :func:`quancheng.normalize.normalize_form`; the source key is
     the form's primary key joined with ``|`` (``quancheng.sources.types.source_keys``).
@@ -57,9 +58,10 @@ def with_provenance(table: pa.Table, form: SourceForm, batch_id: str = "adhoc",
 
     n = table.num_rows
     when = extracted_at or datetime(2000, 1, 1, tzinfo=UTC)
-    keys = source_keys(table, form.primary_key) if form.primary_key else pa.array([str(i) for i in range(n)])
+    rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    keys = source_keys(table, form.primary_key) if form.primary_key else pa.array(rows.astype(str))
     prov: dict[str, pa.Array | pa.ChunkedArray] = {
-        ROW: pa.array(np.arange(n, dtype=np.int64)),
+        ROW: pa.array(rows),
         "_source_system": pa.array([form.system_id] * n, pa.string()),
         "_source_table": pa.array([form.table] * n, pa.string()),
         "_source_key": keys,

@@ -142,6 +142,50 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
     }
 
 
+def combine_results(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result for a batch validated part by part (:func:`expectation_results` of each part, in order):
+    counts added, percentages recomputed, the partial lists taken in order up to ``PARTIAL``, with indexes in
+    the whole batch."""
+    if len(docs) == 1:
+        return docs[0]
+    first = docs[0]
+    sizes = [int(d["meta"]["rows"]) for d in docs]
+    n = sum(sizes)
+    results = []
+    for i, r0 in enumerate(first["results"]):
+        parts = [d["results"][i]["result"] for d in docs]
+        unexpected = sum(int(p["unexpected_count"]) for p in parts)
+        partial: list[Any] = []
+        idx: list[int] = []
+        for offset, p in zip([sum(sizes[:k]) for k in range(len(sizes))], parts, strict=True):
+            room = PARTIAL - len(partial)
+            partial += p["partial_unexpected_list"][:room]
+            idx += [offset + j for j in p["partial_unexpected_index_list"][:room]]
+        res: dict[str, Any] = {"element_count": n, "unexpected_count": unexpected}
+        if "missing_count" in r0["result"]:
+            missing = sum(int(p["missing_count"]) for p in parts)
+            nonmissing = n - missing
+            res.update({
+                "unexpected_percent": 100.0 * unexpected / nonmissing if nonmissing else None,
+                "missing_count": missing, "missing_percent": 100.0 * missing / n if n else None,
+                "unexpected_percent_total": 100.0 * unexpected / n if n else None,
+                "unexpected_percent_nonmissing": 100.0 * unexpected / nonmissing if nonmissing else None})
+        else:
+            res["unexpected_percent"] = 100.0 * unexpected / n if n else None
+        counts: dict[Any, int] = {}
+        for v in partial:
+            counts[v] = counts.get(v, 0) + 1
+        res.update({"partial_unexpected_list": partial, "partial_unexpected_index_list": idx,
+                    "partial_unexpected_counts": [{"value": v, "count": c} for v, c in counts.items()]})
+        results.append({**r0, "success": unexpected == 0, "result": res})
+    ok = sum(1 for r in results if r["success"])
+    return {**first, "success": ok == len(results), "results": results,
+            "statistics": {"evaluated_expectations": len(results), "successful_expectations": ok,
+                           "unsuccessful_expectations": len(results) - ok,
+                           "success_percent": 100.0 * ok / len(results) if results else 100.0},
+            "meta": {**first["meta"], "rows": n}}
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_.-]+", "_", name)
 
@@ -154,9 +198,16 @@ def gx_report(dataset: str, table: pa.Table, catalog: Catalog, form: SourceForm,
     it exists once :func:`build_data_docs` has run for ``out_dir``).
     """
     run = run_name or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    safe_path(Path(out_dir), "validations", _safe(dataset), what="dataset id")  # refused before any work
+    return write_report(dataset, expectation_results(table, catalog, form, run), catalog, form, out_dir,
+                        run_name=run, render=render)
+
+
+def write_report(dataset: str, doc: dict[str, Any], catalog: Catalog, form: SourceForm, out_dir: str | Path, *,
+                 run_name: str, render: bool = False) -> dict[str, Any]:
+    """:func:`gx_report` for a result already evaluated (e.g. :func:`combine_results` of a batch's parts)."""
     out = Path(out_dir)
-    path = safe_path(out, "validations", _safe(dataset), f"{_safe(run)}.json", what="dataset id")
-    doc = expectation_results(table, catalog, form, run)
+    path = safe_path(out, "validations", _safe(dataset), f"{_safe(run_name)}.json", what="dataset id")
     doc["suite_name"] = dataset
     path.parent.mkdir(parents=True, exist_ok=True)
     (out / "suites").mkdir(parents=True, exist_ok=True)
