@@ -43,7 +43,9 @@ def filings(n: int) -> pa.Table:
     """``n`` valid investment filings (vectorized: a million in about a second)."""
     rng = np.random.default_rng(12)
     i = np.arange(n)
-    code = np.char.add("2019-370102-47-01-", np.char.zfill(i.astype(str), 8))
+    # valid 投资项目代码: a million serial numbers a year, counting back from 2020
+    year = (2020 - i // 1_000_000).astype(str)
+    code = np.char.add(np.char.add(year, "-370102-47-01-"), np.char.zfill((i % 1_000_000).astype(str), 6))
     return pa.table({
         "XMDM": code, "XMMC": np.char.add("济南项目", i.astype(str)), "JSXZ": rng.choice(["新建", "扩建", "改建"], n),
         "JSDD": rng.choice(["370102", "370103", "370112", "370104"], n),

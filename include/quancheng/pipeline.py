@@ -44,6 +44,7 @@ from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
 from quancheng.publish import intent
+from quancheng.publish.delta import Batch
 from quancheng.publish.store import KEY, QKEY, SharedStore
 from quancheng.publish.superseded import mark_superseded, superseded_batch
 from quancheng.runs import record_run
@@ -293,14 +294,15 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     intent.begin(store, ref["system_id"], ref["batch_id"], datasets)  # status: incomplete until the run record
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
-        valid = pq.read_table(_paths(ref, "valid", form_id)).drop_columns([ROW])
+        valid = Batch.parts(_parts(ref, "valid", form_id)).map(lambda t: t.drop_columns([ROW]))
         deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
         ds = dataset_id(form)
         q = pq.read_table(_paths(ref, "quarantine", form_id))
         policy = catalog.system[form.system_id].invalid_update
         if rebuild:  # the batch is the whole source: the dataset becomes exactly its valid rows
-            pub = store.publish(ds, mark_superseded(valid, q[KEY], policy), kind="system", batch_id=ref["batch_id"],
-                                column_meta=column_meta(catalog, form), audit=_audit_unique_keys(ds))
+            pub = store.publish(ds, mark_superseded(valid.to_table(), q[KEY], policy), kind="system",
+                                batch_id=ref["batch_id"], column_meta=column_meta(catalog, form),
+                                audit=_audit_unique_keys(ds))
         else:
             upserts, gone = superseded_batch(valid, deleted, q[KEY], policy, partial(store.read_keys, ds))
             pub = store.merge(ds, upserts, gone, kind="system", batch_id=ref["batch_id"],
@@ -308,7 +310,7 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
                        "version": pub.version}
         new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
-        extracted = pa.concat_arrays([valid[KEY].combine_chunks(), q[KEY].combine_chunks()])  # = the raw batch
+        extracted = pa.concat_arrays([valid.column(KEY), q[KEY].combine_chunks()])  # = the raw batch
         touched += [_qkey(form.table, extracted), _qkey(form.table, deleted)]
     if new_q:
         qid = quarantine_dataset_id(ref["system_id"])

@@ -19,7 +19,8 @@ A killed writer leaves at most data files that no commit names: readers never se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,34 +111,94 @@ def with_column_meta(table: pa.Table, metadata: ColumnMeta) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
-def check_batch(upserts: pa.Table, deleted_keys: pa.Array, key: str) -> None:
+class Batch:
+    """The rows of one batch, held whole or read part by part from Parquet files: what a merge takes.
+
+    :meth:`tables` yields the rows in order, reading them again on every call, so a batch of parts is never
+    in memory whole; :meth:`column` gathers one column of every row (the keys, for the checks). :meth:`map`
+    and :meth:`then` return new batches that apply a function to each part or add rows after the last.
+    """
+
+    def __init__(self, schema: pa.Schema, tables: Callable[[], Iterator[pa.Table]], num_rows: int):
+        self.schema, self._tables, self.num_rows = schema, tables, num_rows
+
+    @classmethod
+    def of(cls, table: pa.Table) -> Batch:
+        return cls(table.schema, lambda: iter([table]), table.num_rows)
+
+    @classmethod
+    def parts(cls, paths: list[Path], schema: pa.Schema | None = None) -> Batch:
+        """The rows of Parquet files written with one schema (a staging folder's parts), read one at a time."""
+        import pyarrow.parquet as pq
+
+        if not paths and schema is None:
+            raise ValueError("a batch of no parts needs its schema")
+        rows = sum(pq.read_metadata(p).num_rows for p in paths)
+        return cls(schema or pq.read_schema(paths[0]), lambda: (pq.read_table(p) for p in paths), rows)
+
+    def tables(self) -> Iterator[pa.Table]:
+        for t in self._tables():
+            yield t if t.schema == self.schema else t.select(self.schema.names).cast(self.schema)
+
+    def column(self, name: str) -> pa.Array:
+        chunks = [t[name].combine_chunks() for t in self.tables()]
+        return pa.concat_arrays(chunks) if chunks else pa.array([], self.schema.field(name).type)
+
+    def map(self, fn: Callable[[pa.Table], pa.Table]) -> Batch:
+        return Batch(fn(self.schema.empty_table()).schema, lambda: (fn(t) for t in self.tables()), self.num_rows)
+
+    def then(self, table: pa.Table) -> Batch:
+        """This batch followed by ``table``'s rows (cast to this batch's schema; a column it lacks is null)."""
+        if not table.num_rows:
+            return self
+        extra = conform(table, self.schema).select(self.schema.names).cast(self.schema)
+        return Batch(self.schema, lambda: itertools.chain(self.tables(), [extra]), self.num_rows + table.num_rows)
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(
+            self.schema, (b for t in self.tables() for b in t.to_batches()))
+
+    def to_table(self) -> pa.Table:
+        return pa.concat_tables([self.schema.empty_table(), *self.tables()])
+
+
+def check_batch(upserts: Batch, deleted_keys: pa.Array, key: str) -> None:
     """Refuse a batch the merge would mishandle: no key column, a null or repeated key, a key both upserted
     and deleted, or a column named like the merge's marker."""
-    if key not in upserts.column_names:
-        raise BatchError(f"batch has no key column {key!r} (columns: {', '.join(upserts.column_names)})")
-    if OP in upserts.column_names:
+    if key not in upserts.schema.names:
+        raise BatchError(f"batch has no key column {key!r} (columns: {', '.join(upserts.schema.names)})")
+    if OP in upserts.schema.names:
         raise BatchError(f"batch column {OP!r} is reserved for the merge; rename it")
-    keys = upserts[key]
+    keys = upserts.column(key)
     if keys.null_count:
         raise BatchError(f"batch has {keys.null_count} row(s) with a null {key!r}")
-    if pc.count_distinct(keys).as_py() != upserts.num_rows:
+    if pc.count_distinct(keys).as_py() != len(keys):
         counts = pc.value_counts(keys)
         dup = next(c["values"] for c in counts.to_pylist() if c["counts"] > 1)
         raise BatchError(f"batch has key {key}={dup!r} more than once; a batch holds one row per key")
-    both = pc.is_in(deleted_keys.cast(keys.type), value_set=keys.combine_chunks())
+    both = pc.is_in(deleted_keys.cast(keys.type), value_set=keys)
     if pc.any(both).as_py():
         dup = deleted_keys.filter(both)[0].as_py()
         raise BatchError(f"batch both upserts and deletes key {key}={dup!r}")
 
 
-def merge_source(upserts: pa.Table, deleted_keys: pa.Array, key: str) -> pa.Table:
-    """The merge's source: the upserts marked ``u`` and one row per deleted key marked ``d`` (other
-    columns null)."""
-    ups = upserts.append_column(OP, pa.array(["u"] * upserts.num_rows, pa.string()))
-    n = len(deleted_keys)
-    cols = [deleted_keys.cast(f.type) if f.name == key else pa.nulls(n, f.type) for f in upserts.schema]
-    dels = pa.table([*cols, pa.array(["d"] * n, pa.string())], schema=ups.schema.remove_metadata())
-    return pa.concat_tables([ups.cast(dels.schema), dels])
+def merge_source(upserts: Batch, deleted_keys: pa.Array, key: str) -> pa.RecordBatchReader:
+    """The merge's source, streamed: the upserts marked ``u``, then one row per deleted key marked ``d``
+    (other columns null)."""
+    schema = pa.schema([*storable(upserts.schema.empty_table()).schema.remove_metadata(),
+                        pa.field(OP, pa.string())])
+
+    def marked() -> Iterator[pa.RecordBatch]:
+        for t in upserts.tables():
+            t = storable(t).append_column(OP, pa.array(["u"] * t.num_rows, pa.string()))
+            yield from t.cast(schema).to_batches()
+        n = len(deleted_keys)
+        if n:
+            cols = [deleted_keys.cast(f.type) if f.name == key else pa.nulls(n, f.type) for f in schema
+                    if f.name != OP]
+            yield from pa.table([*cols, pa.array(["d"] * n, pa.string())], schema=schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, marked())
 
 
 def _changed_predicate(columns: list[str], existing: set[str], key: str) -> str:
@@ -152,48 +213,50 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table, deleted_keys: pa.Array, *, key: str = KEY,
+def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table | Batch, deleted_keys: pa.Array, *, key: str = KEY,
                 metadata: ColumnMeta | None = None, commit_info: Mapping[str, str] | None = None,
                 storage_options: dict[str, str] | None = None) -> int:
     """Merge one batch into the dataset at ``path_or_uri`` in one commit; the version now current.
 
-    ``upserts`` holds the new or changed rows (one per ``key``), ``deleted_keys`` the keys removed at the
-    source. ``metadata`` maps column -> {name: value} (e.g. ``name_zh``, ``name_en``, ``comment``) and is
-    kept as the Delta schema's field metadata; ``commit_info`` (e.g. the batch id) goes into the commit.
-    The first publish creates the table from ``upserts``. A batch that changes nothing (empty, or rows
-    equal to the current ones, or keys already deleted) commits nothing and returns the current version.
+    ``upserts`` holds the new or changed rows (one per ``key``; a :class:`Batch` of parts is streamed into
+    the merge, never held whole), ``deleted_keys`` the keys removed at the source. ``metadata`` maps
+    column -> {name: value} (e.g. ``name_zh``, ``name_en``, ``comment``) and is kept as the Delta schema's
+    field metadata; ``commit_info`` (e.g. the batch id) goes into the commit. The first publish creates
+    the table from ``upserts``. A batch that changes nothing (empty, or rows equal to the current ones, or
+    keys already deleted) commits nothing and returns the current version.
     """
     from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 
-    check_batch(upserts, deleted_keys, key)
+    batch = upserts if isinstance(upserts, Batch) else Batch.of(upserts)
+    check_batch(batch, deleted_keys, key)
     uri = _uri(path_or_uri)
     if metadata:
-        upserts = with_column_meta(upserts, metadata)
+        batch = batch.map(lambda t: with_column_meta(t, metadata))
     props = CommitProperties(custom_metadata=dict(commit_info or {}))
     writer = WriterProperties(compression=COMPRESSION)
     if not exists(uri, storage_options=storage_options):
-        # sorted by key so each file's min/max statistics let later merges skip the files a batch misses
-        first = upserts.sort_by([(key, "ascending")]) if upserts.num_rows else upserts
-        write_deltalake(uri, storable(first), mode="error", storage_options=storage_options, writer_properties=writer,
+        # each part sorted by key so the files' min/max statistics let later merges skip the files a batch misses
+        first = batch.map(lambda t: storable(t.sort_by([(key, "ascending")]) if t.num_rows else t))
+        write_deltalake(uri, first.reader(), mode="error", storage_options=storage_options, writer_properties=writer,
                         target_file_size=TARGET_FILE_BYTES, commit_properties=props,
                         configuration=TABLE_PROPERTIES)
         return int(DeltaTable(uri, storage_options=storage_options).version())
     dt = DeltaTable(uri, storage_options=storage_options)
-    if upserts.num_rows or len(deleted_keys):
-        _merge(dt, upserts, deleted_keys, key, writer, props)
+    if batch.num_rows or len(deleted_keys):
+        _merge(dt, batch, deleted_keys, key, writer, props)
     if metadata:  # after the merge, so a column the batch added gets its description in the same publish
         _update_column_meta(dt, metadata, props)
     return int(dt.version())
 
 
-def _merge(dt: Any, upserts: pa.Table, deleted_keys: pa.Array, key: str, writer: Any, props: Any) -> None:
+def _merge(dt: Any, upserts: Batch, deleted_keys: pa.Array, key: str, writer: Any, props: Any) -> None:
     """One MERGE of the batch into ``dt``: update rows that differ, delete removed keys, insert new keys."""
     source = merge_source(upserts, deleted_keys, key)
     existing = {f.name for f in dt.schema().fields}
-    changed = _changed_predicate(upserts.column_names, existing, key)
+    changed = _changed_predicate(upserts.schema.names, existing, key)
     # merge_schema: a column new in this batch is added to the table (null in the rows before it)
     (dt.merge(source, f"t.{_q(key)} = s.{_q(key)}", source_alias="s", target_alias="t", merge_schema=True,
-              writer_properties=writer, commit_properties=props)
+              writer_properties=writer, commit_properties=props, streamed_exec=True)
        .when_matched_update_all(predicate=f"s.{OP} = 'u' AND ({changed})", except_cols=[OP])
        .when_matched_delete(predicate=f"s.{OP} = 'd'")
        .when_not_matched_insert_all(predicate=f"s.{OP} = 'u'", except_cols=[OP])

@@ -390,10 +390,11 @@ class SharedStore:
         return Published(dataset_id, kind, table.num_rows, digest, str(self.dataset_path(dataset_id)), sql_table,
                          not unchanged, version)
 
-    def merge(self, dataset_id: str, upserts: pa.Table, deleted: pa.Array, *, kind: DatasetKind, batch_id: str,
-              key: str = KEY, column_meta: dict[str, dict[str, str]] | None = None) -> Published:
+    def merge(self, dataset_id: str, upserts: pa.Table | delta.Batch, deleted: pa.Array, *, kind: DatasetKind,
+              batch_id: str, key: str = KEY, column_meta: dict[str, dict[str, str]] | None = None) -> Published:
         """Merge one batch into ``dataset_id``: ``upserts`` (one row per ``key``) inserted or updated,
-        ``deleted`` keys removed, in one Delta commit whose cost follows the batch, not the table.
+        ``deleted`` keys removed, in one Delta commit whose cost follows the batch, not the table. A
+        :class:`~quancheng.publish.delta.Batch` of parts is streamed into both commits, never held whole.
 
         Rows equal to the published ones change nothing, so a rerun commits nothing and keeps the version.
         The SQL table takes the batch's rows in a transaction committed only after the Delta commit: a
@@ -403,9 +404,11 @@ class SharedStore:
         """
         path = self._table(dataset_id)
         before = delta.current_version(path) if path is not None else None
+        batch = upserts if isinstance(upserts, delta.Batch) else delta.Batch.of(upserts)
         if path is not None:
-            upserts = delta.conform(upserts, delta.schema(path))
-        upserts = _with_metadata(upserts, column_meta or {})
+            target_schema = delta.schema(path)
+            batch = batch.map(lambda t: delta.conform(t, target_schema))
+        batch = batch.map(lambda t: _with_metadata(t, column_meta or {}))
         deleted = deleted.cast(pa.string())
         reg = self._registry_row(dataset_id)
         sql_at = reg["version"] if reg is not None else None
@@ -413,37 +416,38 @@ class SharedStore:
         sql_table = sql_name(dataset_id)
         change = None
         if before is not None and sql_at is not None:
-            change = self._sql_change(target, key, upserts, deleted, since=None if sql_at == before else sql_at)
+            change = self._sql_change(target, key, batch, deleted, since=None if sql_at == before else sql_at)
         versions: list[int] = []
 
         def commit() -> None:
-            versions.append(delta.merge_batch(target, upserts, deleted, key=key, metadata=column_meta,
+            versions.append(delta.merge_batch(target, batch, deleted, key=key, metadata=column_meta,
                                               commit_info={"quancheng.batch_id": batch_id}))
 
         if change is not None and not len(change.keys):  # a quiet day: nothing for either to do
             commit()
         else:
-            self._swap_sql(sql_table, lambda: delta.read(target), change, commit=commit,
-                           total=lambda: delta.row_count(target))
+            # before the first commit the batch is the whole content: the SQL table is loaded from it, streamed
+            content: delta.Batch | Callable[[], pa.Table] = batch if before is None else (lambda: delta.read(target))
+            self._swap_sql(sql_table, content, change, commit=commit, total=lambda: delta.row_count(target))
         after = versions[0]
         rows = delta.row_count(target)
         tag = f"v{after}"
         self._register(dataset_id, kind, rows, tag, batch_id, sql_table, after)
         return Published(dataset_id, kind, rows, tag, str(target), sql_table, after != before, after)
 
-    def _sql_change(self, path: Path, key: str, upserts: pa.Table, deleted: pa.Array,
+    def _sql_change(self, path: Path, key: str, upserts: delta.Batch, deleted: pa.Array,
                     since: int | None) -> SqlChange | None:
         """What the SQL table needs: the batch's rows and keys, plus, when it holds an older version than
         the Delta table (``since``), the rows of every key changed after it; None when those changes are no
         longer in the log (vacuumed): the whole table is copied then."""
-        rows, keys = upserts, pa.concat_arrays([upserts[key].combine_chunks().cast(pa.string()), deleted])
+        rows, keys = upserts, pa.concat_arrays([upserts.column(key).cast(pa.string()), deleted])
         if since is not None:
             try:
                 behind = pc.unique(delta.changes(path, since, columns=[key])[key].combine_chunks().cast(pa.string()))
             except Exception:  # noqa: BLE001 - the versions since were vacuumed
                 return None
             extra = behind.filter(pc.invert(pc.is_in(behind, value_set=keys)))
-            rows = pa.concat_tables([rows, delta.read_keys(path, key, extra)], promote_options="permissive")
+            rows = rows.then(delta.read_keys(path, key, extra))
             keys = pa.concat_arrays([keys, extra])
         return SqlChange(rows, pc.unique(keys), key)
 
@@ -462,7 +466,8 @@ class SharedStore:
                           .values(version=m.version))
         return m
 
-    def _swap_sql(self, sql_table: str, full: pa.Table | Callable[[], pa.Table], change: SqlChange | None = None, *,
+    def _swap_sql(self, sql_table: str, full: pa.Table | delta.Batch | Callable[[], pa.Table],
+                  change: SqlChange | None = None, *,
                   commit: Callable[[], None] = lambda: None, total: Callable[[], int] | None = None) -> str:
         """Make the SQL table hold the dataset, in one transaction, calling ``commit()`` (the Delta commit)
         just before that transaction commits; how it was done.
@@ -472,7 +477,8 @@ class SharedStore:
         - ``replaced in place``: same columns, no ``change`` (or the merge left a row count other than
           ``total()``): every row deleted and inserted again from ``full()``;
         - ``created``: a new table, or one whose columns changed: loaded beside it, then DROP + RENAME.
-        ``full`` is the whole content, or a function reading it after ``commit()`` (as ``total()`` is). A
+        ``full`` is the whole content (a table, or a batch streamed part by part), or a function reading it
+        after ``commit()`` (as ``total()`` is). A
         kill or failure before ``commit()`` leaves both at the last version. The first two keep the table itself, so
         grants, views and comments on it survive. If the table refuses the rows (a constraint someone
         added), nothing changes and the error says so; only columns whose types changed send it down the
@@ -481,19 +487,25 @@ class SharedStore:
         from adbc_driver_manager import dbapi
 
         side = sql_table + "__next"
+        known = full if isinstance(full, delta.Batch) else delta.Batch.of(full) if isinstance(full, pa.Table) else None
+
+        def whole() -> delta.Batch:
+            rows = known if known is not None else delta.Batch.of(full())  # type: ignore[operator]
+            return rows.map(lambda t: sql_compatible(t, self.dialect))
+
         conn = self._adbc()
         committed = False
         try:
             cur = conn.cursor()
             live = _live_schema(conn, sql_table)
-            if live is not None and change is not None and live.names == change.rows.column_names:
+            if live is not None and change is not None and live.names == change.rows.schema.names:
                 try:
                     _apply_change(cur, sql_table, change, self.dialect)
                     commit()
                     committed = True
                     how = "merged"
                     if total is not None and _count(cur, sql_table) != total():  # not the last version: anew
-                        how = _replace_rows(cur, sql_table, sql_compatible(_whole(full), self.dialect))
+                        how = _replace_rows(cur, sql_table, whole())
                     conn.commit()
                     return how
                 except dbapi.Error as exc:
@@ -502,11 +514,11 @@ class SharedStore:
                     raise QuanchengError(f"shared table {sql_table} refused the new rows "
                                          f"({str(exc).splitlines()[0]}); nothing changed (fix: the constraint or "
                                          "trigger added to it)") from None
-            if not isinstance(full, pa.Table):  # the whole content is the Delta table's after the commit
+            if known is None:  # the whole content is the Delta table's after the commit
                 commit()
                 committed = True
-            data = sql_compatible(_whole(full), self.dialect)
-            if live is not None and live.names == data.column_names:
+            data = whole()
+            if live is not None and live.names == data.schema.names:
                 try:
                     how = _replace_rows(cur, sql_table, data)
                     if not committed:
@@ -518,12 +530,12 @@ class SharedStore:
                     conn.close()
                     conn = self._adbc()
                     cur = conn.cursor()
-                    cur.adbc_ingest(side, data, mode="replace")
+                    cur.adbc_ingest(side, data.reader(), mode="replace")
                     if _live_schema(conn, side) == live:  # same types: the table refused the rows themselves
                         raise QuanchengError(f"shared table {sql_table} refused the new rows ({failed}); nothing "
                                              "changed (fix: the constraint or trigger added to it)") from None
             else:
-                cur.adbc_ingest(side, data, mode="replace")
+                cur.adbc_ingest(side, data.reader(), mode="replace")
             if not committed:
                 commit()
             q = _quote(sql_table)
@@ -534,7 +546,7 @@ class SharedStore:
                                      f"({str(exc).splitlines()[0]}); drop the views that depend on it, publish, "
                                      "then create them again") from None
             cur.execute(f"ALTER TABLE {_quote(side)} RENAME TO {q}")
-            key = next((k for k in (QKEY, KEY) if k in data.column_names), None)
+            key = next((k for k in (QKEY, KEY) if k in data.schema.names), None)
             if key is not None:
                 cur.execute(f"CREATE INDEX {_quote(sql_table + '__key')} ON {q} ({_quote(key)})")
             conn.commit()
@@ -596,10 +608,10 @@ def _live_schema(conn: Any, sql_table: str) -> pa.Schema | None:
 
 @dataclass(frozen=True)
 class SqlChange:
-    """The rows a SQL table needs to catch up: ``rows`` (the current rows of ``keys``) and ``keys`` (every
-    key that may have changed, deleted ones included)."""
+    """The rows a SQL table needs to catch up: ``rows`` (the current rows of ``keys``, streamed) and ``keys``
+    (every key that may have changed, deleted ones included)."""
 
-    rows: pa.Table
+    rows: delta.Batch
     keys: pa.Array
     key: str
 
@@ -607,19 +619,15 @@ class SqlChange:
 def _apply_change(cur: Any, sql_table: str, change: SqlChange, dialect: str) -> None:
     """Delete the rows of the changed keys and insert their current rows (one transaction, not committed)."""
     q, batch, keys = _quote(sql_table), sql_table + "__batch", sql_table + "__keys"
-    data = sql_compatible(change.rows, dialect)
-    cols = ", ".join(_quote(c) for c in data.column_names)
+    data = change.rows.map(lambda t: sql_compatible(t, dialect))
+    cols = ", ".join(_quote(c) for c in data.schema.names)
     k = _quote(change.key)
-    cur.adbc_ingest(batch, data, mode="replace")
+    cur.adbc_ingest(batch, data.reader(), mode="replace")
     cur.adbc_ingest(keys, pa.table({change.key: change.keys}), mode="replace")
     cur.execute(f"DELETE FROM {q} WHERE {k} IN (SELECT {k} FROM {_quote(keys)})")
     cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
     cur.execute(f"DROP TABLE {_quote(keys)}")
     cur.execute(f"DROP TABLE {_quote(batch)}")
-
-
-def _whole(full: pa.Table | Callable[[], pa.Table]) -> pa.Table:
-    return full if isinstance(full, pa.Table) else full()
 
 
 def _count(cur: Any, sql_table: str) -> int:
@@ -628,11 +636,11 @@ def _count(cur: Any, sql_table: str) -> int:
     return int(row[0]) if row is not None else -1
 
 
-def _replace_rows(cur: Any, sql_table: str, data: pa.Table) -> str:
+def _replace_rows(cur: Any, sql_table: str, data: delta.Batch) -> str:
     """Every row of an existing table deleted and ``data`` inserted, the table itself kept."""
     q, batch = _quote(sql_table), sql_table + "__batch"
-    cols = ", ".join(_quote(c) for c in data.column_names)
-    cur.adbc_ingest(batch, data, mode="replace")
+    cols = ", ".join(_quote(c) for c in data.schema.names)
+    cur.adbc_ingest(batch, data.reader(), mode="replace")
     cur.execute(f"DELETE FROM {q}")
     cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
     cur.execute(f"DROP TABLE {_quote(batch)}")

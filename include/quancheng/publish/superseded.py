@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quancheng.catalog.models import InvalidUpdate
+from quancheng.publish.delta import Batch
 from quancheng.publish.store import KEY
 
 SUPERSEDED = "_superseded_by_quarantine"
@@ -43,16 +44,17 @@ def mark_superseded(merged: pa.Table, quarantined_keys: pa.Array | pa.ChunkedArr
     return merged.add_column(at, pa.field(SUPERSEDED, pa.bool_(), nullable=False), flag)
 
 
-def superseded_batch(valid: pa.Table, deleted: pa.Array, quarantined_keys: pa.Array | pa.ChunkedArray,
+def superseded_batch(valid: Batch, deleted: pa.Array, quarantined_keys: pa.Array | pa.ChunkedArray,
                      policy: InvalidUpdate,
-                     published: Callable[[pa.Array], pa.Table | None]) -> tuple[pa.Table, pa.Array]:
+                     published: Callable[[pa.Array], pa.Table | None]) -> tuple[Batch, pa.Array]:
     """The merge that :func:`mark_superseded` describes, as a batch: (upserts, deleted keys).
 
-    ``valid`` rows go in with the flag cleared; the published rows of keys this batch quarantined
-    (``published(keys)``, None before the first publish) are upserted again flagged (``flag``) or their keys
-    deleted (``withdraw``); flags of earlier batches stay on the rows the batch does not touch.
+    ``valid`` rows go in with the flag cleared (part by part); the published rows of keys this batch
+    quarantined (``published(keys)``, None before the first publish) are upserted again flagged (``flag``)
+    or their keys deleted (``withdraw``); flags of earlier batches stay on the rows the batch does not touch.
     """
-    upserts = mark_superseded(valid, pa.array([], pa.string()), policy)
+    none = pa.array([], pa.string())
+    upserts = valid.map(lambda t: mark_superseded(t, none, policy))
     keys = pc.unique(quarantined_keys.cast(pa.string()) if isinstance(quarantined_keys, pa.Array)
                      else quarantined_keys.combine_chunks().cast(pa.string()))
     current = published(keys) if len(keys) else None
@@ -63,4 +65,4 @@ def superseded_batch(valid: pa.Table, deleted: pa.Array, quarantined_keys: pa.Ar
     flagged = current.set_column(current.schema.get_field_index(SUPERSEDED), SUPERSEDED,
                                  pa.array([True] * current.num_rows, pa.bool_())) \
         if SUPERSEDED in current.column_names else mark_superseded(current, keys, policy)
-    return pa.concat_tables([upserts, flagged], promote_options="permissive"), deleted
+    return upserts.then(flagged), deleted
