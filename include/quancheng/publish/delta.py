@@ -119,8 +119,10 @@ class Batch:
     and :meth:`then` return new batches that apply a function to each part or add rows after the last.
     """
 
-    def __init__(self, schema: pa.Schema, tables: Callable[[], Iterator[pa.Table]], num_rows: int):
+    def __init__(self, schema: pa.Schema, tables: Callable[[], Iterator[pa.Table]], num_rows: int,
+                 read_column: Callable[[str], pa.Array] | None = None):
         self.schema, self._tables, self.num_rows = schema, tables, num_rows
+        self._read_column = read_column
 
     @classmethod
     def of(cls, table: pa.Table) -> Batch:
@@ -134,25 +136,41 @@ class Batch:
         if not paths and schema is None:
             raise ValueError("a batch of no parts needs its schema")
         rows = sum(pq.read_metadata(p).num_rows for p in paths)
-        return cls(schema or pq.read_schema(paths[0]), lambda: (pq.read_table(p) for p in paths), rows)
+
+        def read_column(name: str) -> pa.Array:  # that column only, not the rows
+            return pa.concat_arrays([pq.read_table(p, columns=[name])[name].combine_chunks() for p in paths])
+
+        return cls(schema or pq.read_schema(paths[0]), lambda: (pq.read_table(p) for p in paths), rows,
+                   read_column if paths else None)
 
     def tables(self) -> Iterator[pa.Table]:
         for t in self._tables():
             yield t if t.schema == self.schema else t.select(self.schema.names).cast(self.schema)
 
     def column(self, name: str) -> pa.Array:
+        if self._read_column is not None:
+            return self._read_column(name).cast(self.schema.field(name).type)
         chunks = [t[name].combine_chunks() for t in self.tables()]
         return pa.concat_arrays(chunks) if chunks else pa.array([], self.schema.field(name).type)
 
-    def map(self, fn: Callable[[pa.Table], pa.Table]) -> Batch:
-        return Batch(fn(self.schema.empty_table()).schema, lambda: (fn(t) for t in self.tables()), self.num_rows)
+    def map(self, fn: Callable[[pa.Table], pa.Table], *, same_values: bool = True) -> Batch:
+        """``fn`` applied to each part. ``same_values``: ``fn`` leaves the values of the columns it keeps as they
+        are (it adds, drops, casts or describes columns), so :meth:`column` may still read them from the parts."""
+        schema = fn(self.schema.empty_table()).schema
+        keep = self._read_column if same_values else None
+        return Batch(schema, lambda: (fn(t) for t in self.tables()), self.num_rows, keep)
 
     def then(self, table: pa.Table) -> Batch:
         """This batch followed by ``table``'s rows (cast to this batch's schema; a column it lacks is null)."""
         if not table.num_rows:
             return self
         extra = conform(table, self.schema).select(self.schema.names).cast(self.schema)
-        return Batch(self.schema, lambda: itertools.chain(self.tables(), [extra]), self.num_rows + table.num_rows)
+
+        def read_column(name: str) -> pa.Array:
+            return pa.concat_arrays([self.column(name), extra[name].combine_chunks()])
+
+        return Batch(self.schema, lambda: itertools.chain(self.tables(), [extra]), self.num_rows + table.num_rows,
+                     read_column)
 
     def reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(
@@ -236,7 +254,7 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table | Batch, deleted_keys:
     writer = WriterProperties(compression=COMPRESSION)
     if not exists(uri, storage_options=storage_options):
         # each part sorted by key so the files' min/max statistics let later merges skip the files a batch misses
-        first = batch.map(lambda t: storable(t.sort_by([(key, "ascending")]) if t.num_rows else t))
+        first = batch.map(lambda t: storable(t.sort_by([(key, "ascending")]) if t.num_rows else t), same_values=False)
         write_deltalake(uri, first.reader(), mode="error", storage_options=storage_options, writer_properties=writer,
                         target_file_size=TARGET_FILE_BYTES, commit_properties=props,
                         configuration=TABLE_PROPERTIES)
