@@ -61,8 +61,8 @@ class Storage:
     storage_options: dict[str, str] = field(default_factory=dict, hash=False, compare=True)
 
     def __post_init__(self) -> None:
-        if not self.is_local:
-            _split_s3(self.base)  # refuse a bad bucket or prefix now, not at the first write
+        if "://" in self.base:
+            normalize_s3_url(self.base)  # refuse another scheme, a bad bucket or prefix now, not at the first write
 
     def __repr__(self) -> str:
         shown = {k: ("***" if k in SECRET_OPTIONS else v) for k, v in self.storage_options.items()}

@@ -111,6 +111,8 @@ def test_local_id_through_a_planted_symlink_is_refused(tmp_path: Path) -> None:
 def test_storage_built_directly_checks_its_url() -> None:
     with pytest.raises(StorageError, match="bucket name"):
         Storage("s3://B/x")
+    with pytest.raises(StorageError, match="scheme 'gs' is not supported"):
+        Storage("gs://quancheng/x")
 
 
 # --- Storage from an Airflow connection -------------------------------------------------------------------
