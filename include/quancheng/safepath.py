@@ -25,9 +25,18 @@ class UnsafePath(QuanchengError):
     """An id would make a path leave the exchange's home (or store root); nothing was created or removed."""
 
 
-def _refuse(what: str, part: str, root: Path, why: str) -> UnsafePath:
+def _refuse(what: str, part: str, root: str | os.PathLike[str], why: str) -> UnsafePath:
     return UnsafePath(f"{what} {part!r} {why}, outside {root}: refused before creating or removing anything "
                       f"(fix: give it an id of letters, digits, '_', '-' and '.' only in the catalog)")
+
+
+def plain_name(part: str, root: str | os.PathLike[str], *, what: str = "id") -> str:
+    """``part`` itself, refused with :class:`UnsafePath` unless it is one plain name (not empty, ``.`` or
+    ``..``, without ``/``, ``\\`` or NUL); ``root`` is where it would be joined (a folder or a URI), for the
+    message. For joining onto something that is not a local folder, such as an object-store URI."""
+    if part in ("", ".", "..") or any(c in part for c in _BAD_CHARS):
+        raise _refuse(what, part, root, "is not a plain name and would make a path")
+    return part
 
 
 def safe_path(root: str | os.PathLike[str], *parts: str, what: str = "id") -> Path:
@@ -38,9 +47,7 @@ def safe_path(root: str | os.PathLike[str], *parts: str, what: str = "id") -> Pa
     base = Path(root)
     path = base
     for part in parts:
-        if part in ("", ".", "..") or any(c in part for c in _BAD_CHARS):
-            raise _refuse(what, part, base, "is not a plain name and would make a path")
-        path = path / part
+        path = path / plain_name(part, base, what=what)
     real_root = base.resolve()
     real = path.resolve()
     if real != real_root and not real.is_relative_to(real_root):
