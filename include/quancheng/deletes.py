@@ -106,6 +106,10 @@ class IncrementalChanges:
         self.allow, self.chunk_rows = allow_mass_delete, chunk_rows
         self.detection = source.system.delete_detection
         self._keys: list[pa.Array] = [pa.array([], pa.string())]
+        # reconcile deletes nothing while the exchange holds nothing of the form: the batch's keys need not be kept
+        self._collect = self.detection == "soft_delete" or (self.detection == "reconcile" and (
+            store.schema(dataset_id(form)) is not None
+            or store.schema(quarantine_dataset_id(form.system_id)) is not None))
 
     @staticmethod
     def applies(form: SourceForm, rebuild: bool) -> bool:
@@ -116,7 +120,7 @@ class IncrementalChanges:
         if self.detection == "soft_delete":
             batch, gone = _soft_deleted(batch, self.form)
             self._keys.append(gone)
-        elif self.detection == "reconcile":
+        elif self._collect:
             self._keys.append(_keys(batch, self.form))
         return batch
 

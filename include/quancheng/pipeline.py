@@ -9,8 +9,13 @@ Each extract writes a fresh attempt folder of the batch and the later steps stay
 publish hold the system's lock (see :mod:`quancheng.locks`), so runs of the same system never corrupt
 each other's staging or interleave their publishes.
 
+A batch moves through the steps in parts of ``chunk_rows`` rows: an incremental form is read, normalized,
+validated and merged part by part (each part its own file, ``_row`` numbering the rows across the whole
+batch), so a step holds one part, not the window; a snapshot form is compared with its last snapshot whole.
+
 Layout under ``home`` (``$QUANCHENG_HOME``):
-  staging/<system>/<batch>/<attempt>/{raw,deleted,normalized,issues,valid,quarantine}/<form>.parquet
+  staging/<system>/<batch>/<attempt>/{raw,normalized,issues,valid,quarantine}/<form>.parquet/part-NNNNN.parquet
+  staging/<system>/<batch>/<attempt>/deleted/<form>.parquet
   locks/<system>.lock                       the system's lock (embedded store)
   quality/                                  GX validation results per batch and the Data Docs site
   state/<system>/snapshots/<form>.parquet   last published snapshot (snapshot-mode forms)
@@ -286,12 +291,13 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None, loc
 def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     outputs: dict[str, dict[str, Any]] = {}
     new_q: list[pa.Table] = []
-    touched: list[pa.Array] = []  # quarantine keys this batch decides anew (extracted or deleted rows)
+    touched: list[pa.Array] = [pa.array([], pa.string())]  # held quarantine keys this batch decides anew
     rebuild = bool(ref.get("rebuild"))
     datasets = [dataset_id(catalog.form[f]) for f in ref["forms"]] + [quarantine_dataset_id(ref["system_id"])]
     if not rebuild:  # every dataset the batch merges into must be readable before the first one is swapped
         store.check_current(datasets)
     intent.begin(store, ref["system_id"], ref["batch_id"], datasets)  # status: incomplete until the run record
+    quarantined = {} if rebuild else _quarantined_keys(store, quarantine_dataset_id(ref["system_id"]))
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
         valid = Batch.parts(_parts(ref, "valid", form_id)).map(lambda t: t.drop_columns([ROW]))
@@ -310,8 +316,12 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
                        "version": pub.version}
         new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
-        extracted = pa.concat_arrays([valid.column(KEY), q[KEY].combine_chunks()])  # = the raw batch
-        touched += [_qkey(form.table, extracted), _qkey(form.table, deleted)]
+        held = quarantined.get(form.table)
+        if held is not None and len(held):  # held rows this batch publishes or deletes leave the quarantine
+            keys = valid.column(KEY).cast(pa.string())
+            decided = pa.concat_arrays([keys.filter(pc.is_in(keys, value_set=held)),
+                                        held.filter(pc.is_in(held, value_set=deleted))])
+            touched.append(_qkey(form.table, decided))
     if new_q:
         qid = quarantine_dataset_id(ref["system_id"])
         batch_q = pa.concat_tables(new_q, promote_options="permissive")
@@ -329,6 +339,18 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     ref["finished_at"] = datetime.now(UTC).isoformat()
     record_run(store, ref, status="success", then=intent.clear(ref["system_id"]))
     return ref
+
+
+def _quarantined_keys(store: SharedStore, qid: str) -> dict[str, pa.Array]:
+    """The source keys a system's quarantine holds now, per source table (read before the batch's merge)."""
+    held = store.read(qid, columns=["_source_table", KEY])
+    if held is None or not held.num_rows:
+        return {}
+    out: dict[str, pa.Array] = {}
+    for table in pc.unique(held["_source_table"]).to_pylist():
+        rows = held.filter(pc.equal(held["_source_table"], table))
+        out[str(table)] = rows[KEY].combine_chunks().cast(pa.string())
+    return out
 
 
 def _qkey(table_name: str, keys: pa.Array) -> pa.Array:
