@@ -647,15 +647,6 @@ def _replace_rows(cur: Any, sql_table: str, data: delta.Batch) -> str:
     return "replaced in place"
 
 
-def merge_by_key(current: pa.Table | None, upserts: pa.Table, removed_keys: pa.Array) -> pa.Table:
-    """``current`` without the rows whose key is upserted or removed, plus ``upserts``."""
-    if current is None or current.num_rows == 0:
-        return upserts
-    drop = pa.concat_arrays([upserts[KEY].combine_chunks().cast(pa.string()), removed_keys.cast(pa.string())])
-    kept = current.filter(pc.invert(pc.is_in(current[KEY], value_set=drop)))
-    return pa.concat_tables([kept, upserts], promote_options="permissive")
-
-
 def _with_metadata(table: pa.Table, column_meta: dict[str, dict[str, str]]) -> pa.Table:
     """``table`` whose described columns carry their description (names, definition, unit) and whose other
     columns carry none; the Delta schema keeps it per column. Every column is nullable there: a merge's
