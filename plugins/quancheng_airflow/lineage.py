@@ -68,6 +68,6 @@ class SyncTaskExtractor(PythonExtractor):
         store = SharedStore(default_home())
         uri = _source_uri(system.conn_id) if self.operator.task_id == "extract" else None
         inputs, outputs = task_lineage(self.operator.task_id, system_id, catalog, uri=uri,
-                                       parquet_root=str(store.parquet_root), sql_url=store.sql_url)
+                                       parquet_root=store.location, sql_url=store.sql_url)
         return OperatorLineage(inputs=to_openlineage(inputs), outputs=to_openlineage(outputs),
                                run_facets=base.run_facets, job_facets=base.job_facets)

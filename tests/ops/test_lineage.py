@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from quancheng.ops.lineage import source_namespace, task_lineage
+from quancheng.ops.lineage import shared_outputs, source_namespace, task_lineage
 
 
 @pytest.mark.parametrize(("uri", "namespace", "prefix"), [
@@ -39,6 +39,16 @@ def test_every_task_has_inputs_and_outputs_that_chain(slice_catalog) -> None:  #
     filing = next(d for d in pub if d.name.endswith("ndrc_investment__ndrc_filing"))
     assert filing.namespace == "sqlite:///home/shared/exchange.db"
     assert {c.name for c in filing.columns} == {e.key for e in slice_catalog.elements_of("ndrc_filing")}
+
+
+@pytest.mark.parametrize(("root", "namespace", "name"), [
+    ("/home/shared/parquet", "file://", "/home/shared/parquet/ndrc_investment.ndrc_filing"),
+    ("s3://quancheng-shared/exchange", "s3://quancheng-shared", "exchange/ndrc_investment.ndrc_filing"),
+    ("s3://quancheng-shared", "s3://quancheng-shared", "ndrc_investment.ndrc_filing"),
+])
+def test_delta_table_location_by_storage(root: str, namespace: str, name: str) -> None:
+    table = shared_outputs("ndrc_investment.ndrc_filing", (), parquet_root=root, sql_url="sqlite:////x.db")[0]
+    assert (table.namespace, table.name) == (namespace, name)
 
 
 def test_unknown_task_or_system_has_no_lineage(slice_catalog) -> None:  # type: ignore[no-untyped-def]

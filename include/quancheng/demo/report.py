@@ -33,7 +33,7 @@ def print_summary(home: Path, result: Any) -> None:
     if len(getattr(result, "days", [])) > 1 or any(d["label"] != "seeded" for d in getattr(result, "days", [])):
         console.print(_days_table(result.days))
     datasets = store.datasets()
-    console.print(f"{len(datasets)} shared datasets: Parquet under {store.parquet_root}, "
+    console.print(f"{len(datasets)} shared datasets: Parquet under {store.location}, "
                   f"SQL in {store.sql_url} (list them: quancheng datasets --dir {home})")
     if getattr(result, "data_docs", None):
         console.print(f"Great Expectations Data Docs: {result.data_docs}")

@@ -73,7 +73,8 @@ def _shared_columns(catalog: Catalog, form: SourceForm) -> tuple[LineageColumn, 
 
 def shared_outputs(dataset_id: str, columns: tuple[LineageColumn, ...], *, parquet_root: str,
                    sql_url: str) -> list[LineageDataset]:
-    """A shared dataset as OpenLineage sees it: the Parquet folder and the SQL table."""
+    """A shared dataset as OpenLineage sees it: the Delta table (a local folder, namespace ``file://``, or
+    under ``s3://bucket/prefix``, namespace ``s3://bucket``) and the SQL table."""
     table = dataset_id.replace(".", "__").replace("-", "_")
     u = urlsplit(sql_url)
     scheme = u.scheme.split("+", 1)[0]
@@ -84,6 +85,10 @@ def shared_outputs(dataset_id: str, columns: tuple[LineageColumn, ...], *, parqu
         port = u.port or {"postgres": 5432, "mysql": 3306}.get(ns, 0)
         sql = LineageDataset(f"{ns}://{u.hostname or 'localhost'}:{port}",
                              f"{u.path.strip('/') or 'postgres'}.public.{table}", columns)
+    if parquet_root.startswith("s3://"):
+        bucket, _, prefix = parquet_root.removeprefix("s3://").partition("/")
+        name = f"{prefix.strip('/')}/{dataset_id}" if prefix.strip("/") else dataset_id
+        return [LineageDataset(f"s3://{bucket}", name, columns), sql]
     return [LineageDataset("file://", f"{parquet_root.rstrip('/')}/{dataset_id}", columns), sql]
 
 

@@ -392,6 +392,7 @@ def _filesystem(storage_options: dict[str, str] | None) -> Any:
     return fs.S3FileSystem(endpoint_override=endpoint or None, region=storage_options.get("AWS_REGION"),
                            access_key=storage_options.get("AWS_ACCESS_KEY_ID"),
                            secret_key=storage_options.get("AWS_SECRET_ACCESS_KEY"),
+                           session_token=storage_options.get("AWS_SESSION_TOKEN"),
                            anonymous="AWS_ACCESS_KEY_ID" not in storage_options,
                            scheme="http" if endpoint.startswith("http://") else "https")
 

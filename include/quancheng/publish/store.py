@@ -1,8 +1,10 @@
 """The shared store: each dataset a Delta Lake table plus its SQL table, each changed in one commit.
 
 Write, audit, publish:
-- Delta: a dataset lives at ``shared/parquet/<dataset>`` (Parquet files and a ``_delta_log``), read by
-  DuckDB, polars, Spark and Trino. A system's batch is *merged* (:meth:`SharedStore.merge`): one commit
+- Delta: a dataset lives at ``shared/parquet/<dataset>`` (Parquet files and a ``_delta_log``), or under
+  the :class:`~quancheng.objectstore.Storage` the store is given (``$QUANCHENG_STORAGE_URL``: another
+  folder, or ``s3://bucket/prefix``, where it is ``<prefix>/<dataset>``), read by DuckDB, polars, Spark and
+  Trino. A system's batch is *merged* (:meth:`SharedStore.merge`): one commit
   whose cost follows the batch; a dataset built in full (consolidation, a rebuild) is *overwritten*
   (:meth:`SharedStore.publish`) when its content hash changed. Readers see one version or the next, never
   half a batch; earlier versions stay readable *as of* their version or time until ``maintain`` vacuums
@@ -38,6 +40,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from quancheng.errors import QuanchengError
+from quancheng.objectstore import Storage
 from quancheng.publish import delta
 from quancheng.safepath import inside, safe_path
 
@@ -235,7 +238,7 @@ def _from_parquet_version(link: Path) -> None:
 class MissingVersion(QuanchengError):
     """Datasets the registry lists as published have no Delta table: nothing was published."""
 
-    def __init__(self, rows: list[dict[str, Any]], parquet_root: Path):
+    def __init__(self, rows: list[dict[str, Any]], parquet_root: Path | str):
         self.dataset_ids = [str(r["dataset_id"]) for r in rows]
         what = "; ".join(f"{r['dataset_id']} ({r['rows']} rows, version {r['content_hash']}, batch "
                          f"{r['last_batch']})" for r in rows)
@@ -255,17 +258,28 @@ def _system_of(dataset_id: str) -> str:
 
 
 class SharedStore:
-    """Shared datasets under ``<home>/shared`` and in the shared SQL database.
+    """Shared datasets under ``<home>/shared`` (or ``storage``) and in the shared SQL database.
 
-    The SQL database is ``$QUANCHENG_SHARED_DB`` (an SQLAlchemy URL, e.g. ``postgresql://...``),
-    else SQLite at ``<home>/shared/exchange.db``.
+    The Delta tables live under ``storage`` (default :meth:`Storage.from_env`: ``$QUANCHENG_STORAGE_URL``,
+    else the folder ``<home>/shared/parquet``). The SQL database is ``$QUANCHENG_SHARED_DB`` (an
+    SQLAlchemy URL, e.g. ``postgresql://...``), else SQLite at ``<home>/shared/exchange.db``.
+    On an object store the local-only upkeep is skipped: the upgrade of the earlier Parquet-link layout
+    and the check for data files gone from the current version (an object store is not listed file by file).
     """
 
-    def __init__(self, home: Path, sql_url: str | None = None):
+    def __init__(self, home: Path, sql_url: str | None = None, storage: Storage | None = None):
         self.home = Path(home)
         self.root = self.home / "shared"
-        self.parquet_root = self.root / "parquet"
-        self.parquet_root.mkdir(parents=True, exist_ok=True)
+        self.storage = storage if storage is not None else Storage.from_env(self.home)
+        self._options = dict(self.storage.storage_options) or None
+        self._parquet_root: Path | None = None
+        self.root.mkdir(parents=True, exist_ok=True)  # the default SQLite database's folder, wherever the tables are
+        if self.storage.is_local:
+            default = self.root / "parquet"
+            # the default folder stays the path as given (not resolved), as every caller has seen it
+            base = Path(self.storage.base)
+            self._parquet_root = default if base == default.resolve() else base
+            self._parquet_root.mkdir(parents=True, exist_ok=True)
         self.sql_url = sql_url or os.environ.get("QUANCHENG_SHARED_DB") or f"sqlite:///{self.root / 'exchange.db'}"
         self._engine: sa.Engine | None = None
         self._registry_table: sa.Table | None = None
@@ -292,19 +306,58 @@ class SharedStore:
             return pgd.connect(self.sql_url.replace("postgresql+psycopg://", "postgresql://"))
         raise NotImplementedError(f"bulk publish to {self.dialect!r} is not supported; use sqlite or postgresql")
 
-    # --- reading ---
-    def dataset_path(self, dataset_id: str) -> Path:
-        """The dataset's stable path: a Delta Lake table's folder (``_delta_log/`` and Parquet files)."""
-        return safe_path(self.parquet_root, dataset_id, what="dataset id")
+    # --- where the tables are ---
+    @property
+    def is_local(self) -> bool:
+        """Whether the Delta tables are in a local folder (not on an object store)."""
+        return self._parquet_root is not None
 
-    def _table(self, dataset_id: str) -> Path | None:
-        """The dataset's Delta table, None if it has none or its current version lost a data file (a dataset
-        of the Parquet-version layout of earlier releases becomes a Delta table here, its content as
-        version 0)."""
-        path = self.dataset_path(dataset_id)
+    @property
+    def location(self) -> str:
+        """Where the Delta tables are: the local folder, or the ``s3://bucket/prefix`` base."""
+        return str(self._parquet_root) if self._parquet_root is not None else self.storage.base
+
+    @property
+    def parquet_root(self) -> Path:
+        """The local folder of the Delta tables; refused when they are on an object store."""
+        if self._parquet_root is None:
+            raise QuanchengError(f"the shared datasets are on an object store ({self.storage.base}), not in a local "
+                                 "folder (fix: use SharedStore.location or dataset_uri, or unset "
+                                 "$QUANCHENG_STORAGE_URL for a local folder)")
+        return self._parquet_root
+
+    def dataset_path(self, dataset_id: str) -> Path:
+        """The dataset's stable local path: a Delta Lake table's folder (``_delta_log/`` and Parquet files);
+        refused when the tables are on an object store (:meth:`dataset_uri` names them there)."""
+        if self._parquet_root is None:
+            raise QuanchengError(f"dataset {dataset_id!r} has no local path: it is on an object store "
+                                 f"({self.storage.base}) (fix: use SharedStore.dataset_uri with its storage options)")
+        return safe_path(self._parquet_root, dataset_id, what="dataset id")
+
+    def dataset_uri(self, dataset_id: str) -> str:
+        """The dataset's stable location as delta-rs takes it (with :attr:`storage_options`): its local path,
+        or ``s3://bucket/prefix/<dataset>``."""
+        if self._parquet_root is not None:
+            return str(self.dataset_path(dataset_id))
+        return self.storage.uri(dataset_id)
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        """The delta-rs storage options for :meth:`dataset_uri` (empty for a local folder)."""
+        return dict(self.storage.storage_options)
+
+    # --- reading ---
+    def _table(self, dataset_id: str) -> str | None:
+        """The dataset's Delta table, None if it has none or (local) its current version lost a data file (a
+        local dataset of the Parquet-version layout of earlier releases becomes a Delta table here, its
+        content as version 0)."""
+        uri = self.dataset_uri(dataset_id)
+        if self._parquet_root is None:
+            return uri if delta.exists(uri, storage_options=self._options) else None
+        path = Path(uri)
         if path.is_symlink() or (path / "data.parquet").is_file():
             _from_parquet_version(path)
-        return path if delta.exists(path) and not delta.missing_files(path) else None
+        return uri if delta.exists(path) and not delta.missing_files(path) else None
 
     def read(self, dataset_id: str, *, columns: list[str] | None = None,
              as_of: int | datetime | None = None) -> pa.Table | None:
@@ -319,30 +372,30 @@ class SharedStore:
         if path is None:
             self.check_current([dataset_id])
             return None
-        table = delta.read(path, as_of, columns=columns)
+        table = delta.read(path, as_of, columns=columns, storage_options=self._options)
         key = next((k for k in (QKEY, KEY) if k in table.column_names), None)
         return table.sort_by(key) if key and table.num_rows else table
 
     def read_keys(self, dataset_id: str, keys: pa.Array, *, key: str = KEY) -> pa.Table | None:
         """The current rows of ``keys`` (a batch's worth, read without the rest); None if never published."""
         path = self._table(dataset_id)
-        return delta.read_keys(path, key, keys) if path is not None else None
+        return delta.read_keys(path, key, keys, storage_options=self._options) if path is not None else None
 
     def schema(self, dataset_id: str) -> pa.Schema | None:
         """The current version's columns with their metadata (no data read); None if never published."""
         path = self._table(dataset_id)
-        return delta.schema(path) if path is not None else None
+        return delta.schema(path, storage_options=self._options) if path is not None else None
 
     def history(self, dataset_id: str) -> list[delta.Commit]:
         """The dataset's versions, newest first (empty if never published)."""
         path = self._table(dataset_id)
-        return delta.history(path) if path is not None else []
+        return delta.history(path, storage_options=self._options) if path is not None else []
 
     def current_digest(self, dataset_id: str) -> str | None:
         """The dataset's current version as a tag (``v<N>``), None if it has none: what a reader sees now,
         whatever the registry says."""
         path = self._table(dataset_id)
-        version = delta.current_version(path) if path is not None else None
+        version = delta.current_version(path, storage_options=self._options) if path is not None else None
         return None if version is None else f"v{version}"
 
     def check_current(self, dataset_ids: list[str]) -> None:
@@ -355,7 +408,7 @@ class SharedStore:
         with self.engine.connect() as c:
             rows = c.execute(sa.select(t).where(t.c.dataset_id.in_(missing)).order_by(t.c.dataset_id)).mappings().all()
         if rows:
-            raise MissingVersion([dict(r) for r in rows], self.parquet_root)
+            raise MissingVersion([dict(r) for r in rows], self.location)
 
     # --- writing ---
     def publish(self, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
@@ -376,18 +429,19 @@ class SharedStore:
             audit(table)
         reg = self._registry_row(dataset_id)
         path = self._table(dataset_id)
-        version = delta.current_version(path) if path is not None else None
+        version = delta.current_version(path, storage_options=self._options) if path is not None else None
         unchanged = reg is not None and reg["content_hash"] == digest and version is not None \
             and reg["version"] == version
         sql_table = sql_name(dataset_id)
         if not unchanged:
             versions: list[int] = []
             self._swap_sql(sql_table, table, commit=lambda: versions.append(delta.overwrite(
-                self.dataset_path(dataset_id), table, commit_info={"quancheng.batch_id": batch_id})))
+                self.dataset_uri(dataset_id), table, commit_info={"quancheng.batch_id": batch_id},
+                storage_options=self._options)))
             version = versions[0]
         assert version is not None
         self._register(dataset_id, kind, table.num_rows, digest, batch_id, sql_table, version)
-        return Published(dataset_id, kind, table.num_rows, digest, str(self.dataset_path(dataset_id)), sql_table,
+        return Published(dataset_id, kind, table.num_rows, digest, self.dataset_uri(dataset_id), sql_table,
                          not unchanged, version)
 
     def merge(self, dataset_id: str, upserts: pa.Table | delta.Batch, deleted: pa.Array, *, kind: DatasetKind,
@@ -403,16 +457,16 @@ class SharedStore:
         the change data feed.
         """
         path = self._table(dataset_id)
-        before = delta.current_version(path) if path is not None else None
+        before = delta.current_version(path, storage_options=self._options) if path is not None else None
         batch = upserts if isinstance(upserts, delta.Batch) else delta.Batch.of(upserts)
         if path is not None:
-            target_schema = delta.schema(path)
+            target_schema = delta.schema(path, storage_options=self._options)
             batch = batch.map(lambda t: delta.conform(t, target_schema))
         batch = batch.map(lambda t: _with_metadata(t, column_meta or {}))
         deleted = deleted.cast(pa.string())
         reg = self._registry_row(dataset_id)
         sql_at = reg["version"] if reg is not None else None
-        target = self.dataset_path(dataset_id)
+        target = self.dataset_uri(dataset_id)
         sql_table = sql_name(dataset_id)
         change = None
         if before is not None and sql_at is not None:
@@ -421,21 +475,24 @@ class SharedStore:
 
         def commit() -> None:
             versions.append(delta.merge_batch(target, batch, deleted, key=key, metadata=column_meta,
-                                              commit_info={"quancheng.batch_id": batch_id}))
+                                              commit_info={"quancheng.batch_id": batch_id},
+                                              storage_options=self._options))
 
         if change is not None and not len(change.keys):  # a quiet day: nothing for either to do
             commit()
         else:
             # before the first commit the batch is the whole content: the SQL table is loaded from it, streamed
-            content: delta.Batch | Callable[[], pa.Table] = batch if before is None else (lambda: delta.read(target))
-            self._swap_sql(sql_table, content, change, commit=commit, total=lambda: delta.row_count(target))
+            content: delta.Batch | Callable[[], pa.Table] = (
+                batch if before is None else (lambda: delta.read(target, storage_options=self._options)))
+            self._swap_sql(sql_table, content, change, commit=commit,
+                           total=lambda: delta.row_count(target, storage_options=self._options))
         after = versions[0]
-        rows = delta.row_count(target)
+        rows = delta.row_count(target, storage_options=self._options)
         tag = f"v{after}"
         self._register(dataset_id, kind, rows, tag, batch_id, sql_table, after)
-        return Published(dataset_id, kind, rows, tag, str(target), sql_table, after != before, after)
+        return Published(dataset_id, kind, rows, tag, target, sql_table, after != before, after)
 
-    def _sql_change(self, path: Path, key: str, upserts: delta.Batch, deleted: pa.Array,
+    def _sql_change(self, path: str, key: str, upserts: delta.Batch, deleted: pa.Array,
                     since: int | None) -> SqlChange | None:
         """What the SQL table needs: the batch's rows and keys, plus, when it holds an older version than
         the Delta table (``since``), the rows of every key changed after it; None when those changes are no
@@ -443,11 +500,12 @@ class SharedStore:
         rows, keys = upserts, pa.concat_arrays([upserts.column(key).cast(pa.string()), deleted])
         if since is not None:
             try:
-                behind = pc.unique(delta.changes(path, since, columns=[key])[key].combine_chunks().cast(pa.string()))
+                since_rows = delta.changes(path, since, columns=[key], storage_options=self._options)
+                behind = pc.unique(since_rows[key].combine_chunks().cast(pa.string()))
             except Exception:  # noqa: BLE001 - the versions since were vacuumed
                 return None
             extra = behind.filter(pc.invert(pc.is_in(behind, value_set=keys)))
-            rows = rows.then(delta.read_keys(path, key, extra))
+            rows = rows.then(delta.read_keys(path, key, extra, storage_options=self._options))
             keys = pa.concat_arrays([keys, extra])
         return SqlChange(rows, pc.unique(keys), key)
 
@@ -457,8 +515,8 @@ class SharedStore:
         path = self._table(dataset_id)
         if path is None:
             return None
-        before = delta.current_version(path)
-        m = delta.maintain(path, retention_hours)
+        before = delta.current_version(path, storage_options=self._options)
+        m = delta.maintain(path, retention_hours, storage_options=self._options)
         if m.version != before:
             t = self._registry()
             with self.engine.begin() as c:
@@ -577,7 +635,7 @@ class SharedStore:
     def _register(self, dataset_id: str, kind: str, rows: int, digest: str, batch_id: str, sql_table: str,
                   version: int) -> None:
         t = self._registry()
-        values = {"kind": kind, "parquet_path": str(self.dataset_path(dataset_id)), "sql_table": sql_table,
+        values = {"kind": kind, "parquet_path": self.dataset_uri(dataset_id), "sql_table": sql_table,
                   "rows": rows, "content_hash": digest, "last_batch": batch_id, "updated_at": datetime.now(UTC),
                   "version": version}
         with self.engine.begin() as c:
