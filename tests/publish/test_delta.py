@@ -137,7 +137,7 @@ def test_history_and_as_of_by_version_and_by_time(tmp_path: Path) -> None:
         states.append(current)
 
     log = delta.history(path)
-    assert [(c.version, c.operation) for c in log] == [(2, "MERGE"), (1, "MERGE"), (0, "WRITE")]
+    assert [(c.version, c.operation) for c in log] == [(2, "MERGE"), (1, "MERGE"), (0, "CREATE TABLE")]
     assert (log[0].rows_added, log[0].rows_updated, log[0].rows_removed) == (0, 1, 2)
     assert (log[1].rows_added, log[1].rows_updated, log[1].rows_removed) == (1, 1, 1)
     assert log[2].rows_added == 30

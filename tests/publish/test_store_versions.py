@@ -60,7 +60,7 @@ def test_a_batch_is_one_commit_and_a_rerun_commits_nothing(tmp_path: Path) -> No
     assert (quiet.version, quiet.changed) == (1, False)
     ops = [(c.version, c.operation, c.rows_added, c.rows_updated, c.rows_removed, c.batch_id)
            for c in store.history(DS)]
-    assert ops == [(1, "MERGE", 1, 2, 1, "b2"), (0, "WRITE", 100, 0, 0, "b1")]
+    assert ops == [(1, "MERGE", 1, 2, 1, "b2"), (0, "CREATE TABLE", 100, 0, 0, "b1")]
     assert sql_rows(store) == delta_rows(store)
     assert registry(store)[DS]["version"] == 1 and registry(store)[DS]["rows"] == 100
 
@@ -177,7 +177,7 @@ def test_the_datasets_commands_list_history_read_as_of_and_maintain(tmp_path: Pa
     code, out = quancheng("datasets", "history", DS, "--dir", str(tmp_path), "--json")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [(v["version"], v["operation"], v["batch_id"]) for v in lines] == \
-        [(1, "MERGE", "b2"), (0, "WRITE", "b1")]
+        [(1, "MERGE", "b2"), (0, "CREATE TABLE", "b1")]
     assert (lines[0]["rows_updated"], lines[0]["rows_removed"]) == (1, 1)
 
     code, out = quancheng("datasets", "read", DS, "--dir", str(tmp_path), "--as-of", "0", "--json")

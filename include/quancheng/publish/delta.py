@@ -20,6 +20,8 @@ A killed writer leaves at most data files that no commit names: readers never se
 from __future__ import annotations
 
 import itertools
+import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ from quancheng.errors import QuanchengError
 KEY = "_source_key"
 # the merge's marker column; a batch column of that name would be ambiguous, so it is refused
 OP = "_qc_merge_op"
+ROWS_ADDED = "quancheng.rows_added"  # in the metadata of the commit that created the table
 COMPRESSION: Final = "ZSTD"
 # files of about this size (delta-rs writes 100 MiB by default): a batch rewrites only the files holding
 # its keys, so smaller files make a batch clustered in key order (new and recent projects) cheaper
@@ -255,9 +258,12 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table | Batch, deleted_keys:
     if not exists(uri, storage_options=storage_options):
         # each part sorted by key so the files' min/max statistics let later merges skip the files a batch misses
         first = batch.map(lambda t: storable(t.sort_by([(key, "ascending")]) if t.num_rows else t), same_values=False)
-        write_deltalake(uri, first.reader(), mode="error", storage_options=storage_options, writer_properties=writer,
-                        target_file_size=TARGET_FILE_BYTES, commit_properties=props,
-                        configuration=TABLE_PROPERTIES)
+        if storage_options or "://" in uri:  # an object store: delta-rs's own writer (see _create)
+            write_deltalake(uri, first.reader(), mode="error", storage_options=storage_options,
+                            writer_properties=writer, target_file_size=TARGET_FILE_BYTES, commit_properties=props,
+                            configuration=TABLE_PROPERTIES)
+        else:
+            _create(uri, first, dict(commit_info or {}))
         return int(DeltaTable(uri, storage_options=storage_options).version())
     dt = DeltaTable(uri, storage_options=storage_options)
     if batch.num_rows or len(deleted_keys):
@@ -265,6 +271,50 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table | Batch, deleted_keys:
     if metadata:  # after the merge, so a column the batch added gets its description in the same publish
         _update_column_meta(dt, metadata, props)
     return int(dt.version())
+
+
+def _create(uri: str, batch: Batch, commit_info: dict[str, str]) -> None:
+    """Create the local table at ``uri`` with ``batch`` as version 0: each part written as one Parquet file,
+    then one commit naming them all. (``write_deltalake`` collects its whole input before writing, delta-rs
+    issue 3578: a first publish of ten million rows would hold them all. On an object store it is still
+    used: files written there by pyarrow's S3 filesystem were read back as corrupt by delta-rs on SeaweedFS.)"""
+    import pyarrow.parquet as pq
+    from deltalake import CommitProperties, Schema
+    from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    root = Path(uri)
+    root.mkdir(parents=True, exist_ok=True)
+    actions: list[Any] = []
+    for table in batch.tables():
+        if not table.num_rows:
+            continue
+        name = f"part-{len(actions):05d}-{uuid.uuid4()}-c000.zstd.parquet"
+        pq.write_table(table, root / name, compression=COMPRESSION.lower(), row_group_size=100_000)
+        actions.append(AddAction(name, (root / name).stat().st_size, {}, int(time.time() * 1000), True,
+                                 _stats(table)))
+    schema = Schema.from_arrow(batch.schema)
+    # a commit made of add actions has no operation metrics: its rows go in the commit's metadata
+    props = CommitProperties(custom_metadata={**commit_info, ROWS_ADDED: str(batch.num_rows)})
+    create_table_with_add_actions(uri, schema, actions, mode="error", configuration=TABLE_PROPERTIES,
+                                  commit_properties=props)
+
+
+def _stats(table: pa.Table) -> str:
+    """A data file's statistics for the log: its row count, and min, max and null count of its text and
+    integer columns (the kinds whose JSON form is plain; others go without, which only skips pruning)."""
+    import json
+
+    lo: dict[str, Any] = {}
+    hi: dict[str, Any] = {}
+    nulls: dict[str, int] = {}
+    for f in table.schema:
+        col = table[f.name]
+        nulls[f.name] = col.null_count
+        if (pa.types.is_string(f.type) or pa.types.is_integer(f.type)) and col.null_count < len(col):
+            mm = pc.min_max(col)
+            lo[f.name], hi[f.name] = mm["min"].as_py(), mm["max"].as_py()
+    return json.dumps({"numRecords": table.num_rows, "minValues": lo, "maxValues": hi, "nullCount": nulls},
+                      ensure_ascii=False)
 
 
 def _merge(dt: Any, upserts: Batch, deleted_keys: pa.Array, key: str, writer: Any, props: Any) -> None:
@@ -431,7 +481,7 @@ def _commit(h: Mapping[str, Any]) -> Commit:
         version=int(h["version"]),
         timestamp=datetime.fromtimestamp(int(h["timestamp"]) / 1000, UTC),
         operation=str(h.get("operation", "")),
-        rows_added=n("num_added_rows", "num_target_rows_inserted"),
+        rows_added=n("num_added_rows", "num_target_rows_inserted") or int(h.get(ROWS_ADDED) or 0),
         rows_updated=n("num_target_rows_updated", "num_updated_rows"),
         rows_removed=n("num_target_rows_deleted", "num_deleted_rows"),
         batch_id=str(h.get("quancheng.batch_id") or ""),
