@@ -144,8 +144,11 @@ def main() -> int:
                 n = change(db, every, day - timedelta(days=1))
             wall, rss = run(home, db, day, env)
             row(f"a day with {label} changed", n, wall, rss, full)
-        lines.append("")
-        for size in [int(s) for s in args.memory.split(",") if s]:
+        sizes = [int(s) for s in args.memory.split(",") if s]
+        if sizes:
+            lines += ["", "| memory: full sync of a fresh source | rows | wall s | | peak RSS MB |",
+                      "|---|---:|---:|---:|---:|"]
+        for size in sizes:
             mdb, mhome = Path(tmp) / f"m{size}.db", Path(tmp) / f"m{size}"
             make_source(mdb, size)
             wall, rss = run(mhome, mdb, FIRST_DAY, env, daily=False)

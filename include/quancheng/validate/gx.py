@@ -109,22 +109,8 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
         if unexpected and col in frame.columns:
             rows = frame.lazy().with_row_index("_i").filter(e.unexpected).select("_i", col).head(PARTIAL).collect()
             idx, partial = rows["_i"].to_list(), [_jsonable(v) for v in rows[col].to_list()]
-        res: dict[str, Any] = {"element_count": n, "unexpected_count": unexpected}
-        if e.type == "expect_column_values_to_not_be_null":
-            res["unexpected_percent"] = 100.0 * unexpected / n if n else None
-        else:
-            missing = int(nulls[col]) if col in nulls else n
-            nonmissing = n - missing
-            res.update({
-                "unexpected_percent": 100.0 * unexpected / nonmissing if nonmissing else None,
-                "missing_count": missing, "missing_percent": 100.0 * missing / n if n else None,
-                "unexpected_percent_total": 100.0 * unexpected / n if n else None,
-                "unexpected_percent_nonmissing": 100.0 * unexpected / nonmissing if nonmissing else None})
-        counts: dict[Any, int] = {}
-        for v in partial:
-            counts[v] = counts.get(v, 0) + 1
-        res.update({"partial_unexpected_list": partial, "partial_unexpected_index_list": idx,
-                    "partial_unexpected_counts": [{"value": v, "count": c} for v, c in counts.items()]})
+        missing = None if e.type == "expect_column_values_to_not_be_null" else (int(nulls[col]) if col in nulls else n)
+        res = _result(n, unexpected, missing, partial, idx)
         results.append({
             "success": unexpected == 0,
             "expectation_config": {"type": e.type, "kwargs": {**e.kwargs, "batch_id": run_name},
@@ -140,6 +126,27 @@ def expectation_results(table: pa.Table, catalog: Catalog, form: SourceForm, run
         "meta": {"great_expectations_version": GX_VERSION_NOTE, "run_name": run_name, "rows": n,
                  "run_time": datetime.now(UTC).isoformat(), "form_id": form.form_id},
     }
+
+
+def _result(n: int, unexpected: int, missing: int | None, partial: list[Any], idx: list[int]) -> dict[str, Any]:
+    """One expectation's ``result`` in GX's shape; ``missing`` None for a not-null expectation (GX reports no
+    missing counts for it)."""
+    res: dict[str, Any] = {"element_count": n, "unexpected_count": unexpected}
+    if missing is None:
+        res["unexpected_percent"] = 100.0 * unexpected / n if n else None
+    else:
+        nonmissing = n - missing
+        res.update({
+            "unexpected_percent": 100.0 * unexpected / nonmissing if nonmissing else None,
+            "missing_count": missing, "missing_percent": 100.0 * missing / n if n else None,
+            "unexpected_percent_total": 100.0 * unexpected / n if n else None,
+            "unexpected_percent_nonmissing": 100.0 * unexpected / nonmissing if nonmissing else None})
+    counts: dict[Any, int] = {}
+    for v in partial:
+        counts[v] = counts.get(v, 0) + 1
+    res.update({"partial_unexpected_list": partial, "partial_unexpected_index_list": idx,
+                "partial_unexpected_counts": [{"value": v, "count": c} for v, c in counts.items()]})
+    return res
 
 
 def combine_results(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -161,23 +168,8 @@ def combine_results(docs: list[dict[str, Any]]) -> dict[str, Any]:
             room = PARTIAL - len(partial)
             partial += p["partial_unexpected_list"][:room]
             idx += [offset + j for j in p["partial_unexpected_index_list"][:room]]
-        res: dict[str, Any] = {"element_count": n, "unexpected_count": unexpected}
-        if "missing_count" in r0["result"]:
-            missing = sum(int(p["missing_count"]) for p in parts)
-            nonmissing = n - missing
-            res.update({
-                "unexpected_percent": 100.0 * unexpected / nonmissing if nonmissing else None,
-                "missing_count": missing, "missing_percent": 100.0 * missing / n if n else None,
-                "unexpected_percent_total": 100.0 * unexpected / n if n else None,
-                "unexpected_percent_nonmissing": 100.0 * unexpected / nonmissing if nonmissing else None})
-        else:
-            res["unexpected_percent"] = 100.0 * unexpected / n if n else None
-        counts: dict[Any, int] = {}
-        for v in partial:
-            counts[v] = counts.get(v, 0) + 1
-        res.update({"partial_unexpected_list": partial, "partial_unexpected_index_list": idx,
-                    "partial_unexpected_counts": [{"value": v, "count": c} for v, c in counts.items()]})
-        results.append({**r0, "success": unexpected == 0, "result": res})
+        missing = sum(int(p["missing_count"]) for p in parts) if "missing_count" in r0["result"] else None
+        results.append({**r0, "success": unexpected == 0, "result": _result(n, unexpected, missing, partial, idx)})
     ok = sum(1 for r in results if r["success"])
     return {**first, "success": ok == len(results), "results": results,
             "statistics": {"evaluated_expectations": len(results), "successful_expectations": ok,
