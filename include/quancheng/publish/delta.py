@@ -123,7 +123,7 @@ class Batch:
     """
 
     def __init__(self, schema: pa.Schema, tables: Callable[[], Iterator[pa.Table]], num_rows: int,
-                 read_column: Callable[[str], pa.Array] | None = None):
+                 read_column: Callable[[str], Iterator[pa.Array]] | None = None):
         self.schema, self._tables, self.num_rows = schema, tables, num_rows
         self._read_column = read_column
 
@@ -140,8 +140,8 @@ class Batch:
             raise ValueError("a batch of no parts needs its schema")
         rows = sum(pq.read_metadata(p).num_rows for p in paths)
 
-        def read_column(name: str) -> pa.Array:  # that column only, not the rows
-            return pa.concat_arrays([pq.read_table(p, columns=[name])[name].combine_chunks() for p in paths])
+        def read_column(name: str) -> Iterator[pa.Array]:  # that column only, not the rows
+            return (pq.read_table(p, columns=[name])[name].combine_chunks() for p in paths)
 
         return cls(schema or pq.read_schema(paths[0]), lambda: (pq.read_table(p) for p in paths), rows,
                    read_column if paths else None)
@@ -151,10 +151,15 @@ class Batch:
             yield t if t.schema == self.schema else t.select(self.schema.names).cast(self.schema)
 
     def column(self, name: str) -> pa.Array:
-        if self._read_column is not None:
-            return self._read_column(name).cast(self.schema.field(name).type)
-        chunks = [t[name].combine_chunks() for t in self.tables()]
+        chunks = list(self.column_parts(name))
         return pa.concat_arrays(chunks) if chunks else pa.array([], self.schema.field(name).type)
+
+    def column_parts(self, name: str) -> Iterator[pa.Array]:
+        """One column, part by part (read without the other columns where the parts allow)."""
+        typ = self.schema.field(name).type
+        if self._read_column is not None:
+            return (a.cast(typ) for a in self._read_column(name))
+        return (t[name].combine_chunks() for t in self.tables())
 
     def map(self, fn: Callable[[pa.Table], pa.Table], *, same_values: bool = True) -> Batch:
         """``fn`` applied to each part. ``same_values``: ``fn`` leaves the values of the columns it keeps as they
@@ -169,8 +174,8 @@ class Batch:
             return self
         extra = conform(table, self.schema).select(self.schema.names).cast(self.schema)
 
-        def read_column(name: str) -> pa.Array:
-            return pa.concat_arrays([self.column(name), extra[name].combine_chunks()])
+        def read_column(name: str) -> Iterator[pa.Array]:
+            return itertools.chain(self.column_parts(name), [extra[name].combine_chunks()])
 
         return Batch(self.schema, lambda: itertools.chain(self.tables(), [extra]), self.num_rows + table.num_rows,
                      read_column)
@@ -185,22 +190,38 @@ class Batch:
 
 def check_batch(upserts: Batch, deleted_keys: pa.Array, key: str) -> None:
     """Refuse a batch the merge would mishandle: no key column, a null or repeated key, a key both upserted
-    and deleted, or a column named like the merge's marker."""
+    and deleted, or a column named like the merge's marker.
+
+    Part by part, in memory that does not grow with the keys' text: each key is hashed to 64 bits and the
+    hashes must be distinct; only keys whose hashes repeat are compared as text (a collision is no
+    duplicate)."""
+    import polars as pl
+
     if key not in upserts.schema.names:
         raise BatchError(f"batch has no key column {key!r} (columns: {', '.join(upserts.schema.names)})")
     if OP in upserts.schema.names:
         raise BatchError(f"batch column {OP!r} is reserved for the merge; rename it")
-    keys = upserts.column(key)
-    if keys.null_count:
-        raise BatchError(f"batch has {keys.null_count} row(s) with a null {key!r}")
-    if pc.count_distinct(keys).as_py() != len(keys):
-        counts = pc.value_counts(keys)
-        dup = next(c["values"] for c in counts.to_pylist() if c["counts"] > 1)
+    deleted = deleted_keys.cast(upserts.schema.field(key).type)
+    hashes: list[pl.Series] = []
+    for keys in upserts.column_parts(key):
+        if keys.null_count:
+            raise BatchError(f"batch has {keys.null_count} row(s) with a null {key!r}")
+        both = pc.is_in(keys, value_set=deleted)
+        if pc.any(both).as_py():
+            raise BatchError(f"batch both upserts and deletes key {key}={keys.filter(both)[0].as_py()!r}")
+        hashes.append(pl.Series(keys).hash(seed=7))
+    if not hashes:
+        return
+    every = pl.concat(hashes)
+    if every.n_unique() == len(every):
+        return
+    repeated = every.filter(every.is_duplicated()).unique()
+    suspects = pa.concat_arrays([keys.filter(pl.Series(keys).hash(seed=7).is_in(repeated).to_arrow())
+                                 for keys in upserts.column_parts(key)])
+    counts = pc.value_counts(suspects)
+    dup = next((c["values"] for c in counts.to_pylist() if c["counts"] > 1), None)
+    if dup is not None:
         raise BatchError(f"batch has key {key}={dup!r} more than once; a batch holds one row per key")
-    both = pc.is_in(deleted_keys.cast(keys.type), value_set=keys)
-    if pc.any(both).as_py():
-        dup = deleted_keys.filter(both)[0].as_py()
-        raise BatchError(f"batch both upserts and deletes key {key}={dup!r}")
 
 
 def merge_source(upserts: Batch, deleted_keys: pa.Array, key: str) -> pa.RecordBatchReader:
