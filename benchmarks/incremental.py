@@ -43,9 +43,11 @@ def filings(n: int) -> pa.Table:
     """``n`` valid investment filings (vectorized: a million in about a second)."""
     rng = np.random.default_rng(12)
     i = np.arange(n)
-    # valid 投资项目代码: a million serial numbers a year, counting back from 2020
-    year = (2020 - i // 1_000_000).astype(str)
-    code = np.char.add(np.char.add(year, "-370102-47-01-"), np.char.zfill((i % 1_000_000).astype(str), 6))
+    # valid 投资项目代码 (every row valid, so the run measures the published path): a million serial numbers
+    # per value of the code's fourth segment (01, 02, ...)
+    segment = np.char.zfill((i // 1_000_000 + 1).astype(str), 2)
+    code = np.char.add(np.char.add(np.char.add("2019-370102-47-", segment), "-"),
+                       np.char.zfill((i % 1_000_000).astype(str), 6))
     return pa.table({
         "XMDM": code, "XMMC": np.char.add("济南项目", i.astype(str)), "JSXZ": rng.choice(["新建", "扩建", "改建"], n),
         "JSDD": rng.choice(["370102", "370103", "370112", "370104"], n),
