@@ -48,6 +48,19 @@ def write_review(path: Path, rows: list[dict[str, str]]) -> None:
         w.writerows(rows)
 
 
+def onboard_without_serial(catalog_copy: Path, system_id: str, uri: str) -> None:
+    """Introspect, suggest and accept a system, its serial number ``SQBH`` excluded in the review."""
+    assert quancheng("onboard", "introspect", "--system-id", system_id, "--uri", uri)[0] == 0
+    assert quancheng("onboard", "suggest", "--system-id", system_id)[0] == 0
+    review = catalog_copy / "onboarding" / f"{system_id}.review.csv"
+    rows = read_review(review)
+    for r in rows:
+        if r["column"] == "SQBH":
+            r.update(element_id="", new_name_zh="", excluded_reason="系统受理流水号")
+    write_review(review, rows)
+    assert quancheng("onboard", "accept", "--system-id", system_id)[0] == 0
+
+
 def test_sqlite_introspection_types_keys_and_the_update_column(tmp_path: Path) -> None:
     uri = sqlite_system(tmp_path / "s.db", "T_XM", {"ID": "INTEGER PRIMARY KEY", "XMMC": "TEXT", "ZTZ": "REAL",
                                                      "KGRQ": "TEXT", "UPDATED_AT": "TEXT"},
@@ -188,15 +201,7 @@ def test_dry_run_says_what_would_be_quarantined_and_why(tmp_path: Path, catalog_
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")  # a wrong check character
     uri = sqlite_system(tmp_path / "a.db", "T_A", {"SQBH": "TEXT PRIMARY KEY", "XMMC": "TEXT", "JSDWTYSHXYDM": "TEXT"},
                         [("A1", "甲工程", good), ("A2", "乙工程", bad)])
-    assert quancheng("onboard", "introspect", "--system-id", "dept_a", "--uri", uri)[0] == 0
-    assert quancheng("onboard", "suggest", "--system-id", "dept_a")[0] == 0
-    review = catalog_copy / "onboarding" / "dept_a.review.csv"
-    rows = read_review(review)
-    for r in rows:
-        if r["column"] == "SQBH":
-            r.update(element_id="", new_name_zh="", excluded_reason="系统受理流水号")
-    write_review(review, rows)
-    assert quancheng("onboard", "accept", "--system-id", "dept_a")[0] == 0
+    onboard_without_serial(catalog_copy, "dept_a", uri)
     # the exchange's own shared database is never touched: an unusable one does not matter
     monkeypatch.setenv("QUANCHENG_SHARED_DB", "postgresql://nobody@127.0.0.1:1/none")
     code, out = quancheng("onboard", "dry-run", "--system-id", "dept_a", "--uri", uri)
@@ -229,16 +234,8 @@ def test_an_onboarded_system_runs_day_after_day(tmp_path: Path, catalog_copy: Pa
     db = tmp_path / "d.db"
     uri = sqlite_system(db, "T_D", {"SQBH": "TEXT PRIMARY KEY", "XMMC": "TEXT", "GXSJ": "TEXT"},
                         [(f"D{i}", f"工程{i}", f"2025-06-01 0{i}:00:00") for i in range(1, 6)])
-    assert quancheng("onboard", "introspect", "--system-id", "dept_d", "--uri", uri)[0] == 0
+    onboard_without_serial(catalog_copy, "dept_d", uri)
     assert load_catalog(catalog_copy).forms_of("dept_d")[0].updated_column == "GXSJ"
-    assert quancheng("onboard", "suggest", "--system-id", "dept_d")[0] == 0
-    review = catalog_copy / "onboarding" / "dept_d.review.csv"
-    rows = read_review(review)
-    for r in rows:
-        if r["column"] == "SQBH":
-            r.update(element_id="", new_name_zh="", excluded_reason="系统受理流水号")
-    write_review(review, rows)
-    assert quancheng("onboard", "accept", "--system-id", "dept_d")[0] == 0
     home = tmp_path / "exchange"
     form = load_catalog(catalog_copy).forms_of("dept_d")[0]
     dataset = f"dept_d.{form.form_id}"
