@@ -131,6 +131,32 @@ def test_every_call_is_audited_refused_ones_too(grants_home, catalog, api_factor
     assert "有条件共享" in calls[1]["error"] and all(c["latency_ms"] > 0 for c in calls)
 
 
+def test_an_unexpected_error_is_a_plain_500_and_audited(grants_home, catalog, api_factory, monkeypatch,  # type: ignore[no-untyped-def]
+                                                        caplog) -> None:
+    from datetime import UTC, datetime
+
+    from quancheng.serve import enterprise
+
+    def outage(*_: object) -> None:
+        raise RuntimeError("connection lost while running SELECT * FROM _exchange_api_clients")
+
+    monkeypatch.setattr(enterprise, "enterprise", outage)
+    http, app = api_factory(grants_home, catalog)
+    start = datetime.now(UTC)
+    h = key_for(app, catalog, HRSS, name="unlucky")
+    r = http.get("/v1/enterprises/91370100MA3C5PLX2Y", headers=h)
+    assert r.status_code == 500 and r.headers["content-type"] == "application/json"
+    body = r.json()["error"]
+    assert body["code"] == "internal" and body["incident"] in body["message"]
+    _no_leak(r.text)
+    assert "connection lost" not in r.text
+    assert f"incident {body['incident']}" in caplog.text and "connection lost" in caplog.text  # the operators' side
+    app.state.audit.flush()
+    [call] = [c for c in read_audit(app.state.service.engine, start) if c["client"] == "unlucky"]
+    assert (call["endpoint"], call["status"], call["error"]) == (
+        "/v1/enterprises/{uscc}", 500, f"internal error (incident {body['incident']})")
+
+
 def test_cli_clients_and_audit(grants_home, catalog_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("QUANCHENG_CATALOG", str(catalog_path))
     monkeypatch.delenv("QUANCHENG_SHARED_DB", raising=False)

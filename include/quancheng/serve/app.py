@@ -4,7 +4,9 @@ Order of a call: the audit middleware stamps the start; the ``caller`` dependenc
 (401), then the client's token bucket (429); the handler answers or raises :class:`ApiError` (404, 403,
 422); the middleware records the outcome, refused calls included. Anything unexpected is logged with
 its trace on the server and answered with a 500 that says only that (no trace, no SQL, to the caller).
-Handlers are plain functions (FastAPI runs them in its thread pool) over the in-memory copies.
+The prefill runs on the event loop when its copies are in memory (no thread hop, no contention for the
+interpreter lock among pool threads: ``benchmarks/results/serve.md``), in the thread pool when a copy must
+be read first; the other handlers are plain functions FastAPI runs in its thread pool.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,9 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quancheng.catalog import Catalog
 from quancheng.serve import describe, enterprise, prefill, records
@@ -62,8 +66,11 @@ def error_response(exc: ApiError) -> Response:
 bearer = HTTPBearer(auto_error=False, description="API key of a department's client")
 
 
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
-    """The calling client: its key checked (401), then its rate (429); recorded on the call for the audit."""
+async def caller(request: Request,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
+    """The calling client: its key checked (401), then its rate (429); recorded on the call for the audit.
+    On the event loop: keys and buckets are in memory (the keys' table is re-read by one call every few
+    seconds, a small read), so a call does not wait for a thread of the pool to check it."""
     if credentials is None:
         raise ApiError(401, "unauthorized", "send Authorization: Bearer KEY (keys come from "
                        "`quancheng serve clients add NAME --department DEPT`)")
@@ -82,6 +89,49 @@ def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
 
 
 Caller = Annotated[Client, Depends(caller)]
+
+
+class Audited:
+    """Stamps each call's start, records its outcome in the audit log, and turns anything unexpected into a
+    plain 500 (logged here with its trace, an incident id for the caller).
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs every call through an extra task and
+    a streamed copy of the response, which under a closed loop of 50 clients was a measured share of each
+    call's time (``benchmarks/results/serve.md``)."""
+
+    def __init__(self, app: ASGIApp, audit: AuditLog):
+        self.app, self.audit = app, audit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = scope["path"]
+        call = Call(at=datetime.now(UTC), method=scope["method"], endpoint=path, path=path)
+        scope.setdefault("state", {})["call"] = call  # ``request.state.call`` in the handlers
+        sent: list[int] = []
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent.append(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:  # an outage or a bug: logged with its trace here, a plain 500 for the caller
+            incident = uuid.uuid4().hex[:12]
+            log.exception("incident %s on %s %s", incident, scope["method"], path)
+            call.error = f"internal error (incident {incident})"
+            if not sent:
+                body = ApiError(500, "internal", "internal error; the exchange's operators can find it as "
+                                f"incident {incident}", incident=incident).body()
+                await json_response(body, 500)(scope, receive, sending)
+        call.endpoint = getattr(scope.get("route"), "path", call.endpoint)
+        call.status = sent[0] if sent else 500
+        call.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        if path not in UNAUDITED:
+            self.audit.record(call)
 
 
 def create_app(home: Path, catalog: Catalog, *, sql_url: str | None = None, rate: float = 100.0,
@@ -119,26 +169,7 @@ def create_app(home: Path, catalog: Catalog, *, sql_url: str | None = None, rate
     app.state.service, app.state.audit, app.state.clients, app.state.limiter = service, audit, clients, limiter
     app.state.auth = auth
 
-    @app.middleware("http")
-    async def audited(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        call = Call(at=datetime.now(UTC), method=request.method, endpoint=request.url.path, path=str(request.url.path))
-        request.state.call = call
-        try:
-            response = await call_next(request)
-        except Exception:  # an outage or a bug: logged with its trace here, a plain 500 for the caller
-            incident = uuid.uuid4().hex[:12]
-            log.exception("incident %s on %s %s", incident, request.method, request.url.path)
-            call.error = f"internal error (incident {incident})"
-            response = json_response(ApiError(500, "internal", "internal error; the exchange's operators can "
-                                              f"find it as incident {incident}", incident=incident).body(), 500)
-        route = request.scope.get("route")
-        call.endpoint = getattr(route, "path", call.endpoint)
-        call.status = response.status_code
-        call.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        if request.url.path not in UNAUDITED:
-            audit.record(call)
-        return response
+    app.add_middleware(Audited, audit=audit)
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> Response:
@@ -208,12 +239,15 @@ def create_app(home: Path, catalog: Catalog, *, sql_url: str | None = None, rate
 
     @app.get("/v1/prefill/{stage_id}/{project_code}", response_model=None,
              responses={200: {"model": PrefillOut}, **ERRORS}, tags=["prefill"])
-    def get_prefill(request: Request, client: Caller, stage_id: str, project_code: str) -> Response:
+    async def get_prefill(request: Request, client: Caller, stage_id: str, project_code: str) -> Response:
         """A stage's form pre-filled for a project: values with source and time, conflicts, and materials."""
         call: Call = request.state.call
         call.dataset = f"stage.{stage_id}"[:200]
         call.keys = {"stage_id": stage_id[:200], "project_code": project_code[:200]}
-        answer = prefill.prefill_answer(service, client, stage_id, project_code)
+        if stage_id in service.catalog.stage and service.in_memory(client, prefill.inputs(service, stage_id)):
+            answer = prefill.prefill_answer(service, client, stage_id, project_code)
+        else:  # a copy to read from disk first (a new version the refresher has not read yet): off the loop
+            answer = await run_in_threadpool(prefill.prefill_answer, service, client, stage_id, project_code)
         call.rows = 1
         return Response(answer, media_type="application/json")
 

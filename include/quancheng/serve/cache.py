@@ -78,6 +78,28 @@ class Copy:
         return out
 
 
+    def columns_of(self, indices: list[int], columns: list[str]) -> dict[str, list[Any]]:
+        """The cells of ``indices`` (ascending) as one Python list per column: converting a provenance slice
+        column by column is several times faster than row by row, and a prefill reads ~200 such rows."""
+        if self._pycols is not None:
+            return {c: [self._pycols[c][i] for i in indices] for c in columns}
+        t = self.table.select(columns)
+        if indices and indices[-1] - indices[0] == len(indices) - 1:  # one run: a project's rows are adjacent
+            one: dict[str, list[Any]] = t.slice(indices[0], len(indices)).to_pydict()
+            return one
+        out: dict[str, list[Any]] = {c: [] for c in columns}
+        for start, length in _runs(indices):
+            for c, values in t.slice(start, length).to_pydict().items():
+                out[c].extend(values)
+        return out
+
+    def cells(self, index: int, columns: list[str]) -> list[Any]:
+        """The cells of one row, in the order of ``columns``."""
+        if self._pycols is not None:
+            return [self._pycols[c][index] for c in columns]
+        return [self.table[c][index].as_py() for c in columns]
+
+
 def _as_text(col: pa.ChunkedArray) -> pa.Array:
     arr = col.combine_chunks()
     enc = pc.dictionary_encode(arr)
@@ -148,14 +170,18 @@ class AreaCache:
         most once every ``link_ttl`` seconds per copy. A prefill looks up eight copies: a ``readlink`` for each
         gives up the interpreter lock eight times, and under load each wait to take it back (up to the 5 ms
         switch interval, while another thread encodes an answer) put 0.3 s on the slowest calls."""
+        return self.version_seen(schema, dataset_id, fresh=fresh)[0]
+
+    def version_seen(self, schema: str, dataset_id: str, *, fresh: bool = False) -> tuple[str | None, float]:
+        """:meth:`version`, and when (``time.monotonic``) the link was read."""
         key = (schema, dataset_id)
         now = time.monotonic()
         seen = self._links.get(key)
         if seen is not None and not fresh and now - seen[1] < self.link_ttl:
-            return seen[0]
+            return seen
         version = self._read_link(schema, dataset_id)
         self._links[key] = (version, now)
-        return version
+        return version, now
 
     def _read_link(self, schema: str, dataset_id: str) -> str | None:
         try:
@@ -169,6 +195,10 @@ class AreaCache:
     def held(self) -> list[tuple[str, str]]:
         """The (area, dataset) copies in memory now."""
         return list(self._copies)
+
+    def holds(self, schema: str, dataset_id: str, version: str) -> bool:
+        held = self._copies.get((schema, dataset_id))
+        return held is not None and held.version == version
 
     def get(self, schema: str, dataset_id: str, *, fresh: bool = False) -> Copy | None:
         version = self.version(schema, dataset_id, fresh=fresh)

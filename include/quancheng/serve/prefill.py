@@ -24,6 +24,8 @@ from quancheng.serve.problems import ApiError, checked_id
 from quancheng.serve.service import Service
 
 PROJECT = "project_code"
+PROVENANCE_COLUMNS = ["element_key", "system_id", "source_table", "source_key", "extracted_at", "rule", "systems",
+                      "distinct_values"]
 
 
 def prefill_answer(service: Service, client: Client, stage_id: str, project_code: str) -> bytes:
@@ -33,10 +35,8 @@ def prefill_answer(service: Service, client: Client, stage_id: str, project_code
         known = ", ".join(s.stage_id for s in service.catalog.stages)
         raise ApiError(404, "not_found", f"no stage {stage_id[:64]!r}; stages: {known}", parameter="stage_id")
     project = checked_id(project_code, "project_code", "project_code")
-    inputs = [stage_dataset_id(s.stage_id) for s in service.catalog.stages]
-    inputs += [provenance_dataset_id(stage_id), CONFLICTS_DATASET, MATERIALS_DATASET]
     versions = []
-    for ds in inputs:
+    for ds in inputs(service, stage_id):
         try:
             c = service.copy_for(client, ds)
             versions.append((c.schema, c.version))
@@ -51,6 +51,12 @@ def prefill_answer(service: Service, client: Client, stage_id: str, project_code
     return answer
 
 
+def inputs(service: Service, stage_id: str) -> list[str]:
+    """The datasets a prefill of ``stage_id`` reads."""
+    return [*(stage_dataset_id(s.stage_id) for s in service.catalog.stages), provenance_dataset_id(stage_id),
+            CONFLICTS_DATASET, MATERIALS_DATASET]
+
+
 def prefill(service: Service, client: Client, stage_id: str, project_code: str) -> dict[str, Any]:
     """The prefill of ``project_code`` (any spelling of a valid code) in ``stage_id``, as the client may see it."""
     catalog = service.catalog
@@ -63,21 +69,30 @@ def prefill(service: Service, client: Client, stage_id: str, project_code: str) 
     if not found:
         raise ApiError(404, "not_found", f"project {project} has no record in stage {stage_id} ({stage.name_zh}) yet",
                        project_code=project, stage_id=stage_id)
-    row = form.rows(found[:1])[0]
+    row = found[0]
+    extracted_at, source_systems, missing = form.cells(row, ["_extracted_at", "_source_systems", "_missing_required"])
     provenance = service.copy_for(client, provenance_dataset_id(stage_id))
-    prov = {r["element_key"]: r for r in provenance.rows(provenance.find(PROJECT, project))}
+    prov = provenance.columns_of(provenance.find(PROJECT, project), PROVENANCE_COLUMNS)
+    at = {k: j for j, k in enumerate(prov["element_key"])}
+    systems, tables, keys, times, rules = (prov[c] for c in PROVENANCE_COLUMNS[1:6])
+    counts, distinct = prov["systems"], prov["distinct_values"]
     static = _stage_static(service, client, stage_id, form)
+    names = service.system_names
     elements = []
-    for meta in static.elements:
-        p = prov.get(meta["key"])
-        system = catalog.system.get(p["system_id"]) if p else None
-        elements.append({
-            **meta, "value": row[meta["key"]],
-            "source_system": p["system_id"] if p else None, "source_system_name_zh": system.name_zh if system else None,
-            "source_table": p["source_table"] if p else None, "source_key": p["source_key"] if p else None,
-            "as_of": p["extracted_at"] if p else None, "rule": p["rule"] if p else None,
-            "systems": p["systems"] if p else 0, "distinct_values": p["distinct_values"] if p else 0,
-        })
+    for (element_id, key, name_zh, name_en, required, access), value in zip(
+            static.elements, form.cells(row, static.columns), strict=True):
+        j = at.get(key)
+        if j is None:
+            elements.append({"element_id": element_id, "key": key, "name_zh": name_zh, "name_en": name_en,
+                             "required": required, "access": access, "value": value, "source_system": None,
+                             "source_system_name_zh": None, "source_table": None, "source_key": None,
+                             "as_of": None, "rule": None, "systems": 0, "distinct_values": 0})
+        else:
+            elements.append({"element_id": element_id, "key": key, "name_zh": name_zh, "name_en": name_en,
+                             "required": required, "access": access, "value": value, "source_system": systems[j],
+                             "source_system_name_zh": names.get(systems[j]), "source_table": tables[j],
+                             "source_key": keys[j], "as_of": times[j], "rule": rules[j], "systems": counts[j],
+                             "distinct_values": distinct[j]})
     conflicts = service.copy_for(client, CONFLICTS_DATASET)
     disagree = [{k: r[k] for k in ("element_id", "element_key", "element_name_zh", "system_id", "source_table",
                                    "source_key", "value", "winner_system", "winner_value", "rule", "same_system")}
@@ -87,9 +102,9 @@ def prefill(service: Service, client: Client, stage_id: str, project_code: str) 
     return {
         "stage": {"id": stage_id, "name_zh": stage.name_zh, "name_en": stage.name_en},
         "project_code": project,
-        "as_of": row.get("_extracted_at"),
-        "source_systems": [s for s in (row.get("_source_systems") or "").split("|") if s],
-        "missing_required": [s for s in (row.get("_missing_required") or "").split("|") if s],
+        "as_of": extracted_at,
+        "source_systems": [s for s in (source_systems or "").split("|") if s],
+        "missing_required": [s for s in (missing or "").split("|") if s],
         "elements": elements,
         "conflicts": disagree,
         "withheld": static.withheld,
@@ -108,7 +123,8 @@ class _Static:
     """What a stage's prefill says the same way for every project: element names and access, and what is
     withheld from the department and why (computed once per department and version of the stage form)."""
 
-    elements: list[dict[str, Any]]
+    elements: list[tuple[str, str, str, str, bool, str]]  # element id, key, names, required, access
+    columns: list[str]  # the form's columns of those elements, in the same order
     keys: frozenset[str]
     withheld: list[dict[str, Any]]
 
@@ -124,9 +140,8 @@ def _stage_static(service: Service, client: Client, stage_id: str, form: Copy) -
     for col in form.columns:
         el = catalog.element_by_key.get(col)
         if el is not None:
-            elements.append({"element_id": el.element_id, "key": col, "name_zh": el.name_zh, "name_en": el.name_en,
-                             "required": stage_id in el.required_in,
-                             "access": "token" if col in tokenized else "clear"})
+            elements.append((el.element_id, col, el.name_zh, el.name_en, stage_id in el.required_in,
+                             "token" if col in tokenized else "clear"))
     full = service.full_schema(stage_dataset_id(stage_id))
     withheld = []
     for col in full.names if full is not None else []:
@@ -135,12 +150,14 @@ def _stage_static(service: Service, client: Client, stage_id: str, form: Copy) -
             withheld.append({"key": col, "name_zh": el.name_zh, "name_en": el.name_en, "share_type": el.share_type,
                              "share_type_zh": SHARE_TYPE_ZH[el.share_type],
                              "reason": withheld_reason(catalog, client.department_en, el, service.holders(col))})
-    static = _Static(elements, frozenset(str(e["key"]) for e in elements), withheld)
+    columns = [e[1] for e in elements]
+    static = _Static(elements, columns, frozenset(columns), withheld)
     service.derived.put(key, static)
     return static
 
 
-def _project_values(service: Service, client: Client, project: str, wanted: set[str]) -> dict[str, tuple[Any, str]]:
+def _project_values(service: Service, client: Client, project: str, wanted: frozenset[str]
+                    ) -> dict[str, tuple[Any, str]]:
     """The project's values of the ``wanted`` elements in every stage form the caller reads (first stage first)."""
     out: dict[str, tuple[Any, str]] = {}
     for st in service.catalog.stages:
@@ -153,32 +170,48 @@ def _project_values(service: Service, client: Client, project: str, wanted: set[
         if not found:
             continue
         cols = [k for k in wanted if k in copy.column_set and k not in out]
-        if cols:
-            for k, v in copy.rows(found[:1], cols)[0].items():
-                if v is not None:
-                    out[k] = (v, ds)
+        for k, v in zip(cols, copy.cells(found[0], cols), strict=True):
+            if v is not None:
+                out[k] = (v, ds)
     return out
+
+
+@dataclass(frozen=True)
+class _Materials:
+    """A stage's materials as every project shares them (per version of the materials copy): each material's
+    fields, the elements its document carries (id, key, name), and all those elements' keys."""
+
+    materials: list[tuple[dict[str, Any], list[tuple[str, str, str]]]]
+    wanted: frozenset[str]
 
 
 def _materials(service: Service, client: Client, stage_id: str, project: str, copy: Copy) -> list[dict[str, Any]]:
     key = ("materials", stage_id, copy.schema, copy.version)
-    held = service.derived.get(key)
-    skeleton: list[dict[str, Any]] = held if isinstance(held, list) else []
-    if not isinstance(held, list):
+    skeleton = service.derived.get(key)
+    if not isinstance(skeleton, _Materials):
+        materials = []
         for m in copy.rows(copy.find("stage_id", stage_id)):
             carried = [service.catalog.element[e] for e in (m["elements"] or "").split("|")
                        if e in service.catalog.element]
-            skeleton.append({
+            materials.append(({
                 "material_key": m["material_key"], "name_zh": m["name_zh"], "kind": m["kind"],
                 "status": "waived" if m["waived"] else "required", "waived": bool(m["waived"]), "rule": m["reason"],
                 "issuer_system": m["issuer_system"] or None, "issuer_name_zh": m["issuer_name_zh"] or None,
                 "asked_by_forms": [f for f in (m["asked_by_forms"] or "").split("|") if f],
                 "asked_times": m["asked_times"],
                 "shared_datasets": [d for d in (m["shared_datasets"] or "").split("|") if d],
-                "datasets_published": m["datasets_published"],
-                "data": [{"element_id": el.element_id, "key": el.key, "name_zh": el.name_zh} for el in carried]})
+                "datasets_published": m["datasets_published"]},
+                [(el.element_id, el.key, el.name_zh) for el in carried]))
+        skeleton = _Materials(materials, frozenset(k for _, data in materials for _, k, _ in data))
         service.derived.put(key, skeleton)
-    values = _project_values(service, client, project, {str(d["key"]) for m in skeleton for d in m["data"]})
-    return [{**m, "data": [{**d, "value": values.get(d["key"], (None, None))[0],
-                            "dataset": values.get(d["key"], (None, None))[1]} for d in m["data"]]}
-            for m in skeleton]
+    values = _project_values(service, client, project, skeleton.wanted)
+    none = (None, None)
+    out = []
+    for fields, data in skeleton.materials:
+        items = []
+        for element_id, k, name_zh in data:
+            value, dataset = values.get(k, none)
+            items.append({"element_id": element_id, "key": k, "name_zh": name_zh, "value": value,
+                          "dataset": dataset})
+        out.append({**fields, "data": items})
+    return out

@@ -58,6 +58,7 @@ class Service:
                                           if e.identifier_kind in KEY_KINDS and e.pi_class == "none"}
         self.key_kinds.update({c: k for c, k in EXTRA_KEYS.items() if c not in self.key_kinds})
         self.cache = AreaCache(self.areas_root, self.key_kinds)
+        self.system_names = {s.system_id: s.name_zh for s in catalog.systems}
         self.answers = Answers()
         self.derived = Answers(limit=10_000)  # per-version facts (stage element lists, material skeletons)
         self.registry_ttl = registry_ttl
@@ -66,6 +67,7 @@ class Service:
         self._areas_of: dict[str, list[Audience]] = {}
         self._schemas: dict[tuple[str, str], pa.Schema] = {}
         self._holders: dict[str, set[str]] | None = None
+        self._located: dict[tuple[str, str], tuple[str, str, float]] = {}  # (department, dataset) -> area, version
 
     @property
     def engine(self) -> sa.Engine:
@@ -131,12 +133,20 @@ class Service:
     def locate(self, client: Client, dataset_id: str) -> tuple[str, str]:
         """(area schema, version) of the most complete copy the client's department may read, without
         reading it; 404 for an unknown dataset, 403 (with the reason) for one the department may not read."""
+        key = (client.department_en, dataset_id)
+        now = time.monotonic()
+        seen = self._located.get(key)
+        if seen is not None and now - seen[2] < self.cache.link_ttl:  # a prefill locates each of its copies thrice
+            return seen[0], seen[1]
         if not SAFE_ID.match(dataset_id) or dataset_id.startswith("."):  # never a path outside the areas
             raise ApiError(404, "not_found", f"no dataset {dataset_id[:64]!r} is published (GET /v1/datasets "
                            "lists them)", dataset=dataset_id[:64])
+        oldest = now  # the answer holds while every link it read does (a publish is seen within the link TTL)
         for area in self.areas_of(client):
-            version = self.cache.version(area.schema, dataset_id)
+            version, seen_at = self.cache.version_seen(area.schema, dataset_id)
+            oldest = min(oldest, seen_at)
             if version is not None:
+                self._located[key] = (area.schema, version, oldest)
                 return area.schema, version
         if not self.known(dataset_id):
             raise ApiError(404, "not_found", f"no dataset {dataset_id!r} is published (GET /v1/datasets lists them)",
@@ -162,6 +172,18 @@ class Service:
         return [(area.name, ds) for area in sorted(self.areas_root.iterdir())
                 if area.is_dir() and not area.name.startswith(("src_", ".")) for ds in sorted(wanted)
                 if (area / ds).exists()]
+
+    def in_memory(self, client: Client, datasets: list[str]) -> bool:
+        """Whether answering from these datasets reads nothing from disk: the current version of each copy the
+        client reads is held (an unknown or forbidden dataset reads nothing either: it is refused)."""
+        for ds in datasets:
+            try:
+                schema, version = self.locate(client, ds)
+            except ApiError:
+                continue
+            if not self.cache.holds(schema, ds, version):
+                return False
+        return True
 
     def copy_for(self, client: Client, dataset_id: str) -> Copy:
         """The most complete copy of ``dataset_id`` the client's department may read, in memory."""
