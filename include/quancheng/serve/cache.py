@@ -200,11 +200,16 @@ class AreaCache:
         held = self._copies.get((schema, dataset_id))
         return held is not None and held.version == version
 
-    def get(self, schema: str, dataset_id: str, *, fresh: bool = False) -> Copy | None:
+    def get(self, schema: str, dataset_id: str, *, fresh: bool = False, version: str | None = None) -> Copy | None:
+        """The current copy (``version``: the current version as just looked up, which saves looking again)."""
+        key = (schema, dataset_id)
+        if version is not None:
+            held = self._copies.get(key)
+            if held is not None and held.version == version:
+                return held
         version = self.version(schema, dataset_id, fresh=fresh)
         if version is None:
             return None
-        key = (schema, dataset_id)
         held = self._copies.get(key)
         if held is not None and held.version == version:
             return held

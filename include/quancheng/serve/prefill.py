@@ -79,8 +79,10 @@ def prefill(service: Service, client: Client, stage_id: str, project_code: str) 
     static = _stage_static(service, client, stage_id, form)
     names = service.system_names
     elements = []
+    filled = 0
     for (element_id, key, name_zh, name_en, required, access), value in zip(
             static.elements, form.cells(row, static.columns), strict=True):
+        filled += value is not None
         j = at.get(key)
         if j is None:
             elements.append({"element_id": element_id, "key": key, "name_zh": name_zh, "name_en": name_en,
@@ -109,7 +111,7 @@ def prefill(service: Service, client: Client, stage_id: str, project_code: str) 
         "conflicts": disagree,
         "withheld": static.withheld,
         "materials": materials,
-        "summary": {"elements": len(elements), "filled": sum(1 for e in elements if e["value"] is not None),
+        "summary": {"elements": len(elements), "filled": filled,
                     "conflicts": len(disagree), "materials": len(materials),
                     "waived": sum(1 for m in materials if m["waived"]),
                     "required": sum(1 for m in materials if not m["waived"])},

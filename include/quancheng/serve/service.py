@@ -187,8 +187,8 @@ class Service:
 
     def copy_for(self, client: Client, dataset_id: str) -> Copy:
         """The most complete copy of ``dataset_id`` the client's department may read, in memory."""
-        schema, _ = self.locate(client, dataset_id)
-        copy = self.cache.get(schema, dataset_id)
+        schema, version = self.locate(client, dataset_id)
+        copy = self.cache.get(schema, dataset_id, version=version)
         if copy is None:  # replaced between the two looks by a publish that removed it: ask again
             schema, _ = self.locate(client, dataset_id)
             copy = self.cache.get(schema, dataset_id)
