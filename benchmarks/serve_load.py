@@ -55,19 +55,19 @@ def targets(home: Path) -> list[str]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children (the ``--workers`` processes) so far."""
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """User and system CPU so far of a process and of each of its children (the ``--workers`` processes)."""
     import psutil
 
     proc = psutil.Process(pid)
-    total = 0.0
+    out: dict[int, float] = {}
     for p in [proc, *proc.children(recursive=True)]:
         try:
             t = p.cpu_times()
-            total += t.user + t.system
+            out[p.pid] = t.user + t.system
         except psutil.NoSuchProcess:
             continue
-    return total
+    return out
 
 
 def percentile(sorted_ms: list[float], q: float) -> float:
@@ -285,7 +285,10 @@ def main() -> None:
         # CPU per call, the figure the machine's load does not move much: two cores serve at most
         # 2000 / (server + generator ms) calls a second
         calls = max(1, result["requests"])
-        result["server_cpu_ms"] = round((cpu_seconds(server.pid) - server_cpu) * 1000 / calls, 3)
+        used = {pid: t - server_cpu.get(pid, 0.0) for pid, t in cpu_seconds(server.pid).items()}
+        result["server_cpu_ms"] = round(sum(used.values()) * 1000 / calls, 3)
+        # how evenly the calls spread over the worker processes (the kernel hands each connection to one)
+        result["worker_cpu_s"] = sorted((round(t, 1) for t in used.values() if t > 0.5), reverse=True)
         result["generator_cpu_ms"] = round((time.process_time() - own_cpu) * 1000 / calls, 3)
     finally:
         server.terminate()

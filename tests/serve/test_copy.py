@@ -32,3 +32,17 @@ def test_columns_and_cells_agree_with_rows(monkeypatch, python_lists, indices) -
         assert copy.cells(i, columns) == [row[c] for c in columns]
     assert copy.cells(0, ["extracted_at", "area_m2"]) == ["2025-07-01T08:00:00+00:00", "1.50"]  # as JSON carries them
     assert copy.find("project_code", "C") == [3, 4, 5]
+
+
+def test_answers_are_bounded_by_their_bytes() -> None:
+    from quancheng.serve.cache import Answers
+
+    held = Answers(limit=100, max_bytes=1000)
+    for i in range(5):
+        held.put(("prefill", i), b"x" * 300)
+    assert held.get(("prefill", 4)) == b"x" * 300 and held.get(("prefill", 0)) is None  # 1,200 bytes: started anew
+    assert held._bytes <= 1000
+    facts = Answers(limit=3)
+    for i in range(4):
+        facts.put(("static", i), [i])
+    assert facts.get(("static", 3)) == [3] and facts.get(("static", 0)) is None

@@ -296,17 +296,21 @@ def settle() -> None:
 class Answers:
     """Encoded answers (or facts derived from copies) keyed by everything they depend on: the caller's
     department, the request, and the versions of the copies read, so a new version of any input is a miss,
-    never a stale answer. Bounded: when full it starts again empty (cheaper than LRU bookkeeping on every
-    hit, and refilled within seconds)."""
+    never a stale answer. Bounded by entries and by the bytes of the encoded answers held (a prefill is
+    ~170 kB: 50,000 of them would be 8 GB); when either is reached it starts again empty (cheaper than LRU
+    bookkeeping on every hit, and refilled within seconds)."""
 
-    def __init__(self, limit: int = 50_000):
-        self.limit = limit
+    def __init__(self, limit: int = 50_000, max_bytes: int = 256 << 20):
+        self.limit, self.max_bytes = limit, max_bytes
         self._held: dict[tuple[Any, ...], Any] = {}
+        self._bytes = 0
 
     def get(self, key: tuple[Any, ...]) -> Any:
         return self._held.get(key)
 
     def put(self, key: tuple[Any, ...], value: Any) -> None:
-        if len(self._held) >= self.limit:
-            self._held = {}
+        size = len(value) if isinstance(value, bytes) else 0
+        if len(self._held) >= self.limit or self._bytes + size > self.max_bytes:
+            self._held, self._bytes = {}, 0
         self._held[key] = value
+        self._bytes += size
