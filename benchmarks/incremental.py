@@ -12,6 +12,8 @@ process (``quancheng run``), timed from outside with its peak RSS (``wait4``):
    nothing else: what "beyond imports" is measured against.
 
 ``--memory 250000,1000000,4000000`` adds full syncs of those sizes (peak RSS: flat or not).
+``--snapshot 1000000,4000000`` adds the same table as a snapshot form (no update column, so every sync reads
+it whole and compares it with the last snapshot): its first sync, then a day with 1 % changed (the comparison).
 
 Reproduce: .venv/bin/python benchmarks/incremental.py --rows 1000000 --memory 250000,1000000,4000000 --write
 """
@@ -83,6 +85,18 @@ def change(db: Path, every: int, day: date) -> int:
         return cur.rowcount
 
 
+def snapshot_catalog(folder: Path) -> Path:
+    """The slice catalog with the filing table as a snapshot form (its update column dropped)."""
+    import shutil
+
+    shutil.copytree(SLICE, folder)
+    forms = folder / "forms.csv"
+    lines = forms.read_text(encoding="utf-8").splitlines()
+    forms.write_text("\n".join(line.replace(",XMDM,GXSJ,", ",XMDM,,") if line.startswith("ndrc_filing,") else line
+                               for line in lines) + "\n", encoding="utf-8")
+    return folder
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one process, measured by GNU time around it: ``wait4``'s maxrss of a
     child of this process would count the pages it shared with this one (a large source table) before exec."""
@@ -120,6 +134,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--memory", default="", help="comma-separated sizes for full syncs (peak RSS)")
+    ap.add_argument("--snapshot", default="", help="comma-separated sizes for a snapshot form's first sync and "
+                                                   "its next day (1 %% changed)")
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
     args = ap.parse_args()
     env = {**os.environ, "QUANCHENG_CATALOG": str(SLICE), "PYTHONPATH": str(ROOT / "include")}
@@ -157,6 +173,21 @@ def main() -> int:
             lines.append(f"| full sync, memory | {size:,} | {wall:.2f} | | {rss:.0f} |")
             print(lines[-1], flush=True)
             mdb.unlink()
+        snapshots = [int(s) for s in args.snapshot.split(",") if s]
+        if snapshots:
+            lines += ["", "| snapshot form (no update column) | rows | wall s | | peak RSS MB |",
+                      "|---|---:|---:|---:|---:|"]
+            senv = {**env, "QUANCHENG_CATALOG": str(snapshot_catalog(Path(tmp) / "snapshot_catalog"))}
+        for size in snapshots:
+            sdb, shome = Path(tmp) / f"s{size}.db", Path(tmp) / f"s{size}"
+            make_source(sdb, size)
+            for what, day in (("first sync", FIRST_DAY), ("next day, 1 % changed", FIRST_DAY + timedelta(days=1))):
+                if day != FIRST_DAY:
+                    change(sdb, 100, FIRST_DAY)
+                wall, rss = run(shome, sdb, day, senv, daily=day != FIRST_DAY)
+                lines.append(f"| snapshot form, {what} | {size:,} | {wall:.2f} | | {rss:.0f} |")
+                print(lines[-1], flush=True)
+            sdb.unlink()
     if args.write:
         empty = "# Incremental syncs\n\n<!-- measured: start --><!-- measured: end -->\n"
         old = RESULTS.read_text() if RESULTS.exists() else empty
