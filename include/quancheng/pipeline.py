@@ -32,7 +32,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
@@ -51,7 +51,7 @@ from quancheng.locks import system_lock
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
-from quancheng.publish import intent
+from quancheng.publish import delta, intent
 from quancheng.publish.delta import Batch
 from quancheng.publish.store import KEY, QKEY, SharedStore
 from quancheng.publish.superseded import mark_superseded, superseded_batch
@@ -276,7 +276,7 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None, loc
 
 def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     outputs: dict[str, dict[str, Any]] = {}
-    new_q: list[pa.Table] = []
+    new_q: list[Path] = []  # the batch's quarantine parts, every form's
     touched: list[pa.Array] = [pa.array([], pa.string())]  # held quarantine keys this batch decides anew
     rebuild = bool(ref.get("rebuild"))
     datasets = [dataset_id(catalog.form[f]) for f in ref["forms"]] + [quarantine_dataset_id(ref["system_id"])]
@@ -289,19 +289,21 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
         valid = Batch.parts(_parts(ref, "valid", form_id)).map(lambda t: t.drop_columns([ROW]))
         deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
         ds = dataset_id(form)
-        q = pq.read_table(_paths(ref, "quarantine", form_id))
+        q_parts = _parts(ref, "quarantine", form_id)
+        q_keys = pa.concat_arrays([pa.array([], pa.string()), *(
+            pq.read_table(p, columns=[KEY])[KEY].combine_chunks().cast(pa.string()) for p in q_parts)])
         policy = catalog.system[form.system_id].invalid_update
         if rebuild:  # the batch is the whole source: the dataset becomes exactly its valid rows
-            pub = store.publish(ds, mark_superseded(valid.to_table(), q[KEY], policy), kind="system",
+            pub = store.publish(ds, mark_superseded(valid.to_table(), q_keys, policy), kind="system",
                                 batch_id=ref["batch_id"], column_meta=column_meta(catalog, form),
                                 audit=_audit_unique_keys(ds))
         else:
-            upserts, gone = superseded_batch(valid, deleted, q[KEY], policy, partial(store.read_keys, ds))
+            upserts, gone = superseded_batch(valid, deleted, q_keys, policy, partial(store.read_keys, ds))
             pub = store.merge(ds, upserts, gone, kind="system", batch_id=ref["batch_id"],
                               column_meta=column_meta(catalog, form))
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
                        "version": pub.version}
-        new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
+        new_q += q_parts
         held = quarantined.get(form.table)
         if held is not None and len(held):  # held rows this batch publishes or deletes leave the quarantine
             keys = valid.column(KEY).cast(pa.string())
@@ -310,13 +312,13 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
             touched.append(_qkey(form.table, decided))
     if new_q:
         qid = quarantine_dataset_id(ref["system_id"])
-        batch_q = pa.concat_tables(new_q, promote_options="permissive")
-        batch_q = batch_q.append_column(QKEY, _qkey_col(batch_q))
+        batch_q = _quarantine_batch(new_q)
         if rebuild:
-            pub = store.publish(qid, batch_q, kind="quarantine", batch_id=ref["batch_id"], sort_by=[QKEY])
+            pub = store.publish(qid, batch_q.to_table(), kind="quarantine", batch_id=ref["batch_id"],
+                                sort_by=[QKEY])
         else:  # rows of keys decided anew this batch and not quarantined again leave the quarantine
             decided = pc.unique(pa.concat_arrays(touched).cast(pa.string()))
-            gone = decided.filter(pc.invert(pc.is_in(decided, value_set=batch_q[QKEY].combine_chunks())))
+            gone = decided.filter(pc.invert(pc.is_in(decided, value_set=batch_q.column(QKEY))))
             pub = store.merge(qid, batch_q, gone, kind="quarantine", batch_id=ref["batch_id"], key=QKEY)
         outputs[qid] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
                         "version": pub.version}
@@ -325,6 +327,27 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     ref["finished_at"] = datetime.now(UTC).isoformat()
     record_run(store, ref, status="success", then=intent.clear(ref["system_id"]))
     return ref
+
+
+def _quarantine_batch(parts: list[Path]) -> Batch:
+    """The batch's quarantined rows of every form, read part by part in one schema (each form's columns; a
+    column another form lacks is null there), keyed by source table and source key."""
+    schema = pa.unify_schemas([pq.read_schema(p) for p in parts], promote_options="permissive")
+    schema = pa.schema([f for f in schema if f.name != ROW])
+
+    def shaped(table: pa.Table) -> pa.Table:
+        table = delta.conform(table.drop_columns([c for c in (ROW,) if c in table.column_names]), schema)
+        return table.append_column(QKEY, _qkey_col(table))
+
+    def column(name: str) -> Iterator[pa.Array]:  # a key column (every part has it), without the rows
+        for p in parts:
+            t = pq.read_table(p, columns=["_source_table", KEY] if name == QKEY else [name])
+            values = _qkey_col(t) if name == QKEY else t[name]
+            yield values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+    rows = sum(pq.read_metadata(p).num_rows for p in parts)
+    return Batch(shaped(schema.empty_table()).schema, lambda: (shaped(pq.read_table(p)) for p in parts), rows,
+                 column)
 
 
 def _quarantined_keys(store: SharedStore, qid: str) -> dict[str, pa.Array]:
