@@ -12,6 +12,9 @@ process (``quancheng run``), timed from outside with its peak RSS (``wait4``):
    nothing else: what "beyond imports" is measured against.
 
 ``--memory 250000,1000000,4000000`` adds full syncs of those sizes (peak RSS: flat or not).
+``--quarantine 4000000`` adds full syncs of that size with one row in ten refused (peak RSS of a large quarantine).
+``--snapshot 1000000,4000000`` adds the same table as a snapshot form (no update column, so every sync reads
+it whole and compares it with the last snapshot): its first sync, then a day with 1 % changed (the comparison).
 
 Reproduce: .venv/bin/python benchmarks/incremental.py --rows 1000000 --memory 250000,1000000,4000000 --write
 """
@@ -39,8 +42,9 @@ SYSTEM = "ndrc_investment"
 FIRST_DAY = date(2026, 3, 1)
 
 
-def filings(n: int) -> pa.Table:
-    """``n`` valid investment filings (vectorized: a million in about a second)."""
+def filings(n: int, refused_every: int = 0) -> pa.Table:
+    """``n`` investment filings (vectorized: a million in about a second), valid except every
+    ``refused_every``-th, whose project code the rules refuse (quarantined)."""
     rng = np.random.default_rng(12)
     i = np.arange(n)
     # valid 投资项目代码 (every row valid, so the run measures the published path): a million serial numbers
@@ -48,6 +52,8 @@ def filings(n: int) -> pa.Table:
     segment = np.char.zfill((i // 1_000_000 + 1).astype(str), 2)
     code = np.char.add(np.char.add(np.char.add("2019-370102-47-", segment), "-"),
                        np.char.zfill((i % 1_000_000).astype(str), 6))
+    if refused_every:
+        code = np.where(i % refused_every == 0, np.char.add("X", code), code)
     return pa.table({
         "XMDM": code, "XMMC": np.char.add("济南项目", i.astype(str)), "JSXZ": rng.choice(["新建", "扩建", "改建"], n),
         "JSDD": rng.choice(["370102", "370103", "370112", "370104"], n),
@@ -58,7 +64,7 @@ def filings(n: int) -> pa.Table:
     })
 
 
-def make_source(db: Path, n: int) -> None:
+def make_source(db: Path, n: int, refused_every: int = 0) -> None:
     import adbc_driver_sqlite.dbapi as sq
 
     db.unlink(missing_ok=True)
@@ -66,7 +72,7 @@ def make_source(db: Path, n: int) -> None:
         c.execute("CREATE TABLE TZ_XMBA (XMDM TEXT PRIMARY KEY, XMMC TEXT, JSXZ TEXT, JSDD TEXT, ZTZ NUMERIC, "
                   "ZYDMJ NUMERIC, NKGSJ TEXT, XMDWMC TEXT, XMDWZJHM TEXT, GXSJ DATETIME, BZ TEXT)")
         c.execute("CREATE INDEX tz_gxsj ON TZ_XMBA (GXSJ)")
-    t = filings(n)
+    t = filings(n, refused_every)
     with sq.connect(str(db)) as conn:
         for start in range(0, n, 500_000):
             conn.cursor().adbc_ingest("TZ_XMBA", t.slice(start, 500_000), mode="append")
@@ -81,6 +87,18 @@ def change(db: Path, every: int, day: date) -> int:
         cur = c.execute(f"UPDATE TZ_XMBA SET XMMC = XMMC || '（变更{day:%m%d}）', GXSJ = '{day} 09:00:00' "
                         f"WHERE rowid % {every} = 0")
         return cur.rowcount
+
+
+def snapshot_catalog(folder: Path) -> Path:
+    """The slice catalog with the filing table as a snapshot form (its update column dropped)."""
+    import shutil
+
+    shutil.copytree(SLICE, folder)
+    forms = folder / "forms.csv"
+    lines = forms.read_text(encoding="utf-8").splitlines()
+    forms.write_text("\n".join(line.replace(",XMDM,GXSJ,", ",XMDM,,") if line.startswith("ndrc_filing,") else line
+                               for line in lines) + "\n", encoding="utf-8")
+    return folder
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -120,6 +138,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--memory", default="", help="comma-separated sizes for full syncs (peak RSS)")
+    ap.add_argument("--quarantine", default="", help="comma-separated sizes for full syncs with one row in ten "
+                                                     "refused")
+    ap.add_argument("--snapshot", default="", help="comma-separated sizes for a snapshot form's first sync and "
+                                                   "its next day (1 %% changed)")
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
     args = ap.parse_args()
     env = {**os.environ, "QUANCHENG_CATALOG": str(SLICE), "PYTHONPATH": str(ROOT / "include")}
@@ -157,6 +179,32 @@ def main() -> int:
             lines.append(f"| full sync, memory | {size:,} | {wall:.2f} | | {rss:.0f} |")
             print(lines[-1], flush=True)
             mdb.unlink()
+        refused = [int(s) for s in args.quarantine.split(",") if s]
+        if refused:
+            lines += ["", "| a large quarantine: full sync, one row in ten refused | rows | wall s | | peak RSS MB |",
+                      "|---|---:|---:|---:|---:|"]
+        for size in refused:
+            qdb, qhome = Path(tmp) / f"q{size}.db", Path(tmp) / f"q{size}"
+            make_source(qdb, size, refused_every=10)
+            wall, rss = run(qhome, qdb, FIRST_DAY, env, daily=False)
+            lines.append(f"| full sync, {size // 10:,} rows quarantined | {size:,} | {wall:.2f} | | {rss:.0f} |")
+            print(lines[-1], flush=True)
+            qdb.unlink()
+        snapshots = [int(s) for s in args.snapshot.split(",") if s]
+        if snapshots:
+            lines += ["", "| snapshot form (no update column) | rows | wall s | | peak RSS MB |",
+                      "|---|---:|---:|---:|---:|"]
+            senv = {**env, "QUANCHENG_CATALOG": str(snapshot_catalog(Path(tmp) / "snapshot_catalog"))}
+        for size in snapshots:
+            sdb, shome = Path(tmp) / f"s{size}.db", Path(tmp) / f"s{size}"
+            make_source(sdb, size)
+            for what, day in (("first sync", FIRST_DAY), ("next day, 1 % changed", FIRST_DAY + timedelta(days=1))):
+                if day != FIRST_DAY:
+                    change(sdb, 100, FIRST_DAY)
+                wall, rss = run(shome, sdb, day, senv, daily=day != FIRST_DAY)
+                lines.append(f"| snapshot form, {what} | {size:,} | {wall:.2f} | | {rss:.0f} |")
+                print(lines[-1], flush=True)
+            sdb.unlink()
     if args.write:
         empty = "# Incremental syncs\n\n<!-- measured: start --><!-- measured: end -->\n"
         old = RESULTS.read_text() if RESULTS.exists() else empty

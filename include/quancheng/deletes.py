@@ -1,9 +1,10 @@
 """What one form's batch changes, deletes included, and the checks that keep a damaged source from publishing.
 
-:func:`form_changes` turns the rows a source yielded for a window into upserts and deleted source keys:
+:class:`SnapshotChanges` and :class:`IncrementalChanges` turn the rows a source yields for a window, batch
+by batch, into upserts and deleted source keys:
 
-- **snapshot forms** (no update column) compare the whole read with the last consumed snapshot
-  (:func:`quancheng.sources.snapshot.diff_snapshots`); the snapshot records the source's
+- **snapshot forms** (no update column) compare the whole read with the last consumed snapshot, in bounded
+  memory (:class:`quancheng.sources.snapshot.StreamedDiff`); the snapshot records the source's
   :meth:`~quancheng.sources.base.Source.position` (a file drop's export name) in its Parquet metadata, and
   a read whose position sorts before the one last consumed is refused: taking an older export than one
   already published would roll the shared data back;
@@ -26,7 +27,8 @@ extract, so nothing published, no quarantine and no snapshot state changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,19 +41,10 @@ from quancheng.errors import MassDeleteRefused, SourceError
 from quancheng.publish.store import KEY, SharedStore
 from quancheng.safepath import safe_path
 from quancheng.sources.base import Source
-from quancheng.sources.snapshot import diff_snapshots
+from quancheng.sources.snapshot import StreamedDiff
 from quancheng.sources.types import source_keys
 
 POSITION = b"quancheng.position"  # snapshot metadata: the source position the snapshot was read at
-
-
-@dataclass(frozen=True)
-class FormChanges:
-    """A form's batch: rows to upsert, source keys to delete, and the snapshot to keep once published."""
-
-    upserts: pa.Table
-    deleted: pa.Array  # source keys, strings
-    snapshot: pa.Table | None  # snapshot forms only
 
 
 def snapshot_path(home: Path, form: SourceForm) -> Path:
@@ -59,44 +52,55 @@ def snapshot_path(home: Path, form: SourceForm) -> Path:
     return safe_path(home, "state", form.system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
 
 
-def form_changes(source: Source, form: SourceForm, data: pa.Table, *, home: Path, store: SharedStore,
-                 allow_mass_delete: bool = False, rebuild: bool = False, chunk_rows: int = 100_000) -> FormChanges:
-    """Upserts and deletes of ``data`` (what the source yielded for the window); see the module docstring.
+class SnapshotChanges:
+    """The changes of a form read whole, batch by batch, in bounded memory: a **snapshot form** (no update
+    column) compared with its last snapshot (:class:`~quancheng.sources.snapshot.StreamedDiff`), or any form
+    in a **rebuild**, where every row read is an upsert and nothing is deleted (a snapshot form still keeps
+    the read as its next snapshot, and a read older than the export last consumed is refused either way).
 
-    ``rebuild`` (the batch replaces the system's datasets): every row read is an upsert and nothing is deleted,
-    but a read older than the last consumed export is still refused.
+    Same interface as :class:`IncrementalChanges`: each batch through :meth:`upserts` (a snapshot form's
+    rows are known only once the read ends, so it gives none), then :meth:`rest` gives the rows to upsert
+    part by part, and :meth:`deleted` the deleted keys, guarded. The next snapshot is written to
+    ``snapshot_out`` (it becomes the state once the batch is published); ``work`` holds the read meanwhile.
     """
-    system = source.system
-    position = source.position(form)
-    snapshot = None
-    if rebuild:
-        prev_path = snapshot_path(home, form)
-        if not form.updated_column and prev_path.exists():
-            _never_backwards(system, form, position, pq.read_table(prev_path))
-        meta = {**(data.schema.metadata or {}), **({POSITION: position.encode()} if position else {})}
-        return FormChanges(data, pa.array([], pa.string()),
-                           None if form.updated_column else data.replace_schema_metadata(meta))
-    if not form.updated_column:
-        prev_path = snapshot_path(home, form)
-        previous = pq.read_table(prev_path) if prev_path.exists() else None
-        _never_backwards(system, form, position, previous)
-        ins, upd, gone = diff_snapshots(previous, data, list(form.primary_key))
-        upserts = pa.concat_tables([ins, upd])
-        deleted = _keys(gone, form)
-        meta = {**(data.schema.metadata or {}), **({POSITION: position.encode()} if position else {})}
-        snapshot = data.replace_schema_metadata(meta)
-    elif system.delete_detection == "soft_delete":
-        upserts, deleted = _soft_deleted(data, form)
-    elif system.delete_detection == "reconcile":
-        upserts, deleted = data, _reconcile(source, form, _keys(data, form), store, chunk_rows)
-    else:
-        upserts, deleted = data, pa.array([], pa.string())
-    _guard(system, form, deleted, store, position, allow_mass_delete)
-    return FormChanges(upserts, deleted, snapshot)
+
+    def __init__(self, source: Source, form: SourceForm, *, home: Path, store: SharedStore, work: Path,
+                 snapshot_out: Path, allow_mass_delete: bool = False, rebuild: bool = False):
+        self.source, self.form, self.store, self.allow = source, form, store, allow_mass_delete
+        self.position = source.position(form)
+        self.work = work
+        previous = snapshot_path(home, form)
+        if not form.updated_column and previous.exists():
+            _never_backwards(source.system, form, self.position, pq.read_schema(previous).metadata)
+        self.passthrough = rebuild and bool(form.updated_column)  # nothing to compare, no snapshot to keep
+        self.rebuild = rebuild
+        meta = {POSITION: self.position.encode()} if self.position else {}
+        self.diff = None if self.passthrough else StreamedDiff(
+            None if rebuild else previous, list(form.primary_key), work,
+            snapshot_out=None if form.updated_column else snapshot_out, metadata=meta)
+        self._deleted = pa.array([], pa.string())
+
+    def upserts(self, batch: pa.Table) -> pa.Table:
+        if self.diff is None:
+            return batch
+        self.diff.add(batch)
+        return batch.schema.empty_table()
+
+    def rest(self) -> Iterator[pa.Table]:
+        if self.diff is None:
+            return
+        parts, self._deleted = self.diff.finish(self.source.schema(self.form))
+        yield from parts
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def deleted(self) -> pa.Array:
+        """The deleted keys, once :meth:`rest` is consumed; guarded (none in a rebuild)."""
+        _guard(self.source.system, self.form, self._deleted, self.store, self.position, self.allow)
+        return self._deleted
 
 
 class IncrementalChanges:
-    """:func:`form_changes` for an incremental form (update column, no rebuild) read batch by batch: each
+    """The changes of an incremental form (update column, no rebuild) read batch by batch: each
     batch's upserts as it comes (soft deletes split off), the deletes once the last batch is in (reconcile
     against the keys of every batch), then the mass-delete guard. Memory holds one batch and the keys."""
 
@@ -114,6 +118,10 @@ class IncrementalChanges:
     @staticmethod
     def applies(form: SourceForm, rebuild: bool) -> bool:
         return bool(form.updated_column) and not rebuild
+
+    def rest(self) -> Iterator[pa.Table]:
+        """Nothing: every upsert went out with its batch."""
+        return iter(())
 
     def upserts(self, batch: pa.Table) -> pa.Table:
         """The batch's upserts (a soft-deleted row's key is kept for :meth:`deleted`)."""
@@ -144,8 +152,9 @@ def _keys(table: pa.Table, form: SourceForm) -> pa.Array:
     return (keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys).cast(pa.string())
 
 
-def _never_backwards(system: System, form: SourceForm, position: str | None, previous: pa.Table | None) -> None:
-    last = (previous.schema.metadata or {}).get(POSITION, b"").decode() if previous is not None else ""
+def _never_backwards(system: System, form: SourceForm, position: str | None,
+                     metadata: dict[bytes, bytes] | None) -> None:
+    last = (metadata or {}).get(POSITION, b"").decode()
     if position is not None and last and position < last:
         raise SourceError(system.system_id, form.table,
                           f"the newest complete export is {position}, older than {last}, the export last "

@@ -11,25 +11,28 @@ each other's staging or interleave their publishes.
 
 A batch moves through the steps in parts of ``chunk_rows`` rows: an incremental form is read, normalized,
 validated and merged part by part (each part its own file, ``_row`` numbering the rows across the whole
-batch), so a step holds one part, not the window; a snapshot form is compared with its last snapshot whole.
+batch), so a step holds one part, not the window; a snapshot form's read is compared with its last snapshot
+by a slim index of keys and row hashes, bucket by bucket (:class:`quancheng.sources.snapshot.StreamedDiff`),
+and its upserts then move through the steps in parts too.
 
 Layout under ``home`` (``$QUANCHENG_HOME``):
   staging/<system>/<batch>/<attempt>/{raw,normalized,issues,valid,quarantine}/<form>.parquet/part-NNNNN.parquet
   staging/<system>/<batch>/<attempt>/deleted/<form>.parquet
   locks/<system>.lock                       the system's lock (embedded store)
   quality/                                  GX validation results per batch and the Data Docs site
-  state/<system>/snapshots/<form>.parquet   last published snapshot (snapshot-mode forms)
+  state/<system>/snapshots/<form>.parquet   last published snapshot (snapshot-mode forms), as text
   shared/...                                the shared store (see quancheng.publish.store)
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
@@ -42,13 +45,13 @@ import pyarrow.parquet as pq
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id, quarantine_dataset_id
 from quancheng.catalog.models import SourceForm
-from quancheng.deletes import IncrementalChanges, form_changes
+from quancheng.deletes import IncrementalChanges, SnapshotChanges
 from quancheng.errors import QuanchengError
 from quancheng.locks import system_lock
 from quancheng.normalize import ISSUE_SCHEMA, NormalizedBatch, normalize_form
 from quancheng.normalize.quantity import medians
 from quancheng.normalize.types import ROW, with_provenance
-from quancheng.publish import intent
+from quancheng.publish import delta, intent
 from quancheng.publish.delta import Batch
 from quancheng.publish.store import KEY, QKEY, SharedStore
 from quancheng.publish.superseded import mark_superseded, superseded_batch
@@ -57,7 +60,6 @@ from quancheng.runs import totals as totals  # re-exported: pipeline.totals(ref)
 from quancheng.safepath import default_home as default_home  # re-exported: pipeline.default_home()
 from quancheng.safepath import inside, safe_path
 from quancheng.sources import Window, open_source
-from quancheng.sources.types import unify
 from quancheng.validate import validate_form
 from quancheng.validate.gx import combine_results, expectation_results, write_report
 
@@ -92,19 +94,6 @@ def _write_part(ref: Ref, stage: str, form_id: str, index: int, table: pa.Table)
     pq.write_table(table, _parts_dir(ref, stage, form_id) / f"part-{index:05d}.parquet")
 
 
-def _chunks(table: pa.Table, rows: int) -> list[pa.Table]:
-    """``table`` in slices of at most ``rows`` (one empty slice for an empty table: a part says its columns)."""
-    return [table.slice(i, rows) for i in range(0, table.num_rows, rows)] or [table]
-
-
-def _read_all(batches: Any, declared: pa.Schema) -> pa.Table:
-    """The batches as one table; no batch at all is the form's declared schema with no rows (a quiet day)."""
-    chunks = list(batches)
-    if not chunks:
-        return declared.empty_table()
-    return pa.Table.from_batches(unify(chunks))  # a column read as text in one batch is text in all
-
-
 PUBLISHED_MARK = ".published"  # in an attempt folder once its batch is published
 STALE_ATTEMPT_SECONDS = 86_400
 
@@ -132,8 +121,8 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
     ``publish`` replaces the system's datasets instead of merging into them: the way back when a published
     version is lost (:class:`quancheng.publish.store.MissingVersion`).
 
-    Upserts and deletes come from :func:`quancheng.deletes.form_changes`, which also refuses a rollback to an
-    older export and a batch deleting more than the system's ``max_delete_share`` (unless ``allow_mass_delete``).
+    Upserts and deletes come from :mod:`quancheng.deletes`, which also refuses a rollback to an older export
+    and a batch deleting more than the system's ``max_delete_share`` (unless ``allow_mass_delete``).
     """
     home = home or default_home()
     system = catalog.system.get(system_id)
@@ -163,30 +152,27 @@ def _extract_forms(ref: Ref, source: Any, window: Window, *, catalog: Catalog, h
     system_id, batch_id, rebuild = ref["system_id"], ref["batch_id"], bool(ref.get("rebuild"))
     store = SharedStore(home)
     for form in catalog.forms_of(system_id):
-        extracted = 0
-        if IncrementalChanges.applies(form, rebuild):  # batch by batch: one chunk in memory at a time
+        changes: IncrementalChanges | SnapshotChanges
+        if IncrementalChanges.applies(form, rebuild):
             changes = IncrementalChanges(source, form, store=store, allow_mass_delete=allow_mass_delete,
                                          chunk_rows=chunk_rows)
-            parts = 0
-            for batch in source.extract(form, window, chunk_rows):
-                upserts = changes.upserts(pa.Table.from_batches([batch]))
+        else:  # a snapshot form is compared with its last snapshot, a rebuild takes every row
+            work = _paths(ref, "snapshot_work", form.form_id).parent / form.form_id  # the id checked by _paths
+            changes = SnapshotChanges(source, form, home=home, store=store, allow_mass_delete=allow_mass_delete,
+                                      rebuild=rebuild, work=work, snapshot_out=_paths(ref, "snapshot_next",
+                                                                                      form.form_id))
+        extracted = parts = 0
+        # batch by batch: one chunk in memory at a time (a snapshot form's upserts come once the read ends)
+        for upserts in itertools.chain((changes.upserts(pa.Table.from_batches([b]))
+                                        for b in source.extract(form, window, chunk_rows)), changes.rest()):
+            if upserts.num_rows:
                 _write_part(ref, "raw", form.form_id, parts,
                             with_provenance(upserts, form, batch_id, window.end, first_row=extracted))
                 extracted, parts = extracted + upserts.num_rows, parts + 1
-            if not parts:  # a quiet day: the form's columns and no rows
-                empty = source.schema(form).empty_table()
-                _write_part(ref, "raw", form.form_id, 0, with_provenance(empty, form, batch_id, window.end))
-            deleted = changes.deleted()
-        else:  # a snapshot form is compared whole with the last snapshot; a rebuild reads it whole
-            data = _read_all(source.extract(form, window, chunk_rows), source.schema(form))
-            change = form_changes(source, form, data, home=home, store=store, allow_mass_delete=allow_mass_delete,
-                                  rebuild=rebuild, chunk_rows=chunk_rows)
-            if change.snapshot is not None:
-                pq.write_table(change.snapshot, _paths(ref, "snapshot_next", form.form_id))
-            for i, part in enumerate(_chunks(change.upserts, chunk_rows)):
-                _write_part(ref, "raw", form.form_id, i,
-                            with_provenance(part, form, batch_id, window.end, first_row=i * chunk_rows))
-            extracted, deleted = change.upserts.num_rows, change.deleted
+        if not parts:  # a quiet day: the form's columns and no rows
+            empty = source.schema(form).empty_table()
+            _write_part(ref, "raw", form.form_id, 0, with_provenance(empty, form, batch_id, window.end))
+        deleted = changes.deleted()
         pq.write_table(pa.table({KEY: deleted}), _paths(ref, "deleted", form.form_id))
         ref["forms"][form.form_id] = {"extracted": extracted, "deleted": len(deleted)}
         future = source.future_rows(form, window)
@@ -290,7 +276,7 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None, loc
 
 def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     outputs: dict[str, dict[str, Any]] = {}
-    new_q: list[pa.Table] = []
+    new_q: list[Path] = []  # the batch's quarantine parts, every form's
     touched: list[pa.Array] = [pa.array([], pa.string())]  # held quarantine keys this batch decides anew
     rebuild = bool(ref.get("rebuild"))
     datasets = [dataset_id(catalog.form[f]) for f in ref["forms"]] + [quarantine_dataset_id(ref["system_id"])]
@@ -303,19 +289,21 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
         valid = Batch.parts(_parts(ref, "valid", form_id)).map(lambda t: t.drop_columns([ROW]))
         deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
         ds = dataset_id(form)
-        q = pq.read_table(_paths(ref, "quarantine", form_id))
+        q_parts = _parts(ref, "quarantine", form_id)
+        q_keys = pa.concat_arrays([pa.array([], pa.string()), *(
+            pq.read_table(p, columns=[KEY])[KEY].combine_chunks().cast(pa.string()) for p in q_parts)])
         policy = catalog.system[form.system_id].invalid_update
         if rebuild:  # the batch is the whole source: the dataset becomes exactly its valid rows
-            pub = store.publish(ds, mark_superseded(valid.to_table(), q[KEY], policy), kind="system",
+            pub = store.publish(ds, mark_superseded(valid.to_table(), q_keys, policy), kind="system",
                                 batch_id=ref["batch_id"], column_meta=column_meta(catalog, form),
                                 audit=_audit_unique_keys(ds))
         else:
-            upserts, gone = superseded_batch(valid, deleted, q[KEY], policy, partial(store.read_keys, ds))
+            upserts, gone = superseded_batch(valid, deleted, q_keys, policy, partial(store.read_keys, ds))
             pub = store.merge(ds, upserts, gone, kind="system", batch_id=ref["batch_id"],
                               column_meta=column_meta(catalog, form))
         outputs[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
                        "version": pub.version}
-        new_q.append(q.drop_columns([ROW]) if ROW in q.column_names else q)
+        new_q += q_parts
         held = quarantined.get(form.table)
         if held is not None and len(held):  # held rows this batch publishes or deletes leave the quarantine
             keys = valid.column(KEY).cast(pa.string())
@@ -324,13 +312,13 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
             touched.append(_qkey(form.table, decided))
     if new_q:
         qid = quarantine_dataset_id(ref["system_id"])
-        batch_q = pa.concat_tables(new_q, promote_options="permissive")
-        batch_q = batch_q.append_column(QKEY, _qkey_col(batch_q))
+        batch_q = _quarantine_batch(new_q)
         if rebuild:
-            pub = store.publish(qid, batch_q, kind="quarantine", batch_id=ref["batch_id"], sort_by=[QKEY])
+            pub = store.publish(qid, batch_q.to_table(), kind="quarantine", batch_id=ref["batch_id"],
+                                sort_by=[QKEY])
         else:  # rows of keys decided anew this batch and not quarantined again leave the quarantine
             decided = pc.unique(pa.concat_arrays(touched).cast(pa.string()))
-            gone = decided.filter(pc.invert(pc.is_in(decided, value_set=batch_q[QKEY].combine_chunks())))
+            gone = decided.filter(pc.invert(pc.is_in(decided, value_set=batch_q.column(QKEY))))
             pub = store.merge(qid, batch_q, gone, kind="quarantine", batch_id=ref["batch_id"], key=QKEY)
         outputs[qid] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed,
                         "version": pub.version}
@@ -339,6 +327,27 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     ref["finished_at"] = datetime.now(UTC).isoformat()
     record_run(store, ref, status="success", then=intent.clear(ref["system_id"]))
     return ref
+
+
+def _quarantine_batch(parts: list[Path]) -> Batch:
+    """The batch's quarantined rows of every form, read part by part in one schema (each form's columns; a
+    column another form lacks is null there), keyed by source table and source key."""
+    schema = pa.unify_schemas([pq.read_schema(p) for p in parts], promote_options="permissive")
+    schema = pa.schema([f for f in schema if f.name != ROW])
+
+    def shaped(table: pa.Table) -> pa.Table:
+        table = delta.conform(table.drop_columns([c for c in (ROW,) if c in table.column_names]), schema)
+        return table.append_column(QKEY, _qkey_col(table))
+
+    def column(name: str) -> Iterator[pa.Array]:  # a key column (every part has it), without the rows
+        for p in parts:
+            t = pq.read_table(p, columns=["_source_table", KEY] if name == QKEY else [name])
+            values = _qkey_col(t) if name == QKEY else t[name]
+            yield values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+    rows = sum(pq.read_metadata(p).num_rows for p in parts)
+    return Batch(shaped(schema.empty_table()).schema, lambda: (shaped(pq.read_table(p)) for p in parts), rows,
+                 column)
 
 
 def _quarantined_keys(store: SharedStore, qid: str) -> dict[str, pa.Array]:
