@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
+from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, spill_folder
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
     MASTER_DATASET,
@@ -25,7 +26,13 @@ from quancheng.consolidate.enterprise import (
     build_enterprise_master,
 )
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
-from quancheng.consolidate.stage_forms import CONFLICTS_DATASET, build_stage_forms, project_element
+from quancheng.consolidate.stage_forms import (
+    CONFLICTS_DATASET,
+    project_element,
+    provenance_dataset_id,
+    stage_dataset_id,
+)
+from quancheng.publish.delta import Batch
 from quancheng.publish.store import DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.metadata import column_meta
@@ -54,10 +61,11 @@ def batch_id_for(step: str, input_hashes: dict[str, str]) -> str:
     return f"{step}__{h}"
 
 
-def _publish(store: SharedStore, catalog: Catalog, dataset_id: str, table: pa.Table, *, kind: DatasetKind,
-             batch_id: str, sort_by: list[str]) -> Outputs:
+def _publish(store: SharedStore, catalog: Catalog, dataset_id: str, table: pa.Table | Batch, *,
+             kind: DatasetKind, batch_id: str, sort_by: list[str]) -> Outputs:
+    names = table.schema.names if isinstance(table, Batch) else table.column_names
     pub = store.publish(dataset_id, table, kind=kind, batch_id=batch_id, sort_by=sort_by,
-                        column_meta=column_meta(catalog, table.column_names))
+                        column_meta=column_meta(catalog, names))
     return {dataset_id: {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}}
 
 
@@ -80,30 +88,41 @@ def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | No
 
 
 def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None = None,
-                        areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
-    """The four stage forms, their provenance and the conflicts dataset, internal and shared."""
+                        areas: AreaStore | None = None, tokenizer: Tokenizer | None = None,
+                        bucket_rows: int = BUCKET_ROWS) -> Outputs:
+    """The four stage forms, their provenance and the conflicts dataset, internal and shared.
+
+    Built in buckets of projects of about ``bucket_rows`` input rows (:mod:`quancheng.consolidate.buckets`)
+    and published part by part: memory follows the bucket, not the datasets."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    tables, hashes = system_datasets(store, catalog)
-    batch_id = batch_id_for("stage_forms", hashes)
-    result = build_stage_forms(tables, catalog, batch_id=batch_id)
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    batch_id = batch_id_for("stage_forms", {dataset_id(f): hashes[dataset_id(f)] for f in catalog.forms
+                                            if dataset_id(f) in hashes})
     pk = project_element(catalog).key
     out: Outputs = {}
-    for ds, table in result.forms.items():
-        out |= _publish(store, catalog, ds, table, kind="stage_form", batch_id=batch_id, sort_by=[pk])
-        out |= share_wide(areas, ds, table, result.feeding_systems, kind="stage_form", batch_id=batch_id,
-                          tokenizer=tokenizer, sort_by=[pk])
-    for ds, table in result.provenance.items():
-        order = ["project_code", "element_id"]
-        out |= _publish(store, catalog, ds, table, kind="stage_form", batch_id=batch_id, sort_by=order)
-        out |= share_long(areas, ds, table, kind="stage_form", batch_id=batch_id, tokenizer=tokenizer,
-                          sort_by=order)
-    order = ["project_code", "element_id", "system_id", "source_key"]
-    out |= _publish(store, catalog, CONFLICTS_DATASET, result.conflicts, kind="conflicts", batch_id=batch_id,
-                    sort_by=order)
-    out |= share_long(areas, CONFLICTS_DATASET, result.conflicts, kind="conflicts", batch_id=batch_id,
-                      tokenizer=tokenizer, sort_by=order, system_cols=("system_id", "winner_system"),
-                      value_cols=("value", "winner_value"))
-    for ds, n in result.unmatched.items():
+    with spill_folder(store, "stage_forms_") as folder:
+        built = build_in_buckets(store, catalog, batch_id=batch_id, folder=folder, bucket_rows=bucket_rows)
+        for stage in catalog.stages:
+            ds = stage_dataset_id(stage.stage_id)
+            rows = built.batch(ds)
+            out |= _publish(store, catalog, ds, rows, kind="stage_form", batch_id=batch_id, sort_by=[pk])
+            out |= share_wide(areas, ds, rows, built.feeding_systems, kind="stage_form", batch_id=batch_id,
+                              tokenizer=tokenizer, sort_by=[pk])
+        for stage in catalog.stages:
+            ds = provenance_dataset_id(stage.stage_id)
+            order = ["project_code", "element_id"]
+            rows = built.batch(ds)
+            out |= _publish(store, catalog, ds, rows, kind="stage_form", batch_id=batch_id, sort_by=order)
+            out |= share_long(areas, ds, rows, kind="stage_form", batch_id=batch_id, tokenizer=tokenizer,
+                              sort_by=order)
+        order = ["project_code", "element_id", "system_id", "source_key"]
+        rows = built.batch(CONFLICTS_DATASET)
+        out |= _publish(store, catalog, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id,
+                        sort_by=order)
+        out |= share_long(areas, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id,
+                          tokenizer=tokenizer, sort_by=order, system_cols=("system_id", "winner_system"),
+                          value_cols=("value", "winner_value"))
+    for ds, n in built.unmatched.items():
         if n:
             out.setdefault("_unmatched", {})[ds] = n
     return out
