@@ -11,12 +11,14 @@ changed}}`` (area copies keyed ``<schema>/<dataset>``) for the Asset events.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
+from quancheng.catalog.models import SourceForm
 from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, spill_folder
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
@@ -26,6 +28,7 @@ from quancheng.consolidate.enterprise import (
     build_enterprise_master,
 )
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
+from quancheng.consolidate.mentions import mention_columns
 from quancheng.consolidate.stage_forms import (
     CONFLICTS_DATASET,
     project_element,
@@ -42,14 +45,18 @@ from quancheng.sharing.tokenize import Tokenizer
 Outputs = dict[str, dict[str, Any]]
 
 
-def system_datasets(store: SharedStore, catalog: Catalog) -> tuple[dict[str, pa.Table], dict[str, str]]:
-    """The current system datasets of the catalog's forms, and their content hashes."""
+def system_datasets(store: SharedStore, catalog: Catalog,
+                    columns: Callable[[SourceForm, list[str]], list[str]] | None = None,
+                    ) -> tuple[dict[str, pa.Table], dict[str, str]]:
+    """The current system datasets of the catalog's forms, and their content hashes; with ``columns``, each
+    read with only the columns ``columns(form, its columns)`` names."""
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
     tables: dict[str, pa.Table] = {}
     for form in catalog.forms:
         ds = dataset_id(form)
         if ds in hashes:
-            t = store.read(ds)
+            schema = store.schema(ds) if columns is not None else None
+            t = store.read(ds, columns=columns(form, schema.names) if columns and schema else None)
             if t is not None:
                 tables[ds] = t
     return tables, {d: hashes[d] for d in tables}
@@ -132,7 +139,7 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
                               areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
     """The enterprise master, its name history, links and review list, internal and shared."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    tables, hashes = system_datasets(store, catalog)
+    tables, hashes = system_datasets(store, catalog, lambda f, cols: mention_columns(catalog, f.form_id, cols))
     batch_id = batch_id_for("enterprise_master", hashes)
     result = build_enterprise_master(tables, catalog, batch_id=batch_id)
     systems = set(result.links["system_id"].to_pylist())
