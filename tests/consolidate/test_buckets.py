@@ -117,3 +117,64 @@ def test_content_hash_does_not_depend_on_the_parts(monkeypatch) -> None:  # type
     monkeypatch.setattr(store_module, "HASH_SLICE_ROWS", 1000)
     digests = {content_hash_parts(split(s)) for s in ([], [10, 2000, 7], [999, 1, 1], [3499])}
     assert len(digests) == 1 and digests != {content_hash(t)}
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    keys = [c for c in ("project_code", "element_id", "system_id", "source_key") if c in table.column_names]
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def test_a_day_recomputes_only_the_touched_projects(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    from issue6_builders import system_table
+    from quancheng.consolidate.incremental import read_state
+
+    store = _world(tmp_path / "home", slice_catalog)
+    tok = Tokenizer(b"k" * 32)
+    publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    outputs = [d["dataset_id"] for d in store.datasets() if d["kind"] in ("stage_form", "conflicts")]
+    before = {ds: store.read(ds) for ds in outputs}
+    # a sync's day: one filing renamed (a conflict appears), one permit deleted
+    renamed = system_table(slice_catalog, "ndrc_filing", [
+        {"project_code": P[4], "project_name": "项目四（改）", "construction_unit_uscc": UNITS[4],
+         "construction_unit_name": "济南恒4建设有限公司", "construction_site_division": "370102",
+         "total_investment": Decimal("1004.50"), "source_updated_at": datetime(2026, 3, 2, 8), "_source_key": P[4]}])
+    store.merge("ndrc_investment.ndrc_filing", renamed, pa.array([], pa.string()), kind="system", batch_id="b2")
+    store.merge("hcb_construction_permit.hcb_permit", renamed.schema.empty_table().select(["_source_key"]),
+                pa.array(["permit-6"]), kind="system", batch_id="b2")
+    day = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    after = {ds: store.read(ds) for ds in outputs}
+    touched = {P[4], P[6]}
+    for ds in outputs:
+        a, b = (_sorted(t) for t in (before[ds], after[ds]))
+        key = "project_code"
+        untouched = [pc_not_in(t, key, touched) for t in (a, b)]
+        assert untouched[0].equals(untouched[1]), ds  # every other project's rows unchanged, batch id included
+    assert day["stage.s1_project_land"]["changed"] and day["conflicts.stage_forms"]["changed"]
+    assert not day["stage.s4_acceptance"]["changed"]
+    # and the result is what a full rebuild gives (but the batch id of the rows not recomputed)
+    state = read_state(store, "stage_forms")
+    full = publish_stage_forms(store, slice_catalog, tokenizer=tok, incremental=False)
+    assert read_state(store, "stage_forms") == state
+    for ds in outputs:
+        a, b = (_sorted(store.read(ds) if t is None else t) for t in (after[ds], None))
+        drop = [c for c in ("_batch_id",) if c in a.column_names]
+        assert a.drop_columns(drop).equals(b.drop_columns(drop)), ds
+    for ds in ("shared_open/stage.s1_project_land.provenance", "shared_open/conflicts.stage_forms"):
+        assert day[ds]["content_hash"] == full[ds]["content_hash"], ds
+
+
+def pc_not_in(table: pa.Table, column: str, values: set[str]) -> pa.Table:
+    import pyarrow.compute as pc
+
+    return table.filter(pc.invert(pc.is_in(table[column], value_set=pa.array(sorted(values)))))
+
+
+def test_nothing_synced_nothing_recomputed(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    from quancheng.consolidate.buckets import keyed_inputs
+    from quancheng.consolidate.incremental import plan
+
+    store = _world(tmp_path / "home", slice_catalog)
+    assert plan(store, slice_catalog, "stage_forms", keyed_inputs(store, slice_catalog)).full
+    publish_stage_forms(store, slice_catalog, tokenizer=Tokenizer(b"k" * 32))
+    todo = plan(store, slice_catalog, "stage_forms", keyed_inputs(store, slice_catalog))
+    assert not todo.full and len(todo.touched) == 0

@@ -45,10 +45,12 @@ from quancheng.consolidate.stage_forms import (
     stage_dataset_id,
     stage_elements,
 )
+from quancheng.errors import QuanchengError
 from quancheng.publish.delta import Batch
 from quancheng.publish.store import SharedStore
 
 BUCKET_ROWS = 50_000  # input rows per bucket: a build of 200,000 rows peaked at 2.4 GB (benchmarks/consolidate.py)
+SORT_MEMORY = "512MB"  # DuckDB's limit when it sorts a dataset for its area copies
 PROVENANCE_COLUMNS = ("_source_system", "_source_table", "_source_key", "_batch_id", "_extracted_at")
 
 
@@ -86,7 +88,43 @@ def spill_folder(store: SharedStore, prefix: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _keyed_datasets(store: SharedStore, catalog: Catalog) -> dict[str, tuple[list[str], int]]:
+def sorted_rows(store: SharedStore, dataset: str, order: list[str], folder: Path) -> Batch:
+    """A published dataset's current rows in ``order``, read back part by part (row groups): sorted by DuckDB
+    into a Parquet file in ``folder`` within a memory limit (it spills to ``folder``). On an object store the
+    dataset is read whole and sorted."""
+    schema = store.schema(dataset)
+    if schema is None:
+        raise QuanchengError(f"dataset {dataset!r} was never published")
+    plain = pa.schema([f.remove_metadata() for f in schema])
+    if not store.is_local:
+        table = store.read(dataset)
+        assert table is not None
+        return Batch.of(table.sort_by([(k, "ascending") for k in order]).cast(plain))
+    import duckdb
+
+    from quancheng.publish import delta
+
+    files = [f.removeprefix("file://") for f in delta.current_files(store.dataset_uri(dataset))]
+    if not files:
+        return Batch.of(plain.empty_table())
+    out = folder / f"{dataset}.sorted.parquet"
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{SORT_MEMORY}'")
+        con.execute("SET temp_directory = ?", [str(folder / "duckdb")])
+        con.execute("SET preserve_insertion_order = false")
+        cols = ", ".join('"' + n.replace('"', '""') + '"' for n in plain.names)
+        keys = ", ".join('"' + k.replace('"', '""') + '"' for k in order)
+        con.execute(f"COPY (SELECT {cols} FROM read_parquet(?, union_by_name = true) ORDER BY {keys}) "
+                    f"TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 100000)", [files])
+    finally:
+        con.close()
+    pf = pq.ParquetFile(out)
+    groups = range(pf.num_row_groups)
+    return Batch(plain, lambda: (pq.ParquetFile(out).read_row_group(g) for g in groups), pf.metadata.num_rows)
+
+
+def keyed_inputs(store: SharedStore, catalog: Catalog) -> dict[str, tuple[list[str], int]]:
     """dataset id -> the columns to read and the version read, for every current system dataset holding the
     project code (both passes read that version, whatever a sync commits meanwhile)."""
     pk = project_element(catalog).key
@@ -122,10 +160,12 @@ def _bucket_of(keys: pa.Array, bounds: pl.Series) -> pl.Series:
 
 
 def build_in_buckets(store: SharedStore, catalog: Catalog, *, batch_id: str, folder: Path,
-                     bucket_rows: int = BUCKET_ROWS) -> BuiltParts:
-    """The stage forms of the store's current system datasets, built bucket by bucket into ``folder``."""
+                     bucket_rows: int = BUCKET_ROWS, inputs: dict[str, tuple[list[str], int]] | None = None,
+                     ) -> BuiltParts:
+    """The stage forms of the store's current system datasets (or of ``inputs``: dataset -> columns and
+    version, :func:`keyed_inputs`), built bucket by bucket into ``folder``."""
     pk = project_element(catalog).key
-    columns = _keyed_datasets(store, catalog)
+    columns = inputs if inputs is not None else keyed_inputs(store, catalog)
     unmatched: dict[str, int] = {}
     seen: list[pl.Series] = []
     for ds, (_, version) in columns.items():  # pass 1: the keys alone
@@ -138,7 +178,7 @@ def build_in_buckets(store: SharedStore, catalog: Catalog, *, batch_id: str, fol
     del seen
     n_buckets = max(1, len(bounds))
     writers: dict[tuple[str, int], pq.ParquetWriter] = {}
-    inputs: dict[int, dict[str, Path]] = {b: {} for b in range(n_buckets)}
+    spilled: dict[int, dict[str, Path]] = {b: {} for b in range(n_buckets)}
     try:
         for i, (ds, (cols, version)) in enumerate(columns.items()):  # pass 2: the used columns, to the buckets
             for part in store.scan(ds, columns=cols, as_of=version):
@@ -152,12 +192,12 @@ def build_in_buckets(store: SharedStore, catalog: Catalog, *, batch_id: str, fol
                         path = folder / "in" / str(b) / f"{i:04d}.parquet"
                         path.parent.mkdir(parents=True, exist_ok=True)
                         w = writers[(ds, b)] = pq.ParquetWriter(path, rows.schema)
-                        inputs[b][ds] = path
+                        spilled[b][ds] = path
                     w.write_table(rows.cast(w.schema))
     finally:
         for w in writers.values():
             w.close()
-    return _build(catalog, inputs, batch_id, folder, unmatched)
+    return _build(catalog, spilled, batch_id, folder, unmatched)
 
 
 def _build(catalog: Catalog, inputs: dict[int, dict[str, Path]], batch_id: str, folder: Path,

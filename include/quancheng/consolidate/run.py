@@ -19,7 +19,7 @@ import pyarrow as pa
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
-from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, spill_folder
+from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, keyed_inputs, sorted_rows, spill_folder
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
     MASTER_DATASET,
@@ -27,10 +27,12 @@ from quancheng.consolidate.enterprise import (
     REVIEW_DATASET,
     build_enterprise_master,
 )
+from quancheng.consolidate.incremental import Inputs, plan, read_projects, write_state
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
 from quancheng.consolidate.mentions import mention_columns
 from quancheng.consolidate.stage_forms import (
     CONFLICTS_DATASET,
+    build_stage_forms,
     project_element,
     provenance_dataset_id,
     stage_dataset_id,
@@ -94,21 +96,45 @@ def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | No
     return out
 
 
+STAGE_FORMS = "stage_forms"
+
+
 def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None = None,
                         areas: AreaStore | None = None, tokenizer: Tokenizer | None = None,
-                        bucket_rows: int = BUCKET_ROWS) -> Outputs:
+                        bucket_rows: int = BUCKET_ROWS, incremental: bool = True) -> Outputs:
     """The four stage forms, their provenance and the conflicts dataset, internal and shared.
 
-    Built in buckets of projects of about ``bucket_rows`` input rows (:mod:`quancheng.consolidate.buckets`)
-    and published part by part: memory follows the bucket, not the datasets."""
+    With ``incremental`` (and an earlier run on record), only the projects touched by the syncs since are
+    recomputed and replaced (:mod:`quancheng.consolidate.incremental`); else everything is built in buckets
+    of projects of about ``bucket_rows`` input rows (:mod:`quancheng.consolidate.buckets`). Either way the
+    datasets are published part by part: memory follows the bucket (or the touched projects), not the
+    datasets. Under the incremental path a row's ``_batch_id`` is that of the consolidation that last
+    recomputed it; everything else equals a full rebuild."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
-    batch_id = batch_id_for("stage_forms", {dataset_id(f): hashes[dataset_id(f)] for f in catalog.forms
-                                            if dataset_id(f) in hashes})
+    batch_id = batch_id_for(STAGE_FORMS, {dataset_id(f): hashes[dataset_id(f)] for f in catalog.forms
+                                          if dataset_id(f) in hashes})
+    inputs = keyed_inputs(store, catalog)
+    published = {d["dataset_id"]: int(d["rows"]) for d in store.datasets()}
+    outputs = [stage_dataset_id(s.stage_id) for s in catalog.stages] + [
+        provenance_dataset_id(s.stage_id) for s in catalog.stages] + [CONFLICTS_DATASET]
+    todo = plan(store, catalog, STAGE_FORMS, inputs,
+                projects=max((published.get(d, 0) for d in outputs[:len(catalog.stages)]), default=0))
+    if not incremental or todo.full or any(d not in published for d in outputs):
+        out = _stage_forms_in_full(store, catalog, areas, tokenizer, batch_id, inputs, bucket_rows)
+    else:
+        out = _stage_forms_touched(store, catalog, areas, tokenizer, batch_id, inputs, todo.touched)
+    write_state(store, STAGE_FORMS, catalog, inputs)
+    return out
+
+
+def _stage_forms_in_full(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
+                         batch_id: str, inputs: Inputs, bucket_rows: int) -> Outputs:
     pk = project_element(catalog).key
     out: Outputs = {}
     with spill_folder(store, "stage_forms_") as folder:
-        built = build_in_buckets(store, catalog, batch_id=batch_id, folder=folder, bucket_rows=bucket_rows)
+        built = build_in_buckets(store, catalog, batch_id=batch_id, folder=folder, bucket_rows=bucket_rows,
+                                 inputs=inputs)
         for stage in catalog.stages:
             ds = stage_dataset_id(stage.stage_id)
             rows = built.batch(ds)
@@ -117,21 +143,70 @@ def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None
                               tokenizer=tokenizer, sort_by=[pk])
         for stage in catalog.stages:
             ds = provenance_dataset_id(stage.stage_id)
-            order = ["project_code", "element_id"]
             rows = built.batch(ds)
-            out |= _publish(store, catalog, ds, rows, kind="stage_form", batch_id=batch_id, sort_by=order)
+            out |= _publish(store, catalog, ds, rows, kind="stage_form", batch_id=batch_id, sort_by=PROVENANCE_ORDER)
             out |= share_long(areas, ds, rows, kind="stage_form", batch_id=batch_id, tokenizer=tokenizer,
-                              sort_by=order)
-        order = ["project_code", "element_id", "system_id", "source_key"]
+                              sort_by=PROVENANCE_ORDER)
         rows = built.batch(CONFLICTS_DATASET)
         out |= _publish(store, catalog, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id,
-                        sort_by=order)
-        out |= share_long(areas, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id,
-                          tokenizer=tokenizer, sort_by=order, system_cols=("system_id", "winner_system"),
-                          value_cols=("value", "winner_value"))
+                        sort_by=CONFLICTS_ORDER)
+        out |= _share_conflicts(areas, rows, batch_id, tokenizer)
     for ds, n in built.unmatched.items():
         if n:
             out.setdefault("_unmatched", {})[ds] = n
+    return out
+
+
+PROVENANCE_ORDER = ["project_code", "element_id"]
+CONFLICTS_ORDER = ["project_code", "element_id", "system_id", "source_key"]
+
+
+def _share_conflicts(areas: AreaStore, rows: Batch, batch_id: str, tokenizer: Tokenizer) -> Outputs:
+    return share_long(areas, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id, tokenizer=tokenizer,
+                      sort_by=CONFLICTS_ORDER, system_cols=("system_id", "winner_system"),
+                      value_cols=("value", "winner_value"))
+
+
+def _stage_forms_touched(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
+                         batch_id: str, inputs: Inputs, touched: pa.Array) -> Outputs:
+    """Recompute the ``touched`` projects and replace their rows in every output; then the area copies of the
+    outputs that changed, from the outputs themselves (sorted, part by part)."""
+    pk = project_element(catalog).key
+    result = build_stage_forms(read_projects(store, catalog, inputs, touched) if len(touched) else {}, catalog,
+                               batch_id=batch_id)
+    tables: list[tuple[str, pa.Table, str, DatasetKind]] = [(ds, t, pk, "stage_form") for ds, t in result.forms.items()]
+    tables += [(ds, t, "project_code", "stage_form") for ds, t in result.provenance.items()]
+    tables.append((CONFLICTS_DATASET, result.conflicts, "project_code", "conflicts"))
+    out: Outputs = {}
+    changed: list[str] = []
+    for ds, table, key_col, kind in tables:
+        pub = store.replace_keys(ds, table, touched, key=key_col, kind=kind, batch_id=batch_id,
+                                 column_meta=column_meta(catalog, table.column_names))
+        out[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
+        if pub.changed:
+            changed.append(ds)
+    current = {f"{r['schema_name']}/{r['dataset_id']}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
+                                                       "changed": False}
+               for r in areas.listing() if r["dataset_id"] in out and r["dataset_id"] not in changed}
+    out |= current  # the area copies of the outputs that did not change, as they are
+    if not changed:
+        return out
+    with spill_folder(store, "stage_forms_share_") as folder:
+        feeding: dict[str, set[str]] = {}
+        for stage in catalog.stages:
+            for part in store.scan(provenance_dataset_id(stage.stage_id), columns=["element_key", "system_id"]):
+                pairs = part.group_by(["element_key", "system_id"]).aggregate([])
+                for r in pairs.to_pylist():
+                    feeding.setdefault(str(r["element_key"]), set()).add(str(r["system_id"]))
+        for ds in changed:
+            if ds == CONFLICTS_DATASET:
+                out |= _share_conflicts(areas, sorted_rows(store, ds, CONFLICTS_ORDER, folder), batch_id, tokenizer)
+            elif ds.endswith(".provenance"):
+                out |= share_long(areas, ds, sorted_rows(store, ds, PROVENANCE_ORDER, folder), kind="stage_form",
+                                  batch_id=batch_id, tokenizer=tokenizer, sort_by=PROVENANCE_ORDER)
+            else:
+                out |= share_wide(areas, ds, sorted_rows(store, ds, [pk], folder), feeding, kind="stage_form",
+                                  batch_id=batch_id, tokenizer=tokenizer, sort_by=[pk])
     return out
 
 

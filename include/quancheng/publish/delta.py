@@ -392,6 +392,19 @@ def overwrite(path_or_uri: PathOrUri, table: pa.Table | Batch, *, metadata: Colu
     return int(DeltaTable(uri, storage_options=storage_options).version())
 
 
+def replace_where(path_or_uri: PathOrUri, table: pa.Table, predicate: str, *,
+                  commit_info: Mapping[str, str] | None = None, storage_options: dict[str, str] | None = None) -> int:
+    """Replace the rows matching ``predicate`` (SQL over the table's columns) by ``table``'s rows, which must
+    all match it, in one commit; the new version. The other rows and the schema stay as they are."""
+    from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+
+    uri = _uri(path_or_uri)
+    write_deltalake(uri, storable(table), mode="overwrite", predicate=predicate, storage_options=storage_options,
+                    writer_properties=WriterProperties(compression=COMPRESSION), target_file_size=TARGET_FILE_BYTES,
+                    commit_properties=CommitProperties(custom_metadata=dict(commit_info or {})))
+    return int(DeltaTable(uri, storage_options=storage_options).version())
+
+
 def storable(table: pa.Table) -> pa.Table:
     """``table`` with columns of Arrow's null type (a column with no value in any row) typed as strings:
     Delta has no null type."""

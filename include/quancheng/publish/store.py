@@ -526,6 +526,51 @@ class SharedStore:
         return Published(dataset_id, kind, rows, digest, self.dataset_uri(dataset_id), sql_table,
                          not unchanged, version)
 
+    def replace_keys(self, dataset_id: str, rows: pa.Table, keys: pa.Array, *, key: str, kind: DatasetKind,
+                     batch_id: str, column_meta: dict[str, dict[str, str]] | None = None) -> Published:
+        """Replace every row whose ``key`` is one of ``keys`` by ``rows`` (whose keys are all among them: a key
+        may have several rows, or none now), in one Delta commit and one SQL transaction (those keys' rows
+        deleted and ``rows`` inserted); the dataset must have been published. For a consolidated dataset
+        recomputed for some projects only."""
+        path = self._table(dataset_id)
+        if path is None:
+            self.check_current([dataset_id])
+            raise QuanchengError(f"dataset {dataset_id!r} was never published, so its rows cannot be replaced "
+                                 "in part (fix: publish it whole first)")
+        before = delta.current_version(path, storage_options=self._options)
+        keys = pc.unique(keys.cast(pa.string()))
+        if not len(keys):
+            reg = self._registry_row(dataset_id)
+            assert before is not None
+            return Published(dataset_id, kind, delta.row_count(path, storage_options=self._options),
+                             str(reg["content_hash"]) if reg else f"v{before}", path, sql_name(dataset_id), False,
+                             before)
+        target = delta.schema(path, storage_options=self._options)
+        rows = _with_metadata(delta.conform(rows, target).select(target.names), column_meta or {})
+        current = delta.read_keys(path, key, keys, storage_options=self._options)
+        if _same_rows(current, rows):  # nothing to commit: those keys' rows are already these
+            reg = self._registry_row(dataset_id)
+            assert before is not None
+            return Published(dataset_id, kind, delta.row_count(path, storage_options=self._options),
+                             str(reg["content_hash"]) if reg else f"v{before}", path, sql_name(dataset_id), False,
+                             before)
+        literal = ", ".join("'" + str(k).replace("'", "''") + "'" for k in keys.to_pylist())
+        versions: list[int] = []
+
+        def commit() -> None:
+            versions.append(delta.replace_where(path, rows, f"{_quote(key)} IN ({literal})",
+                                                commit_info={"quancheng.batch_id": batch_id},
+                                                storage_options=self._options))
+
+        sql_table = sql_name(dataset_id)
+        self._swap_sql(sql_table, lambda: delta.read(path, storage_options=self._options),
+                       SqlChange(delta.Batch.of(rows), keys, key), commit=commit,
+                       total=lambda: delta.row_count(path, storage_options=self._options))
+        after = versions[0]
+        total = delta.row_count(path, storage_options=self._options)
+        self._register(dataset_id, kind, total, f"v{after}", batch_id, sql_table, after)
+        return Published(dataset_id, kind, total, f"v{after}", path, sql_table, after != before, after)
+
     def merge(self, dataset_id: str, upserts: pa.Table | delta.Batch, deleted: pa.Array, *, kind: DatasetKind,
               batch_id: str, key: str = KEY, column_meta: dict[str, dict[str, str]] | None = None) -> Published:
         """Merge one batch into ``dataset_id``: ``upserts`` (one row per ``key``) inserted or updated,
@@ -732,6 +777,14 @@ class SharedStore:
         with self.engine.connect() as c:
             rows = c.execute(sa.select(t).order_by(t.c.dataset_id)).mappings().all()
         return [{**dict(r), "updated_at": r["updated_at"].isoformat() if r["updated_at"] else None} for r in rows]
+
+
+def _same_rows(a: pa.Table, b: pa.Table) -> bool:
+    """Whether two tables of one schema hold the same rows, in any order."""
+    if a.num_rows != b.num_rows or a.column_names != b.column_names:
+        return False
+    order = [(c, "ascending") for c in a.column_names]
+    return bool(a.sort_by(order).equals(b.cast(a.schema).sort_by(order)))
 
 
 def _live_schema(conn: Any, sql_table: str) -> pa.Schema | None:
