@@ -178,3 +178,30 @@ def test_nothing_synced_nothing_recomputed(tmp_path, slice_catalog) -> None:  # 
     publish_stage_forms(store, slice_catalog, tokenizer=Tokenizer(b"k" * 32))
     todo = plan(store, slice_catalog, "stage_forms", keyed_inputs(store, slice_catalog))
     assert not todo.full and len(todo.touched) == 0
+
+
+def test_system_datasets_shared_part_by_part_as_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The streamed sharing of every system dataset leaves exactly what sharing each whole table leaves:
+    sharing them whole afterwards changes no area copy (departments, private areas, tokens included)."""
+    from issue6_builders import build_grants_world, extended_catalog
+    from quancheng.catalog import load_catalog
+    from quancheng.catalog.light import dataset_id
+    from quancheng.consolidate.run import share_system_datasets
+    from quancheng.sharing.publish import share_system_dataset
+
+    extended_catalog(tmp_path)
+    catalog = load_catalog(tmp_path / "catalog")
+    store = SharedStore(tmp_path / "home")
+    areas = build_grants_world(store, catalog, key="k" * 32)
+    tok = Tokenizer(("k" * 32).encode())
+    streamed = share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
+    assert len({k.split("/")[0] for k in streamed}) >= 3  # open, a department, private areas
+    whole = {}
+    for d in store.datasets():
+        if d["kind"] == "system":
+            form = catalog.form[d["dataset_id"].split(".", 1)[1]]
+            assert dataset_id(form) == d["dataset_id"]
+            whole |= share_system_dataset(store, catalog, form, store.read(d["dataset_id"]),
+                                          batch_id=f"share__{d['content_hash']}", areas=areas, tokenizer=tok)
+    assert whole == streamed
+    assert not any(v["changed"] for v in whole.values())

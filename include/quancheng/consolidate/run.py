@@ -1,11 +1,12 @@
 """Consolidation over the shared store: read the system datasets, build, publish, share by the rules.
 
-Each ``publish_*`` function reads every current system dataset of the catalog from the store, builds
-its datasets with the pure functions of this package, publishes them (the exchange's internal copy,
-atomic and content-hashed) and then their per-area copies (:mod:`quancheng.sharing`). The batch id
-is derived from the content hashes of the inputs, so a rerun over unchanged inputs publishes
-byte-identical datasets (the same content hash). Each returns ``{dataset: {rows, content_hash,
-changed}}`` (area copies keyed ``<schema>/<dataset>``) for the Asset events.
+Each ``publish_*`` function reads the current system datasets of the catalog from the store (only the
+columns it uses; the stage forms part by part, in buckets of projects, and after a first run only the
+projects the syncs touched since), builds its datasets with the pure functions of this package,
+publishes them (the exchange's internal copy, atomic and content-hashed) and then their per-area copies
+(:mod:`quancheng.sharing`). The batch id is derived from the content hashes of the inputs, so a rerun
+over unchanged inputs publishes byte-identical datasets (the same content hash). Each returns
+``{dataset: {rows, content_hash, changed}}`` (area copies keyed ``<schema>/<dataset>``) for the Asset events.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from quancheng.consolidate.stage_forms import (
     stage_dataset_id,
 )
 from quancheng.publish.delta import Batch
-from quancheng.publish.store import DatasetKind, SharedStore
+from quancheng.publish.store import KEY, DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.metadata import column_meta
 from quancheng.sharing.publish import share_long, share_open, share_system_dataset, share_wide, tokenizer_for
@@ -87,12 +88,16 @@ def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | No
                           areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
     """Share every current system dataset by the rules (a backfill; the pipeline shares each as it publishes)."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    tables, hashes = system_datasets(store, catalog)
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
     out: Outputs = {}
-    for ds, table in tables.items():
-        form = catalog.form[ds.split(".", 1)[1]]
-        out |= share_system_dataset(store, catalog, form, table, batch_id=f"share__{hashes[ds]}", areas=areas,
-                                    tokenizer=tokenizer)
+    with spill_folder(store, "share_") as folder:  # each dataset sorted on disk and shared part by part
+        for form in catalog.forms:
+            ds = dataset_id(form)
+            if ds not in hashes or store.schema(ds) is None:
+                continue
+            rows = sorted_rows(store, ds, [KEY], folder)
+            out |= share_system_dataset(store, catalog, form, rows, batch_id=f"share__{hashes[ds]}", areas=areas,
+                                        tokenizer=tokenizer)
     return out
 
 

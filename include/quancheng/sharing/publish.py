@@ -71,12 +71,17 @@ def _tokenized_columns(part: pa.Table) -> list[str]:
     return [f.name for f in part.schema if f.metadata and f.metadata.get(TOKENIZED) == b"true"]
 
 
-def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm, table: pa.Table, *, batch_id: str,
-                         key: str | None = None, areas: AreaStore | None = None,
+def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm, table: pa.Table | Batch, *,
+                         batch_id: str, key: str | None = None, areas: AreaStore | None = None,
                          tokenizer: Tokenizer | None = None) -> Outputs:
-    """Publish the open, granted-department and private copies of one system dataset."""
+    """Publish the open, granted-department and private copies of one system dataset (a :class:`Batch` of
+    parts in ``_source_key`` order is shared part by part)."""
     areas = areas or AreaStore(store, catalog)
     tokenizer = tokenizer or tokenizer_for(store, key=key)
+    if isinstance(table, Batch):
+        tok = tokenizer
+        return _publish_batch(areas, dataset_id(form), table, lambda t: split_system_dataset(t, form, catalog, tok),
+                              kind="system", batch_id=batch_id, tokenizer=tokenizer, drop_equal=False)
     parts = split_system_dataset(table, form, catalog, tokenizer)
     return _publish_parts(areas, dataset_id(form), parts, kind="system", batch_id=batch_id,
                           sort_by=["_source_key"], tokenizer=tokenizer)
@@ -84,12 +89,12 @@ def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm,
 
 def _publish_batch(areas: AreaStore, dataset_id: str, batch: Batch,
                    split: Callable[[pa.Table], Mapping[Audience, pa.Table]], *, kind: DatasetKind, batch_id: str,
-                   tokenizer: Tokenizer) -> Outputs:
+                   tokenizer: Tokenizer, drop_equal: bool) -> Outputs:
     """:func:`_publish_parts` for a batch of parts (in order), never held whole: each part is split, guarded
-    and spilled to a Parquet file per area; then each area's copy is published from its files. A copy
-    other than the open one is published only when some part of it differs from the open one (as
-    :func:`~quancheng.sharing.rules.split_long` decides for a whole table). The columns tokenized in any
-    part are described as tokenized."""
+    and spilled to a Parquet file per area; then each area's copy is published from its files. With
+    ``drop_equal`` (``split`` gives every area for every part) a copy other than the open one is published
+    only when some part of it differs from the open one (as :func:`~quancheng.sharing.rules.split_long`
+    decides for a whole table). The columns tokenized in any part are described as tokenized."""
     out: Outputs = {}
     table_meta = dataset_meta(areas.catalog, dataset_id)
     spill = areas.store.root / ".spill"
@@ -101,7 +106,7 @@ def _publish_batch(areas: AreaStore, dataset_id: str, batch: Batch,
         for n, part in enumerate(batch.tables()):
             copies = split(part)
             for aud, copy in sorted(copies.items()):
-                if aud != OPEN and not copy.equals(copies[OPEN]):
+                if aud != OPEN and (not drop_equal or not copy.equals(copies[OPEN])):
                     differs.add(aud)
                 if aud == OPEN:
                     copy = guard_open(copy, areas.catalog, tokenizer, dataset_id)
@@ -128,7 +133,7 @@ def share_wide(areas: AreaStore, dataset_id: str, table: pa.Table | Batch, feedi
     if isinstance(table, Batch):
         return _publish_batch(areas, dataset_id, table,
                               lambda t: split_table(t, areas.catalog, feeding, tokenizer),
-                              kind=kind, batch_id=batch_id, tokenizer=tokenizer)
+                              kind=kind, batch_id=batch_id, tokenizer=tokenizer, drop_equal=False)
     parts = split_table(table, areas.catalog, feeding, tokenizer)
     return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,
                           tokenizer=tokenizer)
@@ -145,7 +150,7 @@ def share_long(areas: AreaStore, dataset_id: str, table: pa.Table | Batch, *, ki
         audiences = long_audiences(areas.catalog, systems) if element_col is not None else None
         return _publish_batch(areas, dataset_id, batch, lambda t: split_long(
             t, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols, value_cols=value_cols,
-            audiences=audiences), kind=kind, batch_id=batch_id, tokenizer=tokenizer)
+            audiences=audiences), kind=kind, batch_id=batch_id, tokenizer=tokenizer, drop_equal=audiences is not None)
     parts = split_long(table, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols,
                        value_cols=value_cols)
     return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,
