@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 
 from quancheng.catalog import Catalog
@@ -30,7 +31,7 @@ from quancheng.consolidate.enterprise import (
 )
 from quancheng.consolidate.incremental import Inputs, plan, read_projects, write_state
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
-from quancheng.consolidate.mentions import mention_columns
+from quancheng.consolidate.mentions import mention_columns, mentions
 from quancheng.consolidate.stage_forms import (
     CONFLICTS_DATASET,
     build_stage_forms,
@@ -219,9 +220,10 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
                               areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
     """The enterprise master, its name history, links and review list, internal and shared."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    tables, hashes = system_datasets(store, catalog, lambda f, cols: mention_columns(catalog, f.form_id, cols))
-    batch_id = batch_id_for("enterprise_master", hashes)
-    result = build_enterprise_master(tables, catalog, batch_id=batch_id)
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    inputs = {dataset_id(f): f for f in catalog.forms if dataset_id(f) in hashes}
+    batch_id = batch_id_for("enterprise_master", {ds: hashes[ds] for ds in inputs})
+    result = build_enterprise_master({}, catalog, batch_id=batch_id, mentioned=_mentions(store, catalog, inputs))
     systems = set(result.links["system_id"].to_pylist())
     feeding = {c: systems for c in result.master.column_names}
     out: Outputs = {}
@@ -235,10 +237,34 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
         out |= _publish(store, catalog, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
         out |= share_open(areas, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
     order = ["dataset_id", "source_key", "role"]
-    out |= _publish(store, catalog, LINKS_DATASET, result.links, kind="master", batch_id=batch_id, sort_by=order)
-    out |= share_long(areas, LINKS_DATASET, result.links, kind="master", batch_id=batch_id, tokenizer=tokenizer,
+    links = _slices(result.links, order)  # one row per mention: published and shared part by part
+    out |= _publish(store, catalog, LINKS_DATASET, links, kind="master", batch_id=batch_id, sort_by=order)
+    out |= share_long(areas, LINKS_DATASET, links, kind="master", batch_id=batch_id, tokenizer=tokenizer,
                       sort_by=order, element_col=None)
     return out
+
+
+def _mentions(store: SharedStore, catalog: Catalog, inputs: dict[str, SourceForm]) -> pl.DataFrame:
+    """:func:`~quancheng.consolidate.mentions.mentions` of the datasets, gathered part by part (the columns it
+    uses only): the same rows as over the whole tables, which are never held."""
+    parts: list[pl.DataFrame] = []
+    for ds, form in inputs.items():
+        schema = store.schema(ds)
+        if schema is None:
+            continue
+        for part in store.scan(ds, columns=mention_columns(catalog, form.form_id, schema.names)):
+            found = mentions({ds: part}, catalog)
+            if found.height:
+                parts.append(found)
+    if not parts:
+        return mentions({}, catalog)
+    return pl.concat(parts).sort(["dataset_id", "source_key", "role"])
+
+
+def _slices(table: pa.Table, order: list[str], rows: int = 250_000) -> Batch:
+    """``table`` sorted by ``order`` as a batch of slices, so it is hashed, written and shared a slice at a time."""
+    t = table.sort_by([(k, "ascending") for k in order]) if table.num_rows else table
+    return Batch(t.schema, lambda: (t.slice(i, rows) for i in range(0, max(t.num_rows, 1), rows)), t.num_rows)
 
 
 def publish_materials(store: SharedStore, catalog: Catalog, *, areas: AreaStore | None = None) -> Outputs:
