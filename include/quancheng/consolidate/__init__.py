@@ -2,6 +2,8 @@
 
 - :mod:`quancheng.consolidate.keys`: how project codes, identifiers and names are matched;
 - :mod:`quancheng.consolidate.stage_forms`: one row per project per stage, conflicts, provenance;
+- :mod:`quancheng.consolidate.buckets`: the stage forms in bounded memory, projects built a key range at a time;
+- :mod:`quancheng.consolidate.incremental`: which projects changed since the last consolidation;
 - :mod:`quancheng.consolidate.mentions` and :mod:`quancheng.consolidate.enterprise`: the enterprise master;
 - :mod:`quancheng.consolidate.materials`: the application materials per stage form, waived or asked;
 - :mod:`quancheng.consolidate.run`: read the shared store, build, publish and share (what the DAGs call).

@@ -107,10 +107,14 @@ class _Clusters:
         self.ids[ra] = {**self.ids[rb], **self.ids[ra]}
 
 
-def build_enterprise_master(datasets: Mapping[str, pa.Table], catalog: Catalog, *, batch_id: str) -> EnterpriseMaster:
-    """Match every entity mention of the system datasets into the master, its names, links and review list."""
-    m = mentions(datasets, catalog)
-    m = m.with_columns(pl.col("name").map_elements(name_exact_key, return_dtype=pl.String).alias("name_exact"))
+def build_enterprise_master(datasets: Mapping[str, pa.Table], catalog: Catalog, *, batch_id: str,
+                            mentioned: pl.DataFrame | None = None) -> EnterpriseMaster:
+    """Match every entity mention of the system datasets into the master, its names, links and review list
+    (``mentioned``: their :func:`~quancheng.consolidate.mentions.mentions`, gathered part by part instead)."""
+    m = mentioned if mentioned is not None else mentions(datasets, catalog)
+    names = m.select(pl.col("name").unique().drop_nulls())  # each distinct name keyed once, not once per mention
+    names = names.with_columns(pl.col("name").map_elements(name_exact_key, return_dtype=pl.String).alias("name_exact"))
+    m = m.join(names, on="name", how="left", maintain_order="left")
     combo_cols = ["uscc", "org_code", "reg_no", "name_exact"]
     combos_df = m.select(combo_cols).unique().sort(combo_cols, nulls_last=True)
     combos: list[dict[str, str | None]] = combos_df.to_dicts()

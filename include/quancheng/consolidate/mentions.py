@@ -139,6 +139,15 @@ def _ids(uscc: str | None, org: str | None, reg: str | None, lic: str | None) ->
 RAW_IDS = ("uscc", "org_code", "reg_no", "license_no")
 
 
+def mention_columns(catalog: Catalog, form_id: str, available: list[str]) -> list[str]:
+    """The columns of a form's dataset that :func:`mentions` reads, of those it has (its own order): the
+    provenance columns, the record's update time and the entity roles' identifiers and names."""
+    wanted = {RECENCY_KEY}
+    for role in entity_roles(catalog).get(form_id, []):
+        wanted |= {getattr(role, k) for k in (*RAW_IDS, "name", "former_name")}
+    return [c for c in available if c.startswith("_") or c in wanted]
+
+
 def mentions(datasets: Mapping[str, pa.Table], catalog: Catalog) -> pl.DataFrame:
     """One row per (dataset row, entity role) that names an entity, identifiers checked.
 

@@ -1,22 +1,27 @@
 """Consolidation over the shared store: read the system datasets, build, publish, share by the rules.
 
-Each ``publish_*`` function reads every current system dataset of the catalog from the store, builds
-its datasets with the pure functions of this package, publishes them (the exchange's internal copy,
-atomic and content-hashed) and then their per-area copies (:mod:`quancheng.sharing`). The batch id
-is derived from the content hashes of the inputs, so a rerun over unchanged inputs publishes
-byte-identical datasets (the same content hash). Each returns ``{dataset: {rows, content_hash,
-changed}}`` (area copies keyed ``<schema>/<dataset>``) for the Asset events.
+Each ``publish_*`` function reads the current system datasets of the catalog from the store (only the
+columns it uses; the stage forms part by part, in buckets of projects, and after a first run only the
+projects the syncs touched since), builds its datasets with the pure functions of this package,
+publishes them (the exchange's internal copy, atomic and content-hashed) and then their per-area copies
+(:mod:`quancheng.sharing`). The batch id is derived from the content hashes of the inputs, so a rerun
+over unchanged inputs publishes byte-identical datasets (the same content hash). Each returns
+``{dataset: {rows, content_hash, changed}}`` (area copies keyed ``<schema>/<dataset>``) for the Asset events.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
+from quancheng.catalog.models import SourceForm
+from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, keyed_inputs, sorted_rows, spill_folder
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
     MASTER_DATASET,
@@ -24,9 +29,18 @@ from quancheng.consolidate.enterprise import (
     REVIEW_DATASET,
     build_enterprise_master,
 )
+from quancheng.consolidate.incremental import Inputs, plan, read_projects, write_state
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
-from quancheng.consolidate.stage_forms import CONFLICTS_DATASET, build_stage_forms, project_element
-from quancheng.publish.store import DatasetKind, SharedStore
+from quancheng.consolidate.mentions import mention_columns, mentions
+from quancheng.consolidate.stage_forms import (
+    CONFLICTS_DATASET,
+    build_stage_forms,
+    project_element,
+    provenance_dataset_id,
+    stage_dataset_id,
+)
+from quancheng.publish.delta import Batch
+from quancheng.publish.store import KEY, DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.metadata import column_meta
 from quancheng.sharing.publish import share_long, share_open, share_system_dataset, share_wide, tokenizer_for
@@ -35,14 +49,18 @@ from quancheng.sharing.tokenize import Tokenizer
 Outputs = dict[str, dict[str, Any]]
 
 
-def system_datasets(store: SharedStore, catalog: Catalog) -> tuple[dict[str, pa.Table], dict[str, str]]:
-    """The current system datasets of the catalog's forms, and their content hashes."""
+def system_datasets(store: SharedStore, catalog: Catalog,
+                    columns: Callable[[SourceForm, list[str]], list[str]] | None = None,
+                    ) -> tuple[dict[str, pa.Table], dict[str, str]]:
+    """The current system datasets of the catalog's forms, and their content hashes; with ``columns``, each
+    read with only the columns ``columns(form, its columns)`` names."""
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
     tables: dict[str, pa.Table] = {}
     for form in catalog.forms:
         ds = dataset_id(form)
         if ds in hashes:
-            t = store.read(ds)
+            schema = store.schema(ds) if columns is not None else None
+            t = store.read(ds, columns=columns(form, schema.names) if columns and schema else None)
             if t is not None:
                 tables[ds] = t
     return tables, {d: hashes[d] for d in tables}
@@ -54,10 +72,11 @@ def batch_id_for(step: str, input_hashes: dict[str, str]) -> str:
     return f"{step}__{h}"
 
 
-def _publish(store: SharedStore, catalog: Catalog, dataset_id: str, table: pa.Table, *, kind: DatasetKind,
-             batch_id: str, sort_by: list[str]) -> Outputs:
+def _publish(store: SharedStore, catalog: Catalog, dataset_id: str, table: pa.Table | Batch, *,
+             kind: DatasetKind, batch_id: str, sort_by: list[str]) -> Outputs:
+    names = table.schema.names if isinstance(table, Batch) else table.column_names
     pub = store.publish(dataset_id, table, kind=kind, batch_id=batch_id, sort_by=sort_by,
-                        column_meta=column_meta(catalog, table.column_names))
+                        column_meta=column_meta(catalog, names))
     return {dataset_id: {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}}
 
 
@@ -70,42 +89,130 @@ def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | No
                           areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
     """Share every current system dataset by the rules (a backfill; the pipeline shares each as it publishes)."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    tables, hashes = system_datasets(store, catalog)
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
     out: Outputs = {}
-    for ds, table in tables.items():
-        form = catalog.form[ds.split(".", 1)[1]]
-        out |= share_system_dataset(store, catalog, form, table, batch_id=f"share__{hashes[ds]}", areas=areas,
-                                    tokenizer=tokenizer)
+    with spill_folder(store, "share_") as folder:  # each dataset sorted on disk and shared part by part
+        for form in catalog.forms:
+            ds = dataset_id(form)
+            if ds not in hashes or store.schema(ds) is None:
+                continue
+            rows = sorted_rows(store, ds, [KEY], folder)
+            out |= share_system_dataset(store, catalog, form, rows, batch_id=f"share__{hashes[ds]}", areas=areas,
+                                        tokenizer=tokenizer)
     return out
 
 
+STAGE_FORMS = "stage_forms"
+
+
 def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None = None,
-                        areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
-    """The four stage forms, their provenance and the conflicts dataset, internal and shared."""
+                        areas: AreaStore | None = None, tokenizer: Tokenizer | None = None,
+                        bucket_rows: int = BUCKET_ROWS, incremental: bool = True) -> Outputs:
+    """The four stage forms, their provenance and the conflicts dataset, internal and shared.
+
+    With ``incremental`` (and an earlier run on record), only the projects touched by the syncs since are
+    recomputed and replaced (:mod:`quancheng.consolidate.incremental`); else everything is built in buckets
+    of projects of about ``bucket_rows`` input rows (:mod:`quancheng.consolidate.buckets`). Either way the
+    datasets are published part by part: memory follows the bucket (or the touched projects), not the
+    datasets. Under the incremental path a row's ``_batch_id`` is that of the consolidation that last
+    recomputed it; everything else equals a full rebuild."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    tables, hashes = system_datasets(store, catalog)
-    batch_id = batch_id_for("stage_forms", hashes)
-    result = build_stage_forms(tables, catalog, batch_id=batch_id)
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    batch_id = batch_id_for(STAGE_FORMS, {dataset_id(f): hashes[dataset_id(f)] for f in catalog.forms
+                                          if dataset_id(f) in hashes})
+    inputs = keyed_inputs(store, catalog)
+    published = {d["dataset_id"]: int(d["rows"]) for d in store.datasets()}
+    outputs = [stage_dataset_id(s.stage_id) for s in catalog.stages] + [
+        provenance_dataset_id(s.stage_id) for s in catalog.stages] + [CONFLICTS_DATASET]
+    todo = plan(store, catalog, STAGE_FORMS, inputs,
+                projects=max((published.get(d, 0) for d in outputs[:len(catalog.stages)]), default=0))
+    if not incremental or todo.full or any(d not in published for d in outputs):
+        out = _stage_forms_in_full(store, catalog, areas, tokenizer, batch_id, inputs, bucket_rows)
+    else:
+        out = _stage_forms_touched(store, catalog, areas, tokenizer, batch_id, inputs, todo.touched)
+    write_state(store, STAGE_FORMS, catalog, inputs)
+    return out
+
+
+def _stage_forms_in_full(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
+                         batch_id: str, inputs: Inputs, bucket_rows: int) -> Outputs:
     pk = project_element(catalog).key
     out: Outputs = {}
-    for ds, table in result.forms.items():
-        out |= _publish(store, catalog, ds, table, kind="stage_form", batch_id=batch_id, sort_by=[pk])
-        out |= share_wide(areas, ds, table, result.feeding_systems, kind="stage_form", batch_id=batch_id,
-                          tokenizer=tokenizer, sort_by=[pk])
-    for ds, table in result.provenance.items():
-        order = ["project_code", "element_id"]
-        out |= _publish(store, catalog, ds, table, kind="stage_form", batch_id=batch_id, sort_by=order)
-        out |= share_long(areas, ds, table, kind="stage_form", batch_id=batch_id, tokenizer=tokenizer,
-                          sort_by=order)
-    order = ["project_code", "element_id", "system_id", "source_key"]
-    out |= _publish(store, catalog, CONFLICTS_DATASET, result.conflicts, kind="conflicts", batch_id=batch_id,
-                    sort_by=order)
-    out |= share_long(areas, CONFLICTS_DATASET, result.conflicts, kind="conflicts", batch_id=batch_id,
-                      tokenizer=tokenizer, sort_by=order, system_cols=("system_id", "winner_system"),
-                      value_cols=("value", "winner_value"))
-    for ds, n in result.unmatched.items():
+    with spill_folder(store, "stage_forms_") as folder:
+        built = build_in_buckets(store, catalog, batch_id=batch_id, folder=folder, bucket_rows=bucket_rows,
+                                 inputs=inputs)
+        for stage in catalog.stages:
+            ds = stage_dataset_id(stage.stage_id)
+            rows = built.batch(ds)
+            out |= _publish(store, catalog, ds, rows, kind="stage_form", batch_id=batch_id, sort_by=[pk])
+            out |= share_wide(areas, ds, rows, built.feeding_systems, kind="stage_form", batch_id=batch_id,
+                              tokenizer=tokenizer, sort_by=[pk])
+        for stage in catalog.stages:
+            ds = provenance_dataset_id(stage.stage_id)
+            rows = built.batch(ds)
+            out |= _publish(store, catalog, ds, rows, kind="stage_form", batch_id=batch_id, sort_by=PROVENANCE_ORDER)
+            out |= share_long(areas, ds, rows, kind="stage_form", batch_id=batch_id, tokenizer=tokenizer,
+                              sort_by=PROVENANCE_ORDER)
+        rows = built.batch(CONFLICTS_DATASET)
+        out |= _publish(store, catalog, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id,
+                        sort_by=CONFLICTS_ORDER)
+        out |= _share_conflicts(areas, rows, batch_id, tokenizer)
+    for ds, n in built.unmatched.items():
         if n:
             out.setdefault("_unmatched", {})[ds] = n
+    return out
+
+
+PROVENANCE_ORDER = ["project_code", "element_id"]
+CONFLICTS_ORDER = ["project_code", "element_id", "system_id", "source_key"]
+
+
+def _share_conflicts(areas: AreaStore, rows: Batch, batch_id: str, tokenizer: Tokenizer) -> Outputs:
+    return share_long(areas, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id, tokenizer=tokenizer,
+                      sort_by=CONFLICTS_ORDER, system_cols=("system_id", "winner_system"),
+                      value_cols=("value", "winner_value"))
+
+
+def _stage_forms_touched(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
+                         batch_id: str, inputs: Inputs, touched: pa.Array) -> Outputs:
+    """Recompute the ``touched`` projects and replace their rows in every output; then the area copies of the
+    outputs that changed, from the outputs themselves (sorted, part by part)."""
+    pk = project_element(catalog).key
+    result = build_stage_forms(read_projects(store, catalog, inputs, touched) if len(touched) else {}, catalog,
+                               batch_id=batch_id)
+    tables: list[tuple[str, pa.Table, str, DatasetKind]] = [(ds, t, pk, "stage_form") for ds, t in result.forms.items()]
+    tables += [(ds, t, "project_code", "stage_form") for ds, t in result.provenance.items()]
+    tables.append((CONFLICTS_DATASET, result.conflicts, "project_code", "conflicts"))
+    out: Outputs = {}
+    changed: list[str] = []
+    for ds, table, key_col, kind in tables:
+        pub = store.replace_keys(ds, table, touched, key=key_col, kind=kind, batch_id=batch_id,
+                                 column_meta=column_meta(catalog, table.column_names))
+        out[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
+        if pub.changed:
+            changed.append(ds)
+    current = {f"{r['schema_name']}/{r['dataset_id']}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
+                                                       "changed": False}
+               for r in areas.listing() if r["dataset_id"] in out and r["dataset_id"] not in changed}
+    out |= current  # the area copies of the outputs that did not change, as they are
+    if not changed:
+        return out
+    with spill_folder(store, "stage_forms_share_") as folder:
+        feeding: dict[str, set[str]] = {}
+        for stage in catalog.stages:
+            for part in store.scan(provenance_dataset_id(stage.stage_id), columns=["element_key", "system_id"]):
+                pairs = part.group_by(["element_key", "system_id"]).aggregate([])
+                for r in pairs.to_pylist():
+                    feeding.setdefault(str(r["element_key"]), set()).add(str(r["system_id"]))
+        for ds in changed:
+            if ds == CONFLICTS_DATASET:
+                out |= _share_conflicts(areas, sorted_rows(store, ds, CONFLICTS_ORDER, folder), batch_id, tokenizer)
+            elif ds.endswith(".provenance"):
+                out |= share_long(areas, ds, sorted_rows(store, ds, PROVENANCE_ORDER, folder), kind="stage_form",
+                                  batch_id=batch_id, tokenizer=tokenizer, sort_by=PROVENANCE_ORDER)
+            else:
+                out |= share_wide(areas, ds, sorted_rows(store, ds, [pk], folder), feeding, kind="stage_form",
+                                  batch_id=batch_id, tokenizer=tokenizer, sort_by=[pk])
     return out
 
 
@@ -113,9 +220,10 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
                               areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
     """The enterprise master, its name history, links and review list, internal and shared."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    tables, hashes = system_datasets(store, catalog)
-    batch_id = batch_id_for("enterprise_master", hashes)
-    result = build_enterprise_master(tables, catalog, batch_id=batch_id)
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    inputs = {dataset_id(f): f for f in catalog.forms if dataset_id(f) in hashes}
+    batch_id = batch_id_for("enterprise_master", {ds: hashes[ds] for ds in inputs})
+    result = build_enterprise_master({}, catalog, batch_id=batch_id, mentioned=_mentions(store, catalog, inputs))
     systems = set(result.links["system_id"].to_pylist())
     feeding = {c: systems for c in result.master.column_names}
     out: Outputs = {}
@@ -129,10 +237,34 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
         out |= _publish(store, catalog, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
         out |= share_open(areas, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
     order = ["dataset_id", "source_key", "role"]
-    out |= _publish(store, catalog, LINKS_DATASET, result.links, kind="master", batch_id=batch_id, sort_by=order)
-    out |= share_long(areas, LINKS_DATASET, result.links, kind="master", batch_id=batch_id, tokenizer=tokenizer,
+    links = _slices(result.links, order)  # one row per mention: published and shared part by part
+    out |= _publish(store, catalog, LINKS_DATASET, links, kind="master", batch_id=batch_id, sort_by=order)
+    out |= share_long(areas, LINKS_DATASET, links, kind="master", batch_id=batch_id, tokenizer=tokenizer,
                       sort_by=order, element_col=None)
     return out
+
+
+def _mentions(store: SharedStore, catalog: Catalog, inputs: dict[str, SourceForm]) -> pl.DataFrame:
+    """:func:`~quancheng.consolidate.mentions.mentions` of the datasets, gathered part by part (the columns it
+    uses only): the same rows as over the whole tables, which are never held."""
+    parts: list[pl.DataFrame] = []
+    for ds, form in inputs.items():
+        schema = store.schema(ds)
+        if schema is None:
+            continue
+        for part in store.scan(ds, columns=mention_columns(catalog, form.form_id, schema.names)):
+            found = mentions({ds: part}, catalog)
+            if found.height:
+                parts.append(found)
+    if not parts:
+        return mentions({}, catalog)
+    return pl.concat(parts).sort(["dataset_id", "source_key", "role"])
+
+
+def _slices(table: pa.Table, order: list[str], rows: int = 250_000) -> Batch:
+    """``table`` sorted by ``order`` as a batch of slices, so it is hashed, written and shared a slice at a time."""
+    t = table.sort_by([(k, "ascending") for k in order]) if table.num_rows else table
+    return Batch(t.schema, lambda: (t.slice(i, rows) for i in range(0, max(t.num_rows, 1), rows)), t.num_rows)
 
 
 def publish_materials(store: SharedStore, catalog: Catalog, *, areas: AreaStore | None = None) -> Outputs:

@@ -294,11 +294,12 @@ def merge_batch(path_or_uri: PathOrUri, upserts: pa.Table | Batch, deleted_keys:
     return int(dt.version())
 
 
-def _create(uri: str, batch: Batch, commit_info: dict[str, str]) -> None:
-    """Create the local table at ``uri`` with ``batch`` as version 0: each part written as one Parquet file,
-    then one commit naming them all. (``write_deltalake`` collects its whole input before writing, delta-rs
-    issue 3578: a first publish of ten million rows would hold them all. On an object store it is still
-    used: files written there by pyarrow's S3 filesystem were read back as corrupt by delta-rs on SeaweedFS.)"""
+def _create(uri: str, batch: Batch, commit_info: dict[str, str], *, replace: bool = False) -> None:
+    """Create the local table at ``uri`` with ``batch`` as version 0 (``replace``: as the next version of the
+    table there, replacing its rows and schema): each part written as one Parquet file, then one commit naming
+    them all. (``write_deltalake`` collects its whole input before writing, delta-rs issue 3578: a first
+    publish of ten million rows would hold them all. On an object store it is still used: files written
+    there by pyarrow's S3 filesystem were read back as corrupt by delta-rs on SeaweedFS.)"""
     import pyarrow.parquet as pq
     from deltalake import CommitProperties, Schema
     from deltalake.transaction import AddAction, create_table_with_add_actions
@@ -316,8 +317,8 @@ def _create(uri: str, batch: Batch, commit_info: dict[str, str]) -> None:
     schema = Schema.from_arrow(batch.schema)
     # a commit made of add actions has no operation metrics: its rows go in the commit's metadata
     props = CommitProperties(custom_metadata={**commit_info, ROWS_ADDED: str(batch.num_rows)})
-    create_table_with_add_actions(uri, schema, actions, mode="error", configuration=TABLE_PROPERTIES,
-                                  commit_properties=props)
+    create_table_with_add_actions(uri, schema, actions, mode="overwrite" if replace else "error",
+                                  configuration=TABLE_PROPERTIES, commit_properties=props)
 
 
 def _stats(table: pa.Table) -> str:
@@ -363,15 +364,23 @@ def _update_column_meta(dt: Any, metadata: ColumnMeta, props: Any) -> None:
             dt.alter.set_column_metadata(name, dict(meta), commit_properties=props)
 
 
-def overwrite(path_or_uri: PathOrUri, table: pa.Table, *, metadata: ColumnMeta | None = None,
+def overwrite(path_or_uri: PathOrUri, table: pa.Table | Batch, *, metadata: ColumnMeta | None = None,
               commit_info: Mapping[str, str] | None = None, storage_options: dict[str, str] | None = None) -> int:
     """Make ``table`` the whole content of the dataset in one commit (created if absent); the new version.
 
     For datasets rebuilt in full (consolidation, a rebuild from a full read of the source): the previous
-    versions stay readable as of their version, and columns may change (the schema is replaced)."""
+    versions stay readable as of their version, and columns may change (the schema is replaced). A
+    :class:`Batch` of parts is written part by part into a local table (never held whole); on an object
+    store it is collected first (see :func:`_create`)."""
     from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 
     uri = _uri(path_or_uri)
+    if isinstance(table, Batch):
+        if not (storage_options or "://" in uri):
+            batch = table.map(lambda t: storable(with_column_meta(t, metadata) if metadata else t))
+            _create(uri, batch, dict(commit_info or {}), replace=exists(uri))
+            return int(DeltaTable(uri).version())
+        table = table.to_table()
     if metadata:
         table = with_column_meta(table, metadata)
     new = not exists(uri, storage_options=storage_options)
@@ -380,6 +389,19 @@ def overwrite(path_or_uri: PathOrUri, table: pa.Table, *, metadata: ColumnMeta |
                     target_file_size=TARGET_FILE_BYTES,
                     commit_properties=CommitProperties(custom_metadata=dict(commit_info or {})),
                     configuration=TABLE_PROPERTIES if new else None)
+    return int(DeltaTable(uri, storage_options=storage_options).version())
+
+
+def replace_where(path_or_uri: PathOrUri, table: pa.Table, predicate: str, *,
+                  commit_info: Mapping[str, str] | None = None, storage_options: dict[str, str] | None = None) -> int:
+    """Replace the rows matching ``predicate`` (SQL over the table's columns) by ``table``'s rows, which must
+    all match it, in one commit; the new version. The other rows and the schema stay as they are."""
+    from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+
+    uri = _uri(path_or_uri)
+    write_deltalake(uri, storable(table), mode="overwrite", predicate=predicate, storage_options=storage_options,
+                    writer_properties=WriterProperties(compression=COMPRESSION), target_file_size=TARGET_FILE_BYTES,
+                    commit_properties=CommitProperties(custom_metadata=dict(commit_info or {})))
     return int(DeltaTable(uri, storage_options=storage_options).version())
 
 
@@ -523,6 +545,23 @@ def changes(path_or_uri: PathOrUri, since_version: int, *, columns: list[str] | 
                             pa.field("_commit_timestamp", pa.timestamp("us"))])
         return schema.empty_table() if columns is None else pa.schema([schema.field(c) for c in columns]).empty_table()
     return pa.table(dt.load_cdf(starting_version=since_version + 1, columns=columns).read_all())
+
+
+SCAN_PART_ROWS = 100_000
+
+
+def scan(path_or_uri: PathOrUri, *, columns: list[str] | None = None, part_rows: int = SCAN_PART_ROWS,
+         as_of: int | None = None, storage_options: dict[str, str] | None = None) -> Iterator[pa.Table]:
+    """The current rows (or those of version ``as_of``), ``columns`` only, as tables of at most ``part_rows``
+    rows read one at a time (in file order), so a reader of a large dataset holds one part, not the dataset."""
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    if as_of is not None:
+        dt.load_as_version(as_of)
+    for b in dt.to_pyarrow_dataset().to_batches(columns=columns, batch_size=part_rows):
+        if b.num_rows:
+            yield pa.Table.from_batches([b])
 
 
 def read(path_or_uri: PathOrUri, as_of: int | datetime | None = None, *, columns: list[str] | None = None,

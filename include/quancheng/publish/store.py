@@ -28,7 +28,7 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,6 +153,58 @@ def content_hash(table: pa.Table) -> str:
     return h.hexdigest()[:16]
 
 
+HASH_SLICE_ROWS = 1 << 18  # content_hash_parts hashes the rows in slices of this many, whatever the parts
+
+
+def content_hash_parts(batch: delta.Batch) -> str:
+    """:func:`content_hash` of a batch's rows, read part by part: the same digest as the whole table's when it
+    has at most :data:`HASH_SLICE_ROWS` rows; above that the rows are hashed in slices of that many, so the
+    digest still depends only on the content, never on how the rows were split into parts."""
+    if batch.num_rows <= HASH_SLICE_ROWS:
+        return content_hash(batch.to_table())
+    schema = batch.schema.remove_metadata()
+    h = hashlib.sha256()
+    h.update(str(schema).encode())
+    pending: list[pa.Table] = []
+    held = 0
+    with pa.ipc.new_stream(pa.PythonFile(_Hashing(h), mode="w"), schema) as w:
+        for part in batch.tables():
+            pending.append(part.replace_schema_metadata(None).cast(schema))
+            held += part.num_rows
+            while held >= HASH_SLICE_ROWS:
+                whole = pa.concat_tables(pending)
+                w.write_table(_compact(whole.slice(0, HASH_SLICE_ROWS)))
+                rest = whole.slice(HASH_SLICE_ROWS)
+                pending, held = [rest], rest.num_rows
+        if held:
+            w.write_table(_compact(pa.concat_tables(pending)))
+    return h.hexdigest()[:16]
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """``table``'s rows copied into fresh buffers: a slice's IPC bytes depend on the buffers it shares."""
+    import numpy as np
+
+    return table.take(pa.array(np.arange(table.num_rows)))
+
+
+class _Hashing:
+    """A writable file that feeds a hash instead of storing the bytes."""
+
+    def __init__(self, h: Any):
+        self.h, self.closed = h, False
+
+    def write(self, data: bytes) -> int:
+        self.h.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
 @dataclass(frozen=True)
 class Published:
     """What one publish left current."""
@@ -181,9 +233,9 @@ def version_columns() -> list[sa.Column[Any]]:
 
 
 # --- Parquet versions swapped by a link: the per-area copies (quancheng.sharing.areas) ---
-def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> Path:
-    """Write ``table`` as version ``digest`` of ``dataset_id`` under ``base/.versions`` (once, through a
-    temporary folder renamed into place); the version's folder."""
+def write_version(base: Path, dataset_id: str, table: pa.Table | delta.Batch, digest: str) -> Path:
+    """Write ``table`` (or a batch, part by part) as version ``digest`` of ``dataset_id`` under
+    ``base/.versions`` (once, through a temporary folder renamed into place); the version's folder."""
     version = safe_path(base, ".versions", dataset_id, digest, what="dataset id")
     if not (version / "data.parquet").exists():
         # a folder of this writer's own, outside the dataset's versions (which make_current prunes): two
@@ -193,7 +245,12 @@ def write_version(base: Path, dataset_id: str, table: pa.Table, digest: str) -> 
         tmp = base / ".writing" / f"{digest}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
+            if isinstance(table, delta.Batch):
+                with pq.ParquetWriter(tmp / "data.parquet", table.schema, compression="zstd") as w:
+                    for part in table.tables():
+                        w.write_table(part, row_group_size=100_000)
+            else:
+                pq.write_table(table, tmp / "data.parquet", compression="zstd", row_group_size=100_000)
             version.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.replace(tmp, version)
@@ -376,6 +433,22 @@ class SharedStore:
         key = next((k for k in (QKEY, KEY) if k in table.column_names), None)
         return table.sort_by(key) if key and table.num_rows else table
 
+    def scan(self, dataset_id: str, *, columns: list[str] | None = None, as_of: int | None = None,
+             part_rows: int = delta.SCAN_PART_ROWS) -> Iterator[pa.Table]:
+        """The current rows of a dataset (or those of version ``as_of``) part by part (``columns`` only; in no
+        particular order), never whole; nothing if it was never published (:class:`MissingVersion` if its
+        table is missing)."""
+        path = self._table(dataset_id)
+        if path is None:
+            self.check_current([dataset_id])
+            return iter(())
+        return delta.scan(path, columns=columns, part_rows=part_rows, as_of=as_of, storage_options=self._options)
+
+    def version(self, dataset_id: str) -> int | None:
+        """The dataset's current Delta version, None if it has none."""
+        path = self._table(dataset_id)
+        return delta.current_version(path, storage_options=self._options) if path is not None else None
+
     def read_keys(self, dataset_id: str, keys: pa.Array, *, key: str = KEY) -> pa.Table | None:
         """The current rows of ``keys`` (a batch's worth, read without the rest); None if never published."""
         path = self._table(dataset_id)
@@ -411,22 +484,31 @@ class SharedStore:
             raise MissingVersion([dict(r) for r in rows], self.location)
 
     # --- writing ---
-    def publish(self, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
+    def publish(self, dataset_id: str, table: pa.Table | delta.Batch, *, kind: DatasetKind, batch_id: str,
                 sort_by: list[str] | None = None, column_meta: dict[str, dict[str, str]] | None = None,
                 audit: Any = None) -> Published:
         """Make ``table`` the whole content of ``dataset_id``, in Delta and SQL, each in one commit.
 
         For datasets built in full (consolidation, a rebuild): sorted, hashed, and committed only when the
         hash differs from the published one, so a rerun is a no-op. ``audit(table)`` may raise to refuse
-        the version; the previous one then stays current.
+        the version; the previous one then stays current. A :class:`~quancheng.publish.delta.Batch` of parts
+        (already in ``sort_by`` order: it is not sorted again) is hashed, written and loaded part by part,
+        never held whole; ``audit`` then sees each part.
         """
-        keys = sort_by or ([KEY] if KEY in table.column_names else [])
-        if keys and table.num_rows:
-            table = table.sort_by([(k, "ascending") for k in keys])
-        table = _with_metadata(table, column_meta or {})
-        digest = content_hash(table)
-        if audit is not None:
-            audit(table)
+        data: pa.Table | delta.Batch
+        if isinstance(table, delta.Batch):
+            data = table.map(lambda t: _with_metadata(t, column_meta or {}))
+            if audit is not None:
+                data = data.map(lambda t: (audit(t), t)[1])
+            digest, rows = content_hash_parts(data), data.num_rows
+        else:
+            keys = sort_by or ([KEY] if KEY in table.column_names else [])
+            if keys and table.num_rows:
+                table = table.sort_by([(k, "ascending") for k in keys])
+            data = _with_metadata(table, column_meta or {})
+            digest, rows = content_hash(data), data.num_rows
+            if audit is not None:
+                audit(data)
         reg = self._registry_row(dataset_id)
         path = self._table(dataset_id)
         version = delta.current_version(path, storage_options=self._options) if path is not None else None
@@ -435,14 +517,59 @@ class SharedStore:
         sql_table = sql_name(dataset_id)
         if not unchanged:
             versions: list[int] = []
-            self._swap_sql(sql_table, table, commit=lambda: versions.append(delta.overwrite(
-                self.dataset_uri(dataset_id), table, commit_info={"quancheng.batch_id": batch_id},
+            self._swap_sql(sql_table, data, commit=lambda: versions.append(delta.overwrite(
+                self.dataset_uri(dataset_id), data, commit_info={"quancheng.batch_id": batch_id},
                 storage_options=self._options)))
             version = versions[0]
         assert version is not None
-        self._register(dataset_id, kind, table.num_rows, digest, batch_id, sql_table, version)
-        return Published(dataset_id, kind, table.num_rows, digest, self.dataset_uri(dataset_id), sql_table,
+        self._register(dataset_id, kind, rows, digest, batch_id, sql_table, version)
+        return Published(dataset_id, kind, rows, digest, self.dataset_uri(dataset_id), sql_table,
                          not unchanged, version)
+
+    def replace_keys(self, dataset_id: str, rows: pa.Table, keys: pa.Array, *, key: str, kind: DatasetKind,
+                     batch_id: str, column_meta: dict[str, dict[str, str]] | None = None) -> Published:
+        """Replace every row whose ``key`` is one of ``keys`` by ``rows`` (whose keys are all among them: a key
+        may have several rows, or none now), in one Delta commit and one SQL transaction (those keys' rows
+        deleted and ``rows`` inserted); the dataset must have been published. For a consolidated dataset
+        recomputed for some projects only."""
+        path = self._table(dataset_id)
+        if path is None:
+            self.check_current([dataset_id])
+            raise QuanchengError(f"dataset {dataset_id!r} was never published, so its rows cannot be replaced "
+                                 "in part (fix: publish it whole first)")
+        before = delta.current_version(path, storage_options=self._options)
+        keys = pc.unique(keys.cast(pa.string()))
+        if not len(keys):
+            reg = self._registry_row(dataset_id)
+            assert before is not None
+            return Published(dataset_id, kind, delta.row_count(path, storage_options=self._options),
+                             str(reg["content_hash"]) if reg else f"v{before}", path, sql_name(dataset_id), False,
+                             before)
+        target = delta.schema(path, storage_options=self._options)
+        rows = _with_metadata(delta.conform(rows, target).select(target.names), column_meta or {})
+        current = delta.read_keys(path, key, keys, storage_options=self._options)
+        if _same_rows(current, rows):  # nothing to commit: those keys' rows are already these
+            reg = self._registry_row(dataset_id)
+            assert before is not None
+            return Published(dataset_id, kind, delta.row_count(path, storage_options=self._options),
+                             str(reg["content_hash"]) if reg else f"v{before}", path, sql_name(dataset_id), False,
+                             before)
+        literal = ", ".join("'" + str(k).replace("'", "''") + "'" for k in keys.to_pylist())
+        versions: list[int] = []
+
+        def commit() -> None:
+            versions.append(delta.replace_where(path, rows, f"{_quote(key)} IN ({literal})",
+                                                commit_info={"quancheng.batch_id": batch_id},
+                                                storage_options=self._options))
+
+        sql_table = sql_name(dataset_id)
+        self._swap_sql(sql_table, lambda: delta.read(path, storage_options=self._options),
+                       SqlChange(delta.Batch.of(rows), keys, key), commit=commit,
+                       total=lambda: delta.row_count(path, storage_options=self._options))
+        after = versions[0]
+        total = delta.row_count(path, storage_options=self._options)
+        self._register(dataset_id, kind, total, f"v{after}", batch_id, sql_table, after)
+        return Published(dataset_id, kind, total, f"v{after}", path, sql_table, after != before, after)
 
     def merge(self, dataset_id: str, upserts: pa.Table | delta.Batch, deleted: pa.Array, *, kind: DatasetKind,
               batch_id: str, key: str = KEY, column_meta: dict[str, dict[str, str]] | None = None) -> Published:
@@ -650,6 +777,14 @@ class SharedStore:
         with self.engine.connect() as c:
             rows = c.execute(sa.select(t).order_by(t.c.dataset_id)).mappings().all()
         return [{**dict(r), "updated_at": r["updated_at"].isoformat() if r["updated_at"] else None} for r in rows]
+
+
+def _same_rows(a: pa.Table, b: pa.Table) -> bool:
+    """Whether two tables of one schema hold the same rows, in any order."""
+    if a.num_rows != b.num_rows or a.column_names != b.column_names:
+        return False
+    order = [(c, "ascending") for c in a.column_names]
+    return bool(a.sort_by(order).equals(b.cast(a.schema).sort_by(order)))
 
 
 def _live_schema(conn: Any, sql_table: str) -> pa.Schema | None:

@@ -28,10 +28,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from quancheng.catalog import Catalog
+from quancheng.publish.delta import Batch
 from quancheng.publish.store import (
     DatasetKind,
     SharedStore,
     content_hash,
+    content_hash_parts,
     create_tables,
     make_current,
     sql_compatible,
@@ -138,6 +140,13 @@ def _with_meta(table: pa.Table, dataset_id: str, audience: Audience, kind: str,
     return table.cast(pa.schema(fields, metadata=meta))
 
 
+def _plain(table: pa.Table | Batch) -> pa.Table | pa.RecordBatchReader:
+    """The rows without schema metadata, as the SQL loaders take them (a batch streamed part by part)."""
+    if isinstance(table, Batch):
+        return table.map(lambda t: t.replace_schema_metadata(None)).reader()
+    return table.replace_schema_metadata(None)
+
+
 class AreaStore:
     """The areas beside a :class:`SharedStore` (same home, same SQL database or its SQLite folder)."""
 
@@ -160,14 +169,19 @@ class AreaStore:
     def parquet_path(self, audience: Audience, dataset_id: str) -> str:
         return str(safe_path(self.area_dir(audience.schema), dataset_id, what="dataset id"))
 
-    def publish(self, audience: Audience, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
-                columns: dict[str, dict[str, str]], table_meta: dict[str, str],
+    def publish(self, audience: Audience, dataset_id: str, table: pa.Table | Batch, *, kind: DatasetKind,
+                batch_id: str, columns: dict[str, dict[str, str]], table_meta: dict[str, str],
                 sort_by: list[str] | None = None) -> AreaPublished:
-        """Make ``table`` the current content of ``dataset_id`` in ``audience``'s area."""
-        if sort_by and table.num_rows:
-            table = table.sort_by([(k, "ascending") for k in sort_by])
-        table = _with_meta(table, dataset_id, audience, kind, columns, table_meta)
-        digest = content_hash(table)
+        """Make ``table`` the current content of ``dataset_id`` in ``audience``'s area. A :class:`Batch` of parts
+        (already in ``sort_by`` order) is hashed, written and loaded part by part, never held whole."""
+        if isinstance(table, Batch):
+            table = table.map(lambda t: _with_meta(t, dataset_id, audience, kind, columns, table_meta))
+            digest = content_hash_parts(table)
+        else:
+            if sort_by and table.num_rows:
+                table = table.sort_by([(k, "ascending") for k in sort_by])
+            table = _with_meta(table, dataset_id, audience, kind, columns, table_meta)
+            digest = content_hash(table)
         link = Path(self.parquet_path(audience, dataset_id))
         current = self._current(audience.schema, dataset_id)
         unchanged = current == digest and link.exists()
@@ -182,7 +196,7 @@ class AreaStore:
                              not unchanged)
 
     # --- Parquet ---
-    def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table, digest: str) -> None:
+    def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table | Batch, digest: str) -> None:
         base = self.area_dir(audience.schema)  # earlier versions stay for as-of reads until prune_versions
         make_current(base, dataset_id, write_version(base, dataset_id, table, digest), prune=False)
 
@@ -193,7 +207,7 @@ class AreaStore:
             postgres.apply_access(self.store.sql_url, self.catalog, self.prefix)
             self._access_applied = True
 
-    def _swap_postgres(self, audience: Audience, dataset_id: str, table: pa.Table,
+    def _swap_postgres(self, audience: Audience, dataset_id: str, table: pa.Table | Batch,
                        columns: dict[str, dict[str, str]], table_meta: dict[str, str]) -> None:
         self.ensure_access()
         name = sql_name(dataset_id)
@@ -201,8 +215,7 @@ class AreaStore:
         conn = postgres.connect(self.store.sql_url)
         try:
             cur = conn.cursor()
-            cur.adbc_ingest(side, table.replace_schema_metadata(None), mode="replace",
-                            db_schema_name=audience.schema)
+            cur.adbc_ingest(side, _plain(table), mode="replace", db_schema_name=audience.schema)
             s = postgres.ident(audience.schema)
             cur.execute(f"DROP TABLE IF EXISTS {s}.{postgres.ident(name)}")
             cur.execute(f"ALTER TABLE {s}.{postgres.ident(side)} RENAME TO {postgres.ident(name)}")
@@ -211,11 +224,12 @@ class AreaStore:
         finally:
             conn.close()
 
-    def _swap_sqlite(self, audience: Audience, dataset_id: str, table: pa.Table,
+    def _swap_sqlite(self, audience: Audience, dataset_id: str, table: pa.Table | Batch,
                      columns: dict[str, dict[str, str]]) -> None:
         name = sql_name(dataset_id)
         self.root.mkdir(parents=True, exist_ok=True)
-        data = sql_compatible(table, "sqlite").replace_schema_metadata(None)
+        data = _plain(table.map(lambda t: sql_compatible(t, "sqlite")) if isinstance(table, Batch)
+                      else sql_compatible(table, "sqlite"))
         comments = pa.table({
             "table_name": [name] * len(columns), "column_name": list(columns),
             "name_zh": [m.get("name_zh", "") for m in columns.values()],

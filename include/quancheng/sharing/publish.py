@@ -8,19 +8,32 @@ Each returns ``{"<schema>/<dataset_id>": {rows, content_hash, changed}}`` for th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
+from quancheng.publish.delta import Batch
 from quancheng.publish.store import DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.guard import guard_open
 from quancheng.sharing.metadata import column_meta, dataset_meta
-from quancheng.sharing.rules import OPEN, TOKENIZED, Audience, split_long, split_system_dataset, split_table
+from quancheng.sharing.rules import (
+    OPEN,
+    TOKENIZED,
+    Audience,
+    long_audiences,
+    split_long,
+    split_system_dataset,
+    split_table,
+)
 from quancheng.sharing.tokenize import Mode, Tokenizer, resolve_key
 
 Outputs = dict[str, dict[str, Any]]
@@ -58,29 +71,86 @@ def _tokenized_columns(part: pa.Table) -> list[str]:
     return [f.name for f in part.schema if f.metadata and f.metadata.get(TOKENIZED) == b"true"]
 
 
-def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm, table: pa.Table, *, batch_id: str,
-                         key: str | None = None, areas: AreaStore | None = None,
+def share_system_dataset(store: SharedStore, catalog: Catalog, form: SourceForm, table: pa.Table | Batch, *,
+                         batch_id: str, key: str | None = None, areas: AreaStore | None = None,
                          tokenizer: Tokenizer | None = None) -> Outputs:
-    """Publish the open, granted-department and private copies of one system dataset."""
+    """Publish the open, granted-department and private copies of one system dataset (a :class:`Batch` of
+    parts in ``_source_key`` order is shared part by part)."""
     areas = areas or AreaStore(store, catalog)
     tokenizer = tokenizer or tokenizer_for(store, key=key)
+    if isinstance(table, Batch):
+        tok = tokenizer
+        return _publish_batch(areas, dataset_id(form), table, lambda t: split_system_dataset(t, form, catalog, tok),
+                              kind="system", batch_id=batch_id, tokenizer=tokenizer, drop_equal=False)
     parts = split_system_dataset(table, form, catalog, tokenizer)
     return _publish_parts(areas, dataset_id(form), parts, kind="system", batch_id=batch_id,
                           sort_by=["_source_key"], tokenizer=tokenizer)
 
 
-def share_wide(areas: AreaStore, dataset_id: str, table: pa.Table, feeding: Mapping[str, set[str]], *,
+def _publish_batch(areas: AreaStore, dataset_id: str, batch: Batch,
+                   split: Callable[[pa.Table], Mapping[Audience, pa.Table]], *, kind: DatasetKind, batch_id: str,
+                   tokenizer: Tokenizer, drop_equal: bool) -> Outputs:
+    """:func:`_publish_parts` for a batch of parts (in order), never held whole: each part is split, guarded
+    and spilled to a Parquet file per area; then each area's copy is published from its files. With
+    ``drop_equal`` (``split`` gives every area for every part) a copy other than the open one is published
+    only when some part of it differs from the open one (as :func:`~quancheng.sharing.rules.split_long`
+    decides for a whole table). The columns tokenized in any part are described as tokenized."""
+    out: Outputs = {}
+    table_meta = dataset_meta(areas.catalog, dataset_id)
+    spill = areas.store.root / ".spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=spill, prefix="share_") as tmp:
+        files: dict[Audience, list[Path]] = {}
+        tokenized: dict[Audience, set[str]] = {}
+        differs: set[Audience] = {OPEN}
+        for n, part in enumerate(batch.tables()):
+            copies = split(part)
+            for aud, copy in sorted(copies.items()):
+                if aud != OPEN and (not drop_equal or not copy.equals(copies[OPEN])):
+                    differs.add(aud)
+                if aud == OPEN:
+                    copy = guard_open(copy, areas.catalog, tokenizer, dataset_id)
+                tokenized.setdefault(aud, set()).update(_tokenized_columns(copy))
+                folder = Path(tmp) / aud.schema
+                folder.mkdir(exist_ok=True)
+                path = folder / f"{n:06d}.parquet"
+                pq.write_table(copy.cast(pa.schema([f.remove_metadata() for f in copy.schema])), path)
+                files.setdefault(aud, []).append(path)
+        for aud in sorted(a for a in files if a in differs):
+            rows = Batch.parts(files[aud])
+            cols = column_meta(areas.catalog, rows.schema.names, sorted(tokenized[aud]))
+            pub = areas.publish(aud, dataset_id, rows, kind=kind, batch_id=batch_id, columns=cols,
+                                table_meta=table_meta)
+            out[f"{aud.schema}/{dataset_id}"] = {"rows": pub.rows, "content_hash": pub.content_hash,
+                                                 "changed": pub.changed}
+    return out
+
+
+def share_wide(areas: AreaStore, dataset_id: str, table: pa.Table | Batch, feeding: Mapping[str, set[str]], *,
                kind: DatasetKind, batch_id: str, tokenizer: Tokenizer, sort_by: list[str]) -> Outputs:
-    """A consolidated table with element columns fed by several systems (stage forms, the master)."""
+    """A consolidated table with element columns fed by several systems (stage forms, the master); a
+    :class:`Batch` of parts (in ``sort_by`` order) is shared part by part."""
+    if isinstance(table, Batch):
+        return _publish_batch(areas, dataset_id, table,
+                              lambda t: split_table(t, areas.catalog, feeding, tokenizer),
+                              kind=kind, batch_id=batch_id, tokenizer=tokenizer, drop_equal=False)
     parts = split_table(table, areas.catalog, feeding, tokenizer)
     return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,
                           tokenizer=tokenizer)
 
 
-def share_long(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: DatasetKind, batch_id: str,
+def share_long(areas: AreaStore, dataset_id: str, table: pa.Table | Batch, *, kind: DatasetKind, batch_id: str,
                tokenizer: Tokenizer, sort_by: list[str], system_cols: tuple[str, ...] = ("system_id",),
                value_cols: tuple[str, ...] = (), element_col: str | None = "element_key") -> Outputs:
-    """A long table, one element per row (conflicts, provenance; links with ``element_col=None``)."""
+    """A long table, one element per row (conflicts, provenance; links with ``element_col=None``); a
+    :class:`Batch` of parts (in ``sort_by`` order) is shared part by part."""
+    if isinstance(table, Batch):
+        batch = table
+        systems = {s for c in system_cols for a in batch.column_parts(c) for s in pc.unique(a).to_pylist()}
+        audiences = long_audiences(areas.catalog, systems) if element_col is not None else None
+        return _publish_batch(areas, dataset_id, batch, lambda t: split_long(
+            t, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols, value_cols=value_cols,
+            audiences=audiences), kind=kind, batch_id=batch_id, tokenizer=tokenizer, drop_equal=audiences is not None)
     parts = split_long(table, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols,
                        value_cols=value_cols)
     return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,

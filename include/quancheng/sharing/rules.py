@@ -182,15 +182,22 @@ def split_table(table: pa.Table, catalog: Catalog, feeding: Mapping[str, set[str
     return out
 
 
+def long_audiences(catalog: Catalog, systems: Iterable[str]) -> list[Audience]:
+    """The areas a long table whose rows name ``systems`` may be copied to: open, then each granted department."""
+    return [OPEN] + [department_audience(d) for d in granted_departments(catalog, {s for s in systems if s})]
+
+
 def split_long(table: pa.Table, catalog: Catalog, tokenizer: Tokenizer, *, element_col: str | None = "element_key",
                system_cols: tuple[str, ...] = ("system_id",), value_cols: tuple[str, ...] = ("value",),
                key_cols: tuple[str, str, str] | None = ("system_id", "source_table", "source_key"),
-               ) -> dict[Audience, pa.Table]:
+               audiences: list[Audience] | None = None) -> dict[Audience, pa.Table]:
     """Per-area copies of a long table (one element per row: conflicts, provenance).
 
     A row is kept when its element is visible from every system in ``system_cols``; its ``value_cols``
     are tokenized where the element is; ``key_cols`` (system, table, key) name a source key to tokenize
     when that form's key is sensitive. Without ``element_col`` only the source keys are handled.
+    A department gets its copy only where it differs from the open one; given ``audiences`` (those of the
+    whole table, :func:`long_audiences`, when ``table`` is one part of it), every one of them gets its copy.
     """
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
@@ -210,8 +217,9 @@ def split_long(table: pa.Table, catalog: Catalog, tokenizer: Tokenizer, *, eleme
         return {OPEN: _long_arrow(df, table.schema, marked)}
     on = [element_col, *system_cols]
     combos = df.select(on).unique().to_dicts() if df.height else []
-    audiences = [OPEN] + [department_audience(d) for d in granted_departments(
-        catalog, {r[c] for r in combos for c in system_cols if r[c]})]
+    every = audiences is not None
+    if audiences is None:
+        audiences = long_audiences(catalog, (r[c] for r in combos for c in system_cols))
     out: dict[Audience, pa.Table] = {}
     for aud in audiences:
         rows = []
@@ -230,7 +238,7 @@ def split_long(table: pa.Table, catalog: Catalog, tokenizer: Tokenizer, *, eleme
                 pl.struct(v, "_how", "_mixed").map_elements(_struct_tokenizer(tokenizer, v), return_dtype=pl.String))
                 .otherwise(pl.col(v)).alias(v) for v in value_cols])
         tbl = _long_arrow(part.drop("_policy", "_how", "_mixed"), table.schema, tok)
-        if aud is OPEN or not tbl.equals(out[OPEN]):
+        if aud is OPEN or every or not tbl.equals(out[OPEN]):
             out[aud] = tbl
     return out
 

@@ -1,0 +1,207 @@
+"""Stage forms built in buckets of projects equal the build in one piece: the same rows, the same published
+datasets and area copies (content hashes), whatever the bucket size."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+from issue6_builders import publish_system, uscc
+from quancheng.consolidate.buckets import bucket_bounds, build_in_buckets, stage_columns
+from quancheng.consolidate.run import batch_id_for, publish_stage_forms
+from quancheng.consolidate.stage_forms import build_stage_forms
+from quancheng.publish import store as store_module
+from quancheng.publish.delta import Batch
+from quancheng.publish.store import SharedStore, content_hash, content_hash_parts
+from quancheng.sharing.areas import AreaStore
+from quancheng.sharing.tokenize import Tokenizer
+
+P = [f"2019-370102-47-01-00030{i}" for i in range(8)]
+UNITS = [uscc(f"MA3C4X{i}D") for i in range(8)]
+
+
+def _world(home: Path, catalog) -> SharedStore:  # type: ignore[no-untyped-def]
+    """Two systems over eight projects: codes written differently, conflicts, a row without a code."""
+    store = SharedStore(home)
+    publish_system(store, catalog, "ndrc_filing", [
+        {"project_code": P[i] if i % 2 else P[i].replace("-", ""), "project_name": f"项目{i}",
+         "construction_unit_uscc": UNITS[i], "construction_unit_name": f"济南恒{i}建设有限公司",
+         "construction_site_division": "370102", "total_investment": Decimal(f"{1000 + i}.50"),
+         "source_updated_at": datetime(2026, 3, 1, 8, i), "_source_key": P[i]} for i in range(8)]
+        + [{"project_name": "没有代码", "_source_key": "none"}])
+    publish_system(store, catalog, "hcb_permit", [
+        {"project_code": P[i], "project_name": f"项目{i}期" if i % 3 == 0 else f"项目{i}",
+         "construction_unit_uscc": UNITS[i], "construction_permit_no": f"3701022020010{i}0101",
+         "contract_price": Decimal("600.00"), "_source_key": f"permit-{i}"} for i in range(1, 7)]
+        + [{"project_code": P[2], "project_name": "项目二另", "_source_key": "permit-2b"}])
+    return store
+
+
+@pytest.mark.parametrize("bucket_rows", [1, 3, 7])
+def test_buckets_equal_one_build(tmp_path, slice_catalog, bucket_rows: int) -> None:  # type: ignore[no-untyped-def]
+    store = _world(tmp_path / "home", slice_catalog)
+    datasets = {d["dataset_id"]: store.read(d["dataset_id"]) for d in store.datasets() if d["kind"] == "system"}
+    whole = build_stage_forms(datasets, slice_catalog, batch_id="t")
+    (tmp_path / "spill").mkdir()
+    built = build_in_buckets(store, slice_catalog, batch_id="t", folder=tmp_path / "spill", bucket_rows=bucket_rows)
+    assert built.buckets > 1
+    for ds, table in [*whole.forms.items(), *whole.provenance.items(), ("conflicts.stage_forms", whole.conflicts)]:
+        assert built.batch(ds).to_table().equals(table), ds
+    assert built.feeding_systems == whole.feeding_systems
+    assert {k: v for k, v in built.unmatched.items() if v} == {k: v for k, v in whole.unmatched.items() if v} \
+        == {"ndrc_investment.ndrc_filing": 1}
+
+
+def test_published_in_buckets_equals_published_whole(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    outs, stores = [], []
+    for name, rows in (("one", 10**9), ("many", 2)):
+        store = _world(tmp_path / name, slice_catalog)
+        areas = AreaStore(store, slice_catalog)
+        outs.append(publish_stage_forms(store, slice_catalog, areas=areas, tokenizer=Tokenizer(b"k" * 32),
+                                        bucket_rows=rows))
+        stores.append(store)
+    assert outs[0] == outs[1]
+    assert any(k.startswith("shared_open/") for k in outs[0]) and outs[0]["_unmatched"]
+    for ds in (k for k in outs[0] if "/" not in k and not k.startswith("_")):
+        a, b = (s.read(ds) for s in stores)
+        assert a is not None and b is not None and a.equals(b), ds
+    assert not list((stores[1].root / ".spill").iterdir())  # the spill folders are gone
+
+
+def test_a_rerun_publishes_nothing(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    store = _world(tmp_path / "home", slice_catalog)
+    first = publish_stage_forms(store, slice_catalog, tokenizer=Tokenizer(b"k" * 32), bucket_rows=2)
+    again = publish_stage_forms(store, slice_catalog, tokenizer=Tokenizer(b"k" * 32), bucket_rows=3)
+    assert any(v["changed"] for k, v in first.items() if not k.startswith("_"))
+    assert not any(v["changed"] for k, v in again.items() if not k.startswith("_"))
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    assert {d["last_batch"] for d in store.datasets() if d["dataset_id"].startswith("stage.")} \
+        == {batch_id_for("stage_forms", hashes)}
+
+
+def test_only_the_used_columns_are_read(slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    cols = ["_source_system", "_source_key", "_superseded_by_quarantine", "project_code", "project_name",
+            "legal_rep_id_no", "source_updated_at", "_extracted_at"]
+    assert stage_columns(slice_catalog, cols) == ["_source_system", "_source_key", "project_code", "project_name",
+                                                  "source_updated_at", "_extracted_at"]
+
+
+@pytest.mark.parametrize(("keys", "rows", "bounds"), [
+    ([], 10, []),
+    (["a"], 10, ["a"]),
+    (["a", "b", "c", "d"], 2, ["b", "d"]),
+    (["d", "c", "b", "a"], 2, ["b", "d"]),
+    (["a", "a", "a", "b"], 2, ["a", "b"]),  # a project is never split: "a" holds three rows
+    (["a", "b", "c", "d", "e"], 100, ["e"]),
+    (["a", "b", "c"], 1, ["a", "b", "c"]),
+])
+def test_bucket_bounds(keys: list[str], rows: int, bounds: list[str]) -> None:
+    assert bucket_bounds(pl.Series("key", keys, pl.String), rows).to_list() == bounds
+
+
+def test_content_hash_does_not_depend_on_the_parts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    t = pa.table({"a": np.arange(3500), "b": [str(i) if i % 3 else None for i in range(3500)]})
+
+    def split(sizes: list[int]) -> Batch:
+        cuts = np.cumsum([0, *sizes, 3500 - sum(sizes)])
+        return Batch(t.schema, lambda: iter([t.slice(a, b - a) for a, b in itertools.pairwise(cuts)]),
+                     t.num_rows)
+
+    assert content_hash_parts(Batch.of(t)) == content_hash(t)  # small: the whole table's digest
+    monkeypatch.setattr(store_module, "HASH_SLICE_ROWS", 1000)
+    digests = {content_hash_parts(split(s)) for s in ([], [10, 2000, 7], [999, 1, 1], [3499])}
+    assert len(digests) == 1 and digests != {content_hash(t)}
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    keys = [c for c in ("project_code", "element_id", "system_id", "source_key") if c in table.column_names]
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def test_a_day_recomputes_only_the_touched_projects(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    from issue6_builders import system_table
+    from quancheng.consolidate.incremental import read_state
+
+    store = _world(tmp_path / "home", slice_catalog)
+    tok = Tokenizer(b"k" * 32)
+    publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    outputs = [d["dataset_id"] for d in store.datasets() if d["kind"] in ("stage_form", "conflicts")]
+    before = {ds: store.read(ds) for ds in outputs}
+    # a sync's day: one filing renamed (a conflict appears), one permit deleted
+    renamed = system_table(slice_catalog, "ndrc_filing", [
+        {"project_code": P[4], "project_name": "项目四（改）", "construction_unit_uscc": UNITS[4],
+         "construction_unit_name": "济南恒4建设有限公司", "construction_site_division": "370102",
+         "total_investment": Decimal("1004.50"), "source_updated_at": datetime(2026, 3, 2, 8), "_source_key": P[4]}])
+    store.merge("ndrc_investment.ndrc_filing", renamed, pa.array([], pa.string()), kind="system", batch_id="b2")
+    store.merge("hcb_construction_permit.hcb_permit", renamed.schema.empty_table().select(["_source_key"]),
+                pa.array(["permit-6"]), kind="system", batch_id="b2")
+    day = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    after = {ds: store.read(ds) for ds in outputs}
+    touched = {P[4], P[6]}
+    for ds in outputs:
+        a, b = (_sorted(t) for t in (before[ds], after[ds]))
+        key = "project_code"
+        untouched = [pc_not_in(t, key, touched) for t in (a, b)]
+        assert untouched[0].equals(untouched[1]), ds  # every other project's rows unchanged, batch id included
+    assert day["stage.s1_project_land"]["changed"] and day["conflicts.stage_forms"]["changed"]
+    assert not day["stage.s4_acceptance"]["changed"]
+    # and the result is what a full rebuild gives (but the batch id of the rows not recomputed)
+    state = read_state(store, "stage_forms")
+    full = publish_stage_forms(store, slice_catalog, tokenizer=tok, incremental=False)
+    assert read_state(store, "stage_forms") == state
+    for ds in outputs:
+        a, b = (_sorted(store.read(ds) if t is None else t) for t in (after[ds], None))
+        drop = [c for c in ("_batch_id",) if c in a.column_names]
+        assert a.drop_columns(drop).equals(b.drop_columns(drop)), ds
+    for ds in ("shared_open/stage.s1_project_land.provenance", "shared_open/conflicts.stage_forms"):
+        assert day[ds]["content_hash"] == full[ds]["content_hash"], ds
+
+
+def pc_not_in(table: pa.Table, column: str, values: set[str]) -> pa.Table:
+    import pyarrow.compute as pc
+
+    return table.filter(pc.invert(pc.is_in(table[column], value_set=pa.array(sorted(values)))))
+
+
+def test_nothing_synced_nothing_recomputed(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    from quancheng.consolidate.buckets import keyed_inputs
+    from quancheng.consolidate.incremental import plan
+
+    store = _world(tmp_path / "home", slice_catalog)
+    assert plan(store, slice_catalog, "stage_forms", keyed_inputs(store, slice_catalog)).full
+    publish_stage_forms(store, slice_catalog, tokenizer=Tokenizer(b"k" * 32))
+    todo = plan(store, slice_catalog, "stage_forms", keyed_inputs(store, slice_catalog))
+    assert not todo.full and len(todo.touched) == 0
+
+
+def test_system_datasets_shared_part_by_part_as_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The streamed sharing of every system dataset leaves exactly what sharing each whole table leaves:
+    sharing them whole afterwards changes no area copy (departments, private areas, tokens included)."""
+    from issue6_builders import build_grants_world, extended_catalog
+    from quancheng.catalog import load_catalog
+    from quancheng.catalog.light import dataset_id
+    from quancheng.consolidate.run import share_system_datasets
+    from quancheng.sharing.publish import share_system_dataset
+
+    extended_catalog(tmp_path)
+    catalog = load_catalog(tmp_path / "catalog")
+    store = SharedStore(tmp_path / "home")
+    areas = build_grants_world(store, catalog, key="k" * 32)
+    tok = Tokenizer(("k" * 32).encode())
+    streamed = share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
+    assert len({k.split("/")[0] for k in streamed}) >= 3  # open, a department, private areas
+    whole = {}
+    for d in store.datasets():
+        if d["kind"] == "system":
+            form = catalog.form[d["dataset_id"].split(".", 1)[1]]
+            assert dataset_id(form) == d["dataset_id"]
+            whole |= share_system_dataset(store, catalog, form, store.read(d["dataset_id"]),
+                                          batch_id=f"share__{d['content_hash']}", areas=areas, tokenizer=tok)
+    assert whole == streamed
+    assert not any(v["changed"] for v in whole.values())
