@@ -55,8 +55,9 @@ def targets(home: Path) -> list[str]:
     return out
 
 
-def cpu_seconds(pid: int) -> dict[int, float]:
-    """User and system CPU so far of a process and of each of its children (the ``--workers`` processes)."""
+def cpu_seconds(pid: int, kind: str = "user+system") -> dict[int, float]:
+    """CPU so far (``user``, ``system`` or both) of a process and of each of its children (the ``--workers``
+    processes)."""
     import psutil
 
     proc = psutil.Process(pid)
@@ -64,7 +65,7 @@ def cpu_seconds(pid: int) -> dict[int, float]:
     for p in [proc, *proc.children(recursive=True)]:
         try:
             t = p.cpu_times()
-            out[p.pid] = t.user + t.system
+            out[p.pid] = (t.user if "user" in kind else 0.0) + (t.system if "system" in kind else 0.0)
         except psutil.NoSuchProcess:
             continue
     return out
@@ -279,7 +280,8 @@ def main() -> None:
         run(port, keys, paths, requests=a.clients * 4, max_seconds=120, think_ms=0, seed=a.seed + 999)
         warm = time.perf_counter() - t
         measure = {"raw": run_raw, "asyncio": run_async, "threads": run}[a.generator]
-        server_cpu, own_cpu = cpu_seconds(server.pid), time.process_time()
+        server_cpu, server_sys = cpu_seconds(server.pid), cpu_seconds(server.pid, "system")
+        own_cpu = time.process_time()
         result = measure(port, keys, paths, requests=a.requests, max_seconds=a.max_seconds, think_ms=a.think_ms,
                          seed=a.seed)
         # CPU per call, the figure the machine's load does not move much: two cores serve at most
@@ -287,6 +289,8 @@ def main() -> None:
         calls = max(1, result["requests"])
         used = {pid: t - server_cpu.get(pid, 0.0) for pid, t in cpu_seconds(server.pid).items()}
         result["server_cpu_ms"] = round(sum(used.values()) * 1000 / calls, 3)
+        kernel = sum(t - server_sys.get(pid, 0.0) for pid, t in cpu_seconds(server.pid, "system").items())
+        result["server_system_cpu_ms"] = round(kernel * 1000 / calls, 3)  # of which in the kernel (sockets)
         # how evenly the calls spread over the worker processes (the kernel hands each connection to one)
         result["worker_cpu_s"] = sorted((round(t, 1) for t in used.values() if t > 0.5), reverse=True)
         result["generator_cpu_ms"] = round((time.process_time() - own_cpu) * 1000 / calls, 3)
