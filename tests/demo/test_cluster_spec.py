@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cli_runner import quancheng
-from quancheng.demo.cluster import ClusterRun, ClusterSpec, _peak, cluster_env
+from quancheng.demo.cluster import ClusterSpec, cluster_env
+from quancheng.demo.cluster_run import ClusterRun, _peak
 
 
 def test_local_executor_runs_on_sqlite_without_a_broker(tmp_path: Path) -> None:

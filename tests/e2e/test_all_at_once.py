@@ -48,7 +48,8 @@ def catalog() -> Iterator[Catalog]:
 @pytest.fixture(scope="module")
 def all_at_once(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, Any]]:
     """(home, the running deployment, what the syncs did) after every sync DAG ran at once."""
-    from quancheng.demo.cluster import ClusterSpec, running_cluster, sync_everything
+    from quancheng.demo.cluster import ClusterSpec, running_cluster
+    from quancheng.demo.cluster_run import sync_everything
     from quancheng.demo.run import REPO, _ceil_to_day, airflow_env, served_world
     from quancheng.demo.seed import seed_world
     from quancheng.demo.world import load_world

@@ -218,7 +218,8 @@ def cluster(home: Path, executor: str, workers: int, concurrency: int, paralleli
     from datetime import datetime
 
     from quancheng.catalog import load_catalog
-    from quancheng.demo.cluster import DEFAULT_QUEUE, ClusterSpec, running_cluster, sync_everything
+    from quancheng.demo.cluster import DEFAULT_QUEUE, ClusterSpec, running_cluster
+    from quancheng.demo.cluster_run import sync_everything
     from quancheng.demo.run import REPO, _ceil_to_day, _world_dict, airflow_env, served_world
     from quancheng.demo.seed import seed_world
     from quancheng.demo.world import load_world
