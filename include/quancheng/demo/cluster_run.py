@@ -64,9 +64,8 @@ def sync_everything(cluster: Cluster, system_ids: list[str], interval_end: str, 
     t0 = time.monotonic()
     syncs = [f"{SYNC_PREFIX}{s}" for s in system_ids]
     cluster.wait_dags(syncs + list(DOWNSTREAM))
-    for d in DOWNSTREAM:  # unpaused first, so the syncs' Asset events start them
-        cluster.unpause(d)
-    runs = {d: cluster.trigger(d, interval_end, {"full_refresh": True}) for d in syncs}
+    # the downstream DAGs unpaused with (or before) the syncs, so the syncs' Asset events start them
+    runs = cluster.trigger_all(syncs, interval_end, {"full_refresh": True}, unpause=DOWNSTREAM)
     if on_event:
         on_event({"event": "triggered", "dags": syncs})
     states = cluster.wait_runs(runs, timeout)
