@@ -30,7 +30,8 @@ def free_port() -> int:
 
 def main() -> None:
     from quancheng.catalog import load_catalog
-    from quancheng.demo.cluster import ClusterSpec, running_cluster, sync_everything
+    from quancheng.demo.cluster import ClusterSpec, running_cluster
+    from quancheng.demo.cluster_run import sync_everything
     from quancheng.demo.run import REPO, _ceil_to_day, airflow_env, served_world
     from quancheng.demo.seed import seed_world
     from quancheng.demo.world import load_world

@@ -204,10 +204,10 @@ def _date(v: Any) -> date | None:
     return date(int(m[1]), int(m[2]), int(m[3]))
 
 
-def rowwise_pandas(raw: pa.Table, form: SourceForm, catalog: Catalog) -> tuple[float, int]:
-    """``DataFrame.apply(axis=1)``: normalize each mapped value of the row, then check its rules."""
+def value_converters(form: SourceForm, catalog: Catalog) -> list[tuple[str, str, Callable[[Any], Any]]]:
+    """(source column, element key, per-value Python conversion) for each mapped element of ``form``: what a
+    pandas pipeline applies value by value (a conversion raises ``ValueError`` naming what failed)."""
     plan = plan_for(catalog, form)
-    rules = rules_for(catalog, form)
     units = {u.unit: Fraction(u.factor_num, u.factor_den) for u in catalog.units}
     tables: dict[str, CodeTable] = {}
     for g in plan.groups:
@@ -216,42 +216,54 @@ def rowwise_pandas(raw: pa.Table, form: SourceForm, catalog: Catalog) -> tuple[f
                 tables[t.element.element_id] = t.codes
     bad_tokens = set(PLACEHOLDERS) | set(ZERO_PLACEHOLDERS)
 
+    def converter(g: Any, t: Any) -> Callable[[Any], Any]:
+        el = t.element
+
+        def convert(v: Any) -> Any:
+            if v is None or (isinstance(v, str) and v.strip() in bad_tokens):
+                return None
+            if g.transform == "identifier" and el.identifier_kind:
+                r = id_check(str(v), el.identifier_kind)
+                if not r.valid:
+                    raise ValueError(r.reason)
+                return r.normalized
+            if el.element_id in tables:
+                code = tables[el.element_id].aliases.get(key(str(v)))
+                if code is None:
+                    raise ValueError("code.unknown")
+                return code[0]
+            if el.data_type == "date":
+                return _date(v)
+            if el.data_type == "decimal":
+                txt = unicodedata.normalize("NFKC", str(v)).replace(",", "").strip()
+                m = re.match(r"^([+-]?[\d.]+)(.*)$", txt)
+                if not m:
+                    raise ValueError("quantity.unparseable")
+                f = units.get(m[2] or (t.declared_unit.unit if t.declared_unit else ""), Fraction(1))
+                tf = units.get(t.target_unit.unit, Fraction(1)) if t.target_unit else Fraction(1)
+                q = Decimal(m[1]) * f.numerator / f.denominator * tf.denominator / tf.numerator
+                return q.quantize(Decimal("0.01"), ROUND_HALF_UP)
+            return re.sub(r"\s+", " ", str(v)).strip() or None
+
+        return convert
+
+    return [(g.columns[0], t.element.key, converter(g, t)) for g in plan.groups for t in g.targets]
+
+
+def rowwise_pandas(raw: pa.Table, form: SourceForm, catalog: Catalog) -> tuple[float, int]:
+    """``DataFrame.apply(axis=1)``: normalize each mapped value of the row, then check its rules."""
+    rules = rules_for(catalog, form)
+    converters = value_converters(form, catalog)
+
     def one(row: Any) -> tuple[dict[str, Any], list[str]]:
         out: dict[str, Any] = {}
         reasons: list[str] = []
-        for g in plan.groups:
-            for t in g.targets:
-                el = t.element
-                v = row[g.columns[0]]
-                try:
-                    if v is None or (isinstance(v, str) and v.strip() in bad_tokens):
-                        out[el.key] = None
-                    elif g.transform == "identifier" and el.identifier_kind:
-                        r = id_check(str(v), el.identifier_kind)
-                        if not r.valid:
-                            raise ValueError(r.reason)
-                        out[el.key] = r.normalized
-                    elif el.element_id in tables:
-                        code = tables[el.element_id].aliases.get(key(str(v)))
-                        if code is None:
-                            raise ValueError("code.unknown")
-                        out[el.key] = code[0]
-                    elif el.data_type == "date":
-                        out[el.key] = _date(v)
-                    elif el.data_type == "decimal":
-                        txt = unicodedata.normalize("NFKC", str(v)).replace(",", "").strip()
-                        m = re.match(r"^([+-]?[\d.]+)(.*)$", txt)
-                        if not m:
-                            raise ValueError("quantity.unparseable")
-                        f = units.get(m[2] or (t.declared_unit.unit if t.declared_unit else ""), Fraction(1))
-                        tf = units.get(t.target_unit.unit, Fraction(1)) if t.target_unit else Fraction(1)
-                        q = Decimal(m[1]) * f.numerator / f.denominator * tf.denominator / tf.numerator
-                        out[el.key] = q.quantize(Decimal("0.01"), ROUND_HALF_UP)
-                    else:
-                        out[el.key] = re.sub(r"\s+", " ", str(v)).strip() or None
-                except (ValueError, ArithmeticError) as exc:
-                    out[el.key] = None
-                    reasons.append(str(exc))
+        for column, element_key, convert in converters:
+            try:
+                out[element_key] = convert(row[column])
+            except (ValueError, ArithmeticError) as exc:
+                out[element_key] = None
+                reasons.append(str(exc))
         for r in rules:
             e = r.elements[0]
             v = out.get(e.key)

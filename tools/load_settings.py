@@ -11,6 +11,7 @@ Usage: python tools/load_settings.py [--migrate] [--home DEMO_HOME] [FILE]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -54,6 +55,19 @@ def _connection(c: dict[str, Any], uri: str | None) -> Any:
                       port=c.get("conn_port"), extra=json.dumps(extra) if isinstance(extra, dict) else extra)
 
 
+def use_wal() -> None:
+    """On a SQLite metadata database, switch to write-ahead logging (it stays set in the file): readers
+    (the API server answering the UI and the tasks) no longer block the scheduler's writes, nor it them."""
+    import sqlite3
+
+    from airflow.configuration import conf
+
+    url = conf.get("database", "sql_alchemy_conn")
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=60)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("file", nargs="?", type=Path, default=None, help="settings file (default: the repository's)")
@@ -64,6 +78,7 @@ def main() -> int:
         from airflow.utils.db import upgradedb
 
         upgradedb()
+        use_wal()
     print(json.dumps(apply_settings(args.file, args.home)))
     return 0
 

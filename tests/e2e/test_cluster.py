@@ -68,7 +68,8 @@ def catalog(catalog_dir: Path) -> Catalog:
 @pytest.fixture(scope="module")
 def cluster(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, Any, str]]:
     """The running cluster after the world's first sync: (home, cluster, what the sync did, interval end)."""
-    from quancheng.demo.cluster import ClusterSpec, running_cluster, sync_everything
+    from quancheng.demo.cluster import ClusterSpec, running_cluster
+    from quancheng.demo.cluster_run import sync_everything
     from quancheng.demo.run import REPO, _ceil_to_day, airflow_env, served_world
     from quancheng.demo.seed import seed_world
     from quancheng.demo.world import load_world

@@ -1,11 +1,18 @@
-"""The demo on Airflow's CeleryExecutor: scheduler, DAG processor, API server and N Celery workers.
+"""The demo on a real Airflow scheduler: the CeleryExecutor with N workers, or the LocalExecutor.
 
-What a city runs when one machine's LocalExecutor is not enough, here as local processes so it can be
-tried and tested on one machine: Redis is the Celery broker, PostgreSQL the Airflow metadata database
-and the Celery result backend; the DAGs, ``airflow_settings.yaml`` and the catalog are the same as for
-the embedded demo. Each worker subscribes to queues (the catalog's ``queue`` column routes a heavy
-system's tasks to a queue of its own) and runs in its own working folder with its own name, which
-Airflow records as the task instance's hostname.
+What a city runs when ``dag.test`` in one process is not enough, here as local processes so it can be
+tried and tested on one machine. Both executors share the components and their management: scheduler,
+DAG processor and API server (Airflow 3's tasks report to its execution API), each an ``airflow``
+command in a child process with its log under ``<home>/cluster/logs``; the DAGs, ``airflow_settings.yaml``
+and the catalog are the same as for the embedded demo.
+
+- **celery**: Redis is the Celery broker, PostgreSQL the Airflow metadata database and the Celery result
+  backend. Each worker subscribes to queues (the catalog's ``queue`` column routes a heavy system's tasks
+  to a queue of its own) and runs in its own working folder with its own name, which Airflow records as
+  the task instance's hostname.
+- **local**: the scheduler runs the tasks itself (LocalExecutor, up to ``parallelism`` at once) and the
+  metadata database is SQLite under ``<home>/cluster/airflow`` (what ``airflow standalone`` runs); no
+  server is needed beyond this machine. Queues are ignored.
 
 Not yet shared-nothing: the workers still read and write one ``QUANCHENG_HOME`` on this machine's disk
 (staging, snapshots and the shared store). Moving those to object storage is the rest of the issue
@@ -15,6 +22,7 @@ Service addresses come from the environment (``QUANCHENG_CLUSTER_DB``, ``QUANCHE
 defaulting to the local PostgreSQL and Redis with no password; nothing secret is written to the repo.
 The JWT secret the components share is generated per demo folder under ``<home>/.secrets``.
 This module never imports Airflow: every component is an ``airflow`` command in a child process.
+Triggering every sync at once and reading what ran is :mod:`quancheng.demo.cluster_run`.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from quancheng.errors import QuanchengError
@@ -43,20 +51,33 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 DB_ENV, BROKER_ENV = "QUANCHENG_CLUSTER_DB", "QUANCHENG_CLUSTER_BROKER"
 DEFAULT_QUEUE = "default"
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"  # written by the API server at its first start
+Executor = Literal["celery", "local"]
 
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """Where the cluster keeps its state and how many workers it runs."""
+    """Where the cluster keeps its state, which executor runs the tasks, and how many at once.
+
+    ``workers`` and ``concurrency`` (tasks per worker) are the CeleryExecutor's; ``parallelism`` is the
+    LocalExecutor's (tasks the scheduler runs at once). ``metadata_url`` defaults to the PostgreSQL of
+    ``QUANCHENG_CLUSTER_DB`` for celery and to SQLite under the cluster folder for local."""
 
     home: Path
     workers: int = 2
     concurrency: int = 1
     port: int = 8080
-    metadata_url: str = field(default_factory=lambda: os.environ.get(DB_ENV, DEFAULT_DB))
+    metadata_url: str = ""
     broker_url: str = field(default_factory=lambda: os.environ.get(BROKER_ENV, DEFAULT_BROKER))
     queues: tuple[str, ...] = (DEFAULT_QUEUE,)
     heartbeat_timeout: int = 120
+    executor: Executor = "celery"
+    parallelism: int = 16
+
+    def __post_init__(self) -> None:
+        if not self.metadata_url:
+            url = (f"sqlite:///{self.folder.resolve() / 'airflow' / 'airflow.db'}" if self.executor == "local"
+                   else os.environ.get(DB_ENV, DEFAULT_DB))
+            object.__setattr__(self, "metadata_url", url)
 
     @property
     def key_prefix(self) -> str:
@@ -74,30 +95,45 @@ class ClusterSpec:
 
 
 def cluster_env(base: dict[str, str], spec: ClusterSpec) -> dict[str, str]:
-    """The demo's Airflow environment turned into a CeleryExecutor deployment's."""
+    """The demo's Airflow environment turned into this deployment's (its executor, metadata database ...)."""
     env = dict(base)
-    backend = spec.metadata_url if spec.metadata_url.startswith("db+") else "db+" + spec.metadata_url
     env.update({
         "AIRFLOW_HOME": str(spec.folder / "airflow"),
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": spec.metadata_url,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{spec.port}/execution/",
+        "AIRFLOW__API__PORT": str(spec.port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": _secret(spec.home, "cluster_jwt"),
+        "AIRFLOW__API__SECRET_KEY": _secret(spec.home, "cluster_api"),
+        "AIRFLOW__API__EXPOSE_STACKTRACE": "True",  # a local demo: an API error names its cause to the caller
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(spec.folder / "logs" / "tasks"),
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "3600",  # the DAG folder does not change in a demo
+        # a worker that dies is noticed within this many seconds and its task retried on another
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(spec.heartbeat_timeout),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
+    })
+    if spec.executor == "local":
+        from quancheng.demo.run import SQLITE_CONNECT_ARGS_OPTION
+
+        env.update({
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(spec.parallelism),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": SQLITE_CONNECT_ARGS_OPTION,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": SQLITE_CONNECT_ARGS_OPTION,
+        })
+        return env
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
+        env.pop(key, None)  # SQLite's (a busy timeout): psycopg knows no such option
+    backend = spec.metadata_url if spec.metadata_url.startswith("db+") else "db+" + spec.metadata_url
+    env.update({
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         # psycopg 3 is async too: without this Airflow derives an asyncpg URL, a driver we do not install
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": spec.metadata_url,
         "AIRFLOW__CELERY__BROKER_URL": spec.broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": backend,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(spec.concurrency),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{spec.port}/execution/",
-        "AIRFLOW__API__PORT": str(spec.port),
-        "AIRFLOW__API_AUTH__JWT_SECRET": _secret(spec.home, "cluster_jwt"),
-        "AIRFLOW__API__SECRET_KEY": _secret(spec.home, "cluster_api"),
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(spec.folder / "logs" / "tasks"),
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "3600",  # the DAG folder does not change in a demo
         # several clusters may share one Redis (a test beside a demo): each keeps its queues under its own prefix
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{spec.key_prefix}:",
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",  # longer than any sync task
-        # a worker that dies is noticed within this many seconds and its task retried on another
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(spec.heartbeat_timeout),
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
     })
     return env
 
@@ -132,6 +168,7 @@ def prepare(spec: ClusterSpec, env: dict[str, str], repo: Path) -> None:
     """Migrate the metadata database and load ``airflow_settings.yaml`` (pools, variables) into it."""
     ensure_database(spec.metadata_url)
     (spec.folder / "logs").mkdir(parents=True, exist_ok=True)
+    (spec.folder / "airflow").mkdir(parents=True, exist_ok=True)
     done = subprocess.run([sys.executable, str(repo / "tools" / "load_settings.py"), "--migrate",
                            "--home", str(spec.home)], env=env, capture_output=True, text=True, check=False)
     if done.returncode:
@@ -235,9 +272,30 @@ class Cluster:
                  {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf})
         return run_id
 
+    def trigger_all(self, dag_ids: list[str], logical_date: str, conf: dict[str, Any], *,
+                    unpause: tuple[str, ...] = ()) -> dict[str, str]:
+        """Unpause ``unpause`` and trigger every one of ``dag_ids`` for the interval ending at ``logical_date``;
+        ``{dag_id: run_id}``. On a SQLite metadata database all in one transaction from a separate process
+        (``tools/trigger_dags.py``, which says why the REST API deadlocks there); else through the REST API."""
+        if not self.spec.metadata_url.startswith("sqlite"):
+            for d in unpause:
+                self.unpause(d)
+            return {d: self.trigger(d, logical_date, conf) for d in dag_ids}
+        from quancheng.demo.run import REPO
+
+        done = subprocess.run([sys.executable, str(REPO / "tools" / "trigger_dags.py"), "--logical-date", logical_date,
+                               "--conf", json.dumps(conf), "--unpause", *unpause, "--", *dag_ids],
+                              env=self.env, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise QuanchengError("triggering the DAGs failed: "
+                                 f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+        return {str(k): str(v) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+
     def query(self, sql: str) -> list[dict[str, Any]]:
         """Rows of a query on the cluster's metadata database (Airflow's own tables)."""
-        eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool)
+        # on SQLite a reader waits out a writer's commit instead of failing with "database is locked"
+        args = {"timeout": 60} if self.spec.metadata_url.startswith("sqlite") else {}
+        eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool, connect_args=args)
         try:
             with eng.connect() as c:
                 return [dict(r) for r in c.execute(sa.text(sql)).mappings()]
@@ -273,9 +331,9 @@ class Cluster:
             time.sleep(3)
 
     def task_hosts(self) -> list[dict[str, Any]]:
-        """Which worker ran each task instance (Airflow records the worker's name as the hostname)."""
-        return self.query("SELECT dag_id, run_id, task_id, try_number, state, hostname, queue "
-                          "FROM task_instance ORDER BY dag_id, task_id")
+        """Which worker ran each task instance (Airflow records the worker's name as the hostname), and when."""
+        return self.query("SELECT dag_id, run_id, task_id, try_number, state, hostname, queue, start_date, "
+                          "end_date FROM task_instance ORDER BY dag_id, task_id")
 
 
 @contextlib.contextmanager
@@ -288,7 +346,7 @@ def running_cluster(spec: ClusterSpec, env: dict[str, str], repo: Path) -> Itera
         cluster.start("api-server", ["api-server", "--port", str(spec.port)])
         cluster.start("scheduler", ["scheduler"])
         cluster.start("dag-processor", ["dag-processor"])
-        for i in range(1, spec.workers + 1):
+        for i in range(1, spec.workers + 1 if spec.executor == "celery" else 1):
             start_worker(cluster, i)
         cluster.wait_healthy()
         yield cluster
@@ -327,47 +385,4 @@ def _http(method: str, url: str, body: dict[str, Any] | None = None, *, token: s
         raise QuanchengError(f"Airflow API {method} {url} answered {exc.code}: {detail}") from None
 
 
-SYNC_PREFIX = "sync__"
-DOWNSTREAM = ("share__system_datasets", "consolidate__stage_forms", "consolidate__enterprise_master",
-              "consolidate__materials")
 TERMINAL = ("success", "failed")
-
-
-@dataclass
-class ClusterRun:
-    """What a cluster demo run did: each triggered DAG's state, the downstream runs, who ran what."""
-
-    states: dict[str, str]
-    downstream: dict[str, list[str]]
-    tasks: list[dict[str, Any]]
-    seconds: float
-
-    @property
-    def failed(self) -> list[str]:
-        bad = [d for d, s in self.states.items() if s != "success"]
-        return bad + [d for d, s in self.downstream.items() if not s or any(x != "success" for x in s)]
-
-    def workers(self) -> dict[str, int]:
-        """Task instances run per worker (by the hostname Airflow recorded)."""
-        out: dict[str, int] = {}
-        for t in self.tasks:
-            if t["hostname"]:
-                out[t["hostname"]] = out.get(t["hostname"], 0) + 1
-        return out
-
-
-def sync_everything(cluster: Cluster, system_ids: list[str], interval_end: str, *, timeout: float,
-                    on_event: Any = None) -> ClusterRun:
-    """Trigger every system's sync for the interval ending at ``interval_end`` (a full refresh, as the demo's
-    first run is), let the Assets trigger sharing and consolidation, and wait until all of it is done."""
-    t0 = time.monotonic()
-    syncs = [f"{SYNC_PREFIX}{s}" for s in system_ids]
-    cluster.wait_dags(syncs + list(DOWNSTREAM))
-    for d in DOWNSTREAM:  # unpaused first, so the syncs' Asset events start them
-        cluster.unpause(d)
-    runs = {d: cluster.trigger(d, interval_end, {"full_refresh": True}) for d in syncs}
-    if on_event:
-        on_event({"event": "triggered", "dags": syncs})
-    states = cluster.wait_runs(runs, timeout)
-    downstream = cluster.wait_downstream(DOWNSTREAM, timeout - (time.monotonic() - t0))
-    return ClusterRun(states, downstream, cluster.task_hosts(), round(time.monotonic() - t0, 1))

@@ -190,28 +190,36 @@ def standalone(home: Path, port: int) -> None:
 
 @demo.command()
 @DIR_OPTION
+@click.option("--executor", type=click.Choice(["celery", "local"]), default="celery", show_default=True,
+              help="celery: Redis, PostgreSQL and N workers; local: the scheduler runs the tasks itself "
+                   "(LocalExecutor, SQLite metadata database under DIR/cluster/airflow, no servers needed).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
-              help="Celery workers to start, each in its own folder.")
+              help="Celery workers to start, each in its own folder (celery only).")
 @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Tasks each worker runs at once.")
+              help="Tasks each worker runs at once (celery only).")
+@click.option("--parallelism", default=16, show_default=True, type=click.IntRange(1, 256),
+              help="Tasks the scheduler runs at once (local only).")
 @click.option("--port", default=8080, show_default=True, help="Port of Airflow's API server and UI.")
 @click.option("--only", multiple=True, metavar="SYSTEM_ID", help="Sync only these systems (repeatable).")
 @click.option("--timeout", default=3600, show_default=True, type=click.IntRange(60),
               help="Seconds to wait for the syncs and consolidation.")
 @click.option("--keep-running", is_flag=True, help="After the run, keep the cluster up until Ctrl-C.")
-def cluster(home: Path, workers: int, concurrency: int, port: int, only: tuple[str, ...], timeout: int,
-            keep_running: bool) -> int:
-    """Run the demo on Airflow's CeleryExecutor: scheduler, DAG processor, API server and N workers.
+def cluster(home: Path, executor: str, workers: int, concurrency: int, parallelism: int, port: int,
+            only: tuple[str, ...], timeout: int, keep_running: bool) -> int:
+    """Run the demo on a real Airflow scheduler: scheduler, DAG processor, API server (and N workers).
 
-    Redis is the broker, PostgreSQL the metadata database and result backend (QUANCHENG_CLUSTER_BROKER,
-    QUANCHENG_CLUSTER_DB; default the local servers). Seeds the world first if DIR has none, triggers
-    every system's sync for the seeded interval, waits for sharing and consolidation, and prints which
-    worker ran what. Logs under DIR/cluster/logs.
+    With the CeleryExecutor (the default) Redis is the broker, PostgreSQL the metadata database and result
+    backend (QUANCHENG_CLUSTER_BROKER, QUANCHENG_CLUSTER_DB; default the local servers); with --executor
+    local the scheduler runs up to --parallelism tasks itself on a SQLite metadata database. Seeds the
+    world first if DIR has none, triggers every system's sync at once for the seeded interval, waits for
+    sharing and consolidation, and prints which worker ran what and how many syncs overlapped. Logs under
+    DIR/cluster/logs.
     """
     from datetime import datetime
 
     from quancheng.catalog import load_catalog
-    from quancheng.demo.cluster import DEFAULT_QUEUE, ClusterSpec, running_cluster, sync_everything
+    from quancheng.demo.cluster import DEFAULT_QUEUE, ClusterSpec, running_cluster
+    from quancheng.demo.cluster_run import sync_everything
     from quancheng.demo.run import REPO, _ceil_to_day, _world_dict, airflow_env, served_world
     from quancheng.demo.seed import seed_world
     from quancheng.demo.world import load_world
@@ -228,11 +236,14 @@ def cluster(home: Path, workers: int, concurrency: int, port: int, only: tuple[s
     world = _world_dict(load_world(home / "world"))
     systems = [s.system_id for s in catalog.systems if not only or s.system_id in only]
     queues = tuple(sorted({DEFAULT_QUEUE, *(s.queue for s in catalog.systems)}))
-    spec = ClusterSpec(home, workers=workers, concurrency=concurrency, port=port, queues=queues)
+    spec = ClusterSpec(home, workers=workers, concurrency=concurrency, port=port, queues=queues,
+                       executor="local" if executor == "local" else "celery", parallelism=parallelism)
     end = _ceil_to_day(datetime.fromisoformat(world["interval"]["end"])).isoformat()
     with served_world(home / "world", world) as uris, \
             running_cluster(spec, airflow_env(home, world, uris), REPO) as c:
-        click.echo(f"cluster up: {workers} worker(s) on queues {', '.join(queues)}; "
+        runs_on = (f"LocalExecutor, {parallelism} task(s) at once" if spec.executor == "local"
+                   else f"{workers} worker(s) on queues {', '.join(queues)}")
+        click.echo(f"cluster up: {runs_on}; "
                    f"UI http://127.0.0.1:{port} (admin password in {spec.folder / 'airflow'})")
         run = sync_everything(c, systems, end, timeout=timeout,
                               on_event=lambda e: click.echo(f"triggered {len(e['dags'])} sync DAG(s)"))
@@ -240,8 +251,10 @@ def cluster(home: Path, workers: int, concurrency: int, port: int, only: tuple[s
             click.echo(f"  {dag_id:<45} {state}")
         for dag_id, states in run.downstream.items():
             click.echo(f"  {dag_id:<45} {', '.join(states) or 'did not run'}")
+        overlap = run.overlap()
         click.echo("tasks per worker: " + ", ".join(f"{w} {n}" for w, n in sorted(run.workers().items())) +
-                   f"; {run.seconds:.0f} s")
+                   f"; at most {overlap['runs']} sync run(s) and {overlap['tasks']} sync task(s) at once; "
+                   f"{run.seconds:.0f} s")
         if keep_running:
             click.echo("cluster running; Ctrl-C stops it")
             try:

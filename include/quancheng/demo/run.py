@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from quancheng.demo.world import World
 
 REPO = Path(__file__).resolve().parents[3]
+# Airflow's metadata connections when it runs on SQLite (``[database] sql_alchemy_connect_args`` names this):
+# the scheduler, DAG processor and API server all write to one file, and when every DAG starts at once a
+# writer can wait longer than sqlite3's default 5 s for the lock ("database is locked", seen as a 500 from
+# the API server). Each waits up to a minute instead.
+SQLITE_CONNECT_ARGS: dict[str, Any] = {"timeout": 60}
+SQLITE_CONNECT_ARGS_OPTION = "quancheng.demo.run.SQLITE_CONNECT_ARGS"
 
 
 @dataclass
@@ -54,6 +60,8 @@ def airflow_env(home: Path, world: dict[str, Any], uris: dict[str, str]) -> dict
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": SQLITE_CONNECT_ARGS_OPTION,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": SQLITE_CONNECT_ARGS_OPTION,
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "airflow" / "logs"),
         "QUANCHENG_HOME": str(home),
         "PYTHONUNBUFFERED": "1",
