@@ -49,9 +49,10 @@ class Copy:
         # up to PY_CELLS cells is held as Python lists (a stage form at scale 2,000: 0.6 s once, then ~60 µs
         # a row); longer copies (provenance) are read as slices of consecutive rows, a project's being adjacent
         self._pycols: dict[str, list[Any]] | None = None
-        self._rows: list[tuple[Any, ...]] | None = None  # row tuples, made by the first getter
+        self._rows: list[tuple[Any, ...]] = []  # the same cells as row tuples, for :meth:`getter`
         if self.table.num_rows * max(1, self.table.num_columns) <= PY_CELLS:
             self._pycols = {c: self.table[c].to_pylist() for c in self.columns}
+            self._rows = list(zip(*self._pycols.values(), strict=True)) if self.columns else []
         self.column_set = frozenset(self.columns)
         # published copies carry the names and definitions as field metadata, ``tokenized`` among them
         # (quancheng.sharing.metadata.column_meta); a copy straight from the rules has TOKENIZED
@@ -108,8 +109,6 @@ class Copy:
         names = list(columns)
         if self._pycols is None:
             return lambda index: self.cells(index, names)
-        if self._rows is None:
-            self._rows = list(zip(*(self._pycols[c] for c in self.columns), strict=True))
         rows, at = self._rows, {c: i for i, c in enumerate(self.columns)}
         if len(names) == 1:
             one = at[names[0]]
