@@ -3,7 +3,8 @@
 Starts ``quancheng serve`` over a published home as its own process on a free loopback port, registers
 one client credential per simulated window (spread over the catalog's departments, so answers go through
 the access rules of each), warms the service up (the first call of each copy reads it), then runs
-``--clients`` threads in this second process, each on its own keep-alive connection, asking
+``--clients`` clients in this second process (coroutines speaking plain HTTP/1.1 by default, or aiohttp
+coroutines, or threads: ``--generator``), each on its own keep-alive connection, asking
 ``GET /v1/prefill/{stage}/{project}`` for random (stage, project) pairs of the home's stage forms.
 Bounded: at most ``--requests`` calls and ``--max-seconds`` of wall time, loopback only. ``--think-ms``
 makes each client pause between calls (a clerk at a window) and start within one such pause (without it all
@@ -11,7 +12,7 @@ makes each client pause between calls (a clerk at a window) and start within one
 closed loop (the server's saturation), all clients starting at once.
 Any status other than 200 counts as an error. The credentials are revoked at the end.
 
-Run: .venv/bin/python benchmarks/serve_load.py --dir work [--clients 50] [--requests 20000] [--write]
+Run: .venv/bin/python benchmarks/serve_load.py --dir work [--clients 50] [--requests 20000] [--workers 2] [--write]
 (writes benchmarks/results/serve.md with --write).
 """
 
@@ -307,26 +308,26 @@ def main() -> None:
 
 
 def write(a: argparse.Namespace, r: dict[str, Any]) -> None:
+    """Add the run to the table of ``benchmarks/results/serve.md`` (the one headed ``| code | workers``) and
+    its command to the list after it."""
     out = ROOT / "benchmarks" / "results" / "serve.md"
-    row = (f"| {r['clients']} | {r['think_ms']:g} | {r['targets']:,} | {r['requests']:,} | {r['seconds']} | "
-           f"{r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | {r['max']} | {r['errors']} |")
-    cmd = (f"`.venv/bin/python benchmarks/serve_load.py --dir {a.dir} --clients {a.clients} --requests {a.requests} "
-           f"--max-seconds {a.max_seconds:g} --think-ms {a.think_ms:g} --workers {a.workers} --generator {a.generator} "
-           "--write`")
-    head = ["# The data service under load: stage-form prefill", "",
-            "50 concurrent clients (one credential each, spread over the catalog's departments) ask "
-            "`GET /v1/prefill/{stage}/{project}` for random projects of a published demo world; server and load "
-            "generator are two processes on loopback. Latency is measured in the load generator (request sent "
-            "to body read). Warm-up calls (first read of each copy) are excluded. Goal: p99 < 100 ms, no errors.",
-            "", "| clients | think ms | (stage, project) pairs | calls | seconds | calls/s | p50 ms | p95 ms | "
-            "p99 ms | max ms | errors |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else head
-    at = next((i for i, line in enumerate(lines) if line.startswith("commands:")), len(lines))
-    table_end = max(i for i, line in enumerate(lines[:at]) if line.startswith("|")) + 1
-    lines = [*lines[:table_end], row, *lines[table_end:]]
-    if not any(line.startswith("commands:") for line in lines):
-        lines += ["", "commands:"]
-    lines.append(f"- {cmd}")
+    row = (f"| now | {r['workers']} | {r['think_ms']:g} | {r['requests']:,} | {r['seconds']} | {r['rps']} | "
+           f"{r['p50']} | {r['p95']} | {r['p99']} | {r['max']} | {r['errors']} | {r['server_cpu_ms']} |")
+    cmd = (f"- `.venv/bin/python benchmarks/serve_load.py --dir {a.dir} --clients {a.clients} --requests "
+           f"{a.requests} --max-seconds {a.max_seconds:g} --think-ms {a.think_ms:g} --workers {a.workers} "
+           f"--generator {a.generator}`")
+    lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+    head = next((i for i, line in enumerate(lines) if line.startswith("| code | workers")), None)
+    if head is None:
+        lines += ["", "| code | workers | think ms | calls | seconds | calls/s | p50 ms | p95 ms | p99 ms | max ms | "
+                  "errors | server CPU ms/call |", "| --- " * 12 + "|", "", "commands:"]
+        head = len(lines) - 4
+    end = next(i for i in range(head, len(lines) + 1) if i == len(lines) or not lines[i].startswith("|"))
+    lines.insert(end, row)
+    listed = next((i for i in range(end, len(lines)) if lines[i].startswith("commands")), len(lines) - 1)
+    after = next(i for i in range(listed + 1, len(lines) + 1) if i == len(lines) or not lines[i].startswith("- "))
+    if cmd not in lines:
+        lines.insert(after, cmd)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

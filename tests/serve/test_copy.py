@@ -46,3 +46,13 @@ def test_answers_are_bounded_by_their_bytes() -> None:
     for i in range(4):
         facts.put(("static", i), [i])
     assert facts.get(("static", 3)) == [3] and facts.get(("static", 0)) is None
+
+
+@pytest.mark.parametrize("python_lists", [True, False])
+@pytest.mark.parametrize("columns", [["element_key"], ["area_m2", "project_code", "extracted_at"], []])
+def test_a_getter_gives_the_cells(monkeypatch, python_lists, columns) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(cache, "PY_CELLS", 10_000 if python_lists else 0)
+    copy = Copy("stage.s1", "shared_open", "v1", TABLE, build_index(TABLE, ["project_code"]))
+    get = copy.getter(columns)
+    for i in range(TABLE.num_rows):
+        assert list(get(i)) == copy.cells(i, columns)

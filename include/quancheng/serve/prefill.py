@@ -12,6 +12,7 @@ Read from the caller's copies (so tokens and withheld elements follow the same r
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,7 @@ def prefill(service: Service, client: Client, stage_id: str, project_code: str) 
     elements = []
     filled = 0
     for (element_id, key, name_zh, name_en, required, access), value in zip(
-            static.elements, form.cells(row, static.columns), strict=True):
+            static.elements, static.values(row), strict=True):
         filled += value is not None
         j = at.get(key)
         if j is None:
@@ -127,6 +128,7 @@ class _Static:
 
     elements: list[tuple[str, str, str, str, bool, str]]  # element id, key, names, required, access
     columns: list[str]  # the form's columns of those elements, in the same order
+    values: Callable[[int], Sequence[Any]]  # a row's cells of those columns
     keys: frozenset[str]
     withheld: list[dict[str, Any]]
 
@@ -153,7 +155,7 @@ def _stage_static(service: Service, client: Client, stage_id: str, form: Copy) -
                              "share_type_zh": SHARE_TYPE_ZH[el.share_type],
                              "reason": withheld_reason(catalog, client.department_en, el, service.holders(col))})
     columns = [e[1] for e in elements]
-    static = _Static(elements, columns, frozenset(columns), withheld)
+    static = _Static(elements, columns, form.getter(columns), frozenset(columns), withheld)
     service.derived.put(key, static)
     return static
 
@@ -171,11 +173,22 @@ def _project_values(service: Service, client: Client, project: str, wanted: froz
         found = copy.find(PROJECT, project)
         if not found:
             continue
-        cols = [k for k in wanted if k in copy.column_set and k not in out]
-        for k, v in zip(cols, copy.cells(found[0], cols), strict=True):
-            if v is not None:
+        cols, values = _held(service, copy, wanted)
+        for k, v in zip(cols, values(found[0]), strict=True):
+            if v is not None and k not in out:
                 out[k] = (v, ds)
     return out
+
+
+def _held(service: Service, copy: Copy, wanted: frozenset[str]) -> tuple[list[str], Callable[[int], Sequence[Any]]]:
+    """The ``wanted`` columns ``copy`` holds and their getter (once per version of the copy)."""
+    key = ("held", copy.schema, copy.dataset_id, copy.version, wanted)
+    found = service.derived.get(key)
+    if found is None:
+        cols = sorted(k for k in wanted if k in copy.column_set)
+        found = (cols, copy.getter(cols))
+        service.derived.put(key, found)
+    return found  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
