@@ -36,6 +36,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from incremental import timed_note as timed  # noqa: E402 -- the benchmarks folder is not a package
+
 SLICE = ROOT / "tests" / "fixtures" / "slice_catalog"
 RESULTS = ROOT / "benchmarks" / "results" / "end_to_end.md"
 SYSTEM = "amr_enterprise"
@@ -149,19 +152,6 @@ IMPORTS = ("import quancheng.pipeline, quancheng.pipeline_commands, adbc_driver_
 
 def psycopg_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://")
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and last line on stderr of one process, measured by GNU time around it."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
-        t = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        wall = time.perf_counter() - t
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd[:3])} ... failed: {proc.stderr.decode()[-3000:]}")
-        note = (proc.stderr.decode().strip().splitlines() or [""])[-1]
-        return wall, int(out.read().split()[-1]) / 1024, note
 
 
 def main() -> int:

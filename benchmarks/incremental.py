@@ -102,23 +102,31 @@ def snapshot_catalog(folder: Path) -> Path:
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process, measured by GNU time around it: ``wait4``'s maxrss of a
-    child of this process would count the pages it shared with this one (a large source table) before exec."""
+    """Wall seconds and peak RSS (MB) of one process (:func:`timed_note`)."""
+    wall, rss, _ = timed_note(cmd, env)
+    return wall, rss
+
+
+def timed_note(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and last line on stderr of one process, measured by GNU time around it:
+    ``wait4``'s maxrss of a child of this process would count the pages it shared with this one (a large
+    source table) before exec."""
     if not Path("/usr/bin/time").exists():  # no GNU time (Debian package ``time``): wait4, with the caveat above
         t = time.perf_counter()
         child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(child.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed")
-        return time.perf_counter() - t, usage.ru_maxrss / 1024
+            raise SystemExit(f"{' '.join(cmd[:3])} ... failed")
+        return time.perf_counter() - t, usage.ru_maxrss / 1024, ""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
         t = time.perf_counter()
         proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
         wall = time.perf_counter() - t
         if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.decode()[-2000:]}")
-        return wall, int(out.read().split()[-1]) / 1024
+            raise SystemExit(f"{' '.join(cmd[:3])} ... failed: {proc.stderr.decode()[-3000:]}")
+        note = (proc.stderr.decode().strip().splitlines() or [""])[-1]
+        return wall, int(out.read().split()[-1]) / 1024, note
 
 
 def run(home: Path, db: Path, end: date, env: dict[str, str], *, daily: bool = True) -> tuple[float, float]:
@@ -168,28 +176,22 @@ def main() -> int:
                 n = change(db, every, day - timedelta(days=1))
             wall, rss = run(home, db, day, env)
             row(f"a day with {label} changed", n, wall, rss, full)
-        sizes = [int(s) for s in args.memory.split(",") if s]
-        if sizes:
-            lines += ["", "| memory: full sync of a fresh source | rows | wall s | | peak RSS MB |",
-                      "|---|---:|---:|---:|---:|"]
-        for size in sizes:
-            mdb, mhome = Path(tmp) / f"m{size}.db", Path(tmp) / f"m{size}"
-            make_source(mdb, size)
-            wall, rss = run(mhome, mdb, FIRST_DAY, env, daily=False)
-            lines.append(f"| full sync, memory | {size:,} | {wall:.2f} | | {rss:.0f} |")
-            print(lines[-1], flush=True)
-            mdb.unlink()
-        refused = [int(s) for s in args.quarantine.split(",") if s]
-        if refused:
-            lines += ["", "| a large quarantine: full sync, one row in ten refused | rows | wall s | | peak RSS MB |",
-                      "|---|---:|---:|---:|---:|"]
-        for size in refused:
-            qdb, qhome = Path(tmp) / f"q{size}.db", Path(tmp) / f"q{size}"
-            make_source(qdb, size, refused_every=10)
-            wall, rss = run(qhome, qdb, FIRST_DAY, env, daily=False)
-            lines.append(f"| full sync, {size // 10:,} rows quarantined | {size:,} | {wall:.2f} | | {rss:.0f} |")
-            print(lines[-1], flush=True)
-            qdb.unlink()
+        def full_syncs(sizes: str, title: str, label: str, refused_every: int = 0) -> None:
+            """A full sync of a fresh source of each size (peak RSS: flat or not)."""
+            if sizes:
+                lines.extend(["", f"| {title} | rows | wall s | | peak RSS MB |", "|---|---:|---:|---:|---:|"])
+            for size in (int(s) for s in sizes.split(",") if s):
+                fdb, fhome = Path(tmp) / f"f{size}.db", Path(tmp) / f"f{size}-{refused_every}"
+                make_source(fdb, size, refused_every)
+                wall, rss = run(fhome, fdb, FIRST_DAY, env, daily=False)
+                lines.append(f"| {label.format(refused=size // max(1, refused_every))} | {size:,} | {wall:.2f} | | "
+                             f"{rss:.0f} |")
+                print(lines[-1], flush=True)
+                fdb.unlink()
+
+        full_syncs(args.memory, "memory: full sync of a fresh source", "full sync, memory")
+        full_syncs(args.quarantine, "a large quarantine: full sync, one row in ten refused",
+                   "full sync, {refused:,} rows quarantined", refused_every=10)
         snapshots = [int(s) for s in args.snapshot.split(",") if s]
         if snapshots:
             lines += ["", "| snapshot form (no update column) | rows | wall s | | peak RSS MB |",

@@ -31,6 +31,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,19 @@ def run(port: int, keys: list[str], paths: list[str], *, requests: int, max_seco
     return summary(latencies, statuses, wall)
 
 
+def gather(client: Callable[[int, float], Coroutine[Any, Any, None]], n: int, max_seconds: float) -> float:
+    """Run ``n`` client coroutines at once until they stop or ``max_seconds`` pass; the wall seconds."""
+    import asyncio
+
+    async def all_clients() -> float:
+        started = time.perf_counter()
+        stop_at = time.monotonic() + max_seconds
+        await asyncio.gather(*(client(i, stop_at) for i in range(n)))
+        return time.perf_counter() - started
+
+    return asyncio.run(all_clients())
+
+
 def run_raw(port: int, keys: list[str], paths: list[str], *, requests: int, max_seconds: float,
             think_ms: float, seed: int) -> dict[str, Any]:
     """The same clients as coroutines on one event loop, each on one keep-alive connection speaking just
@@ -178,14 +192,7 @@ def run_raw(port: int, keys: list[str], paths: list[str], *, requests: int, max_
         finally:
             writer.close()
 
-    async def all_clients() -> float:
-        started = time.perf_counter()
-        stop_at = time.monotonic() + max_seconds
-        await asyncio.gather(*(client(i, stop_at) for i in range(len(keys))))
-        return time.perf_counter() - started
-
-    wall = asyncio.run(all_clients())
-    return summary(latencies, statuses, wall)
+    return summary(latencies, statuses, gather(client, len(keys), max_seconds))
 
 
 def run_async(port: int, keys: list[str], paths: list[str], *, requests: int, max_seconds: float,
@@ -223,14 +230,7 @@ def run_async(port: int, keys: list[str], paths: list[str], *, requests: int, ma
                 if think_ms:
                     await asyncio.sleep(rnd.uniform(0.5, 1.5) * think_ms / 1000)
 
-    async def all_clients() -> float:
-        started = time.perf_counter()
-        stop_at = time.monotonic() + max_seconds
-        await asyncio.gather(*(client(i, stop_at) for i in range(len(keys))))
-        return time.perf_counter() - started
-
-    wall = asyncio.run(all_clients())
-    return summary(latencies, statuses, wall)
+    return summary(latencies, statuses, gather(client, len(keys), max_seconds))
 
 
 def main() -> None:
