@@ -10,7 +10,6 @@ syncs really overlapped (from the task instances' start and end times), no task 
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from datetime import datetime
@@ -34,15 +33,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def catalog() -> Iterator[Catalog]:
-    old = os.environ.get("QUANCHENG_CATALOG")
-    os.environ["QUANCHENG_CATALOG"] = str(SLICE)
-    try:
+    with pytest.MonkeyPatch.context() as env:  # module-scoped: the function-scoped monkeypatch cannot serve
+        env.setenv("QUANCHENG_CATALOG", str(SLICE))
         yield load_catalog(SLICE)
-    finally:
-        if old is None:
-            os.environ.pop("QUANCHENG_CATALOG", None)
-        else:
-            os.environ["QUANCHENG_CATALOG"] = old
 
 
 @pytest.fixture(scope="module")
