@@ -538,22 +538,22 @@ class SharedStore:
             raise QuanchengError(f"dataset {dataset_id!r} was never published, so its rows cannot be replaced "
                                  "in part (fix: publish it whole first)")
         before = delta.current_version(path, storage_options=self._options)
-        keys = pc.unique(keys.cast(pa.string()))
-        if not len(keys):
+        assert before is not None
+
+        def unchanged() -> Published:
             reg = self._registry_row(dataset_id)
-            assert before is not None
             return Published(dataset_id, kind, delta.row_count(path, storage_options=self._options),
                              str(reg["content_hash"]) if reg else f"v{before}", path, sql_name(dataset_id), False,
                              before)
+
+        keys = pc.unique(keys.cast(pa.string()))
+        if not len(keys):
+            return unchanged()
         target = delta.schema(path, storage_options=self._options)
         rows = _with_metadata(delta.conform(rows, target).select(target.names), column_meta or {})
         current = delta.read_keys(path, key, keys, storage_options=self._options)
         if _same_rows(current, rows):  # nothing to commit: those keys' rows are already these
-            reg = self._registry_row(dataset_id)
-            assert before is not None
-            return Published(dataset_id, kind, delta.row_count(path, storage_options=self._options),
-                             str(reg["content_hash"]) if reg else f"v{before}", path, sql_name(dataset_id), False,
-                             before)
+            return unchanged()
         literal = ", ".join("'" + str(k).replace("'", "''") + "'" for k in keys.to_pylist())
         versions: list[int] = []
 
