@@ -370,3 +370,36 @@ def test_dag_parsing_names_an_unsafe_id_at_its_line(slice_copy: CatalogFiles) ->
     assert [p.render().split(" (fix")[0] for p in err.value.problems] == [
         "systems.csv:2: system_id \"ndrc'; --\" is not a safe identifier",
         f"forms.csv:{line}: form_id '../../tmp/pwn' is not a safe identifier"]
+
+
+# the case record: a form's case fields (受理日期 …) are about the approval item the form names
+ITEM_CASES: list[tuple[str, Breaker, str, str]] = [
+    ("form with case fields but no item", lambda c: (
+        c.delete("service_items.csv", {"form_id": "hcb_permit"})
+        and ("mappings.csv", _line(c, "mappings.csv", {"form_id": "hcb_permit", "element_id": "DE01138"}))),
+     "form 'hcb_permit' records case fields (审批机关, 有效期至 map to elements filled by the office) but names no "
+     "approval item", "add a row item_id,name_zh,name_en,hcb_permit to service_items.csv"),
+    ("item id that is a path", lambda c: ("service_items.csv", c.set("service_items.csv", {"form_id": "hcb_permit"},
+                                                                      item_id="../permit")),
+     "item_id '../permit' is not a safe name", "lower-case ascii letters"),
+    ("item of an unknown form", lambda c: ("service_items.csv", c.append("service_items.csv", {
+        "item_id": "seismic_review", "name_zh": "地震安全性评价审定", "name_en": "Seismic review",
+        "form_id": "eqb_seismic"})),
+     "item seismic_review: unknown form 'eqb_seismic'", "name a form of forms.csv"),
+    ("two items on one form", lambda c: ("service_items.csv", c.append("service_items.csv", {
+        "item_id": "permit_extension", "name_zh": "施工许可延期", "name_en": "Permit extension",
+        "form_id": "hcb_permit"})),
+     "duplicate form (one approval item per form) 'hcb_permit'", "give each form"),
+]
+
+
+@pytest.mark.parametrize(("breaker", "words", "fix"), [(b, w, f) for _, b, w, f in ITEM_CASES],
+                         ids=[i for i, _, _, _ in ITEM_CASES])
+def test_each_broken_approval_item_is_one_problem_at_its_file_and_line(full_copy: CatalogFiles, breaker: Breaker,
+                                                                      words: str, fix: str) -> None:
+    file, line = breaker(full_copy)
+    problems = check(load_catalog(full_copy.root))
+    assert [p.render() for p in problems] != [] and len(problems) == 1, [p.render() for p in problems]
+    assert words in problems[0].message
+    assert problems[0].render().startswith(f"{file}:{line}: ")
+    assert fix in problems[0].fix

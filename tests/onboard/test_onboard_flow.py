@@ -173,7 +173,7 @@ def test_onboard_a_new_system_by_data_and_sync_it_through_airflow(
         assert code == 0, out
         stats = json.loads(out)
         assert stats["systems"] == len(shipped.systems) + 1
-        assert stats["elements"] == len(shipped.elements) + len(new.new)
+        assert stats["elements"] + stats["case_elements"] == len(shipped.elements) + len(new.new)
 
         cat = load_catalog(root)
         [form] = cat.forms_of(sid)

@@ -9,14 +9,14 @@ is one Airflow can run, code lists' parents and successors exist, units are know
 ``V<major>.<minor>``.
 
 One broken reference gives one problem (see :mod:`quancheng.catalog.check_refs`); code lists, materials,
-grants and rules are checked in :mod:`quancheng.catalog.check_codes`.
+grants, approval items and rules are checked in :mod:`quancheng.catalog.check_codes`.
 """
 
 from __future__ import annotations
 
 import re
 
-from quancheng.catalog.check_codes import check_codes, check_materials, check_rules
+from quancheng.catalog.check_codes import check_codes, check_items, check_materials, check_rules
 from quancheng.catalog.check_names import check_names
 from quancheng.catalog.check_refs import Orphan, Unknown, dupes, fold
 from quancheng.catalog.loader import Catalog
@@ -45,7 +45,7 @@ def check(c: Catalog) -> list[CatalogProblem]:
     p += dupes(c.units, lambda r: r.unit, "units.csv", "unit")
     p += dupes(c.reform_figures, lambda r: r.figure, "reform_figures.csv", "figure")
     p += _systems_forms(c) + _fields(c) + _mappings(c) + _elements(c)
-    p += check_codes(c) + check_materials(c) + check_rules(c)
+    p += check_codes(c) + check_materials(c) + check_rules(c) + check_items(c)
     return fold(p, c)
 
 

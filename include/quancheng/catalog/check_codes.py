@@ -1,4 +1,5 @@
-"""Catalog checks of code lists, crosswalks, units, materials, grants and cross-field rules (see check.py)."""
+"""Catalog checks of code lists, crosswalks, units, materials, grants, approval items and cross-field rules
+(see check.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from quancheng.catalog.loader import Catalog
 from quancheng.errors import CatalogProblem
 from quancheng.registry import CROSS_RULES
 
+# the case record's item code: a form holding it records cases of many items, each row naming its own
+ITEM_CODE_KEY = "service_item_code"
 VERSION = re.compile(r"^V\d+\.\d+$")
 
 
@@ -91,4 +94,26 @@ def check_rules(c: Catalog) -> list[CatalogProblem]:
                 p.append(Unknown("element", e, "rules.csv", r.line, f"rule {r.rule_id}: unknown element {e!r}",
                                  "name an element of elements.csv"))
         p += CROSS_RULES.get(r.kind).fits(r)  # whether the rule lists what its kind needs
+    return p
+
+
+def check_items(c: Catalog) -> list[CatalogProblem]:
+    """Approval items name a form once each, and every form that records case fields names its item (or
+    carries it: the one-window system records cases of every item, with the item code in each row)."""
+    p = dupes(c.service_items, lambda r: r.item_id, "service_items.csv", "item_id")
+    p += dupes(c.service_items, lambda r: r.form_id, "service_items.csv", "form (one approval item per form)")
+    for i in c.service_items:
+        if i.form_id not in c.form:
+            p.append(Unknown("form", i.form_id, "service_items.csv", i.line,
+                             f"item {i.item_id}: unknown form {i.form_id!r}", "name a form of forms.csv"))
+    office = {e.element_id for e in c.elements if e.filled_by == "office"}
+    named = {i.form_id for i in c.service_items}
+    for f in c.forms:
+        fed = [m for m in c.mappings_of(f.form_id) if m.element_id in office]
+        carries_item = any(c.element[m.element_id].key == ITEM_CODE_KEY for m in fed)
+        if fed and f.form_id not in named and not carries_item:
+            p.append(CatalogProblem("mappings.csv", fed[0].line,
+                                    f"form {f.form_id!r} records case fields ({', '.join(m.column for m in fed[:3])}"
+                                    f" map to elements filled by the office) but names no approval item",
+                                    f"add a row item_id,name_zh,name_en,{f.form_id} to service_items.csv"))
     return p

@@ -4,7 +4,7 @@ An id from the catalog becomes a folder (``staging/<system_id>/``), a file (``co
 an unquoted SQL name (``stage__<stage_id>``, the demo's DDL), an Airflow DAG id (``sync__<system_id>``) or
 connection id, and a URL path (an HTTP system's ``table``). So:
 
-- system, form, stage, code-list and crosswalk ids and connection ids are lower-case ascii snake case
+- system, form, stage, approval-item, code-list and crosswalk ids and connection ids are lower-case ascii snake case
   starting with a letter, at most 63 characters (PostgreSQL's identifier limit): ``SAFE_ID``;
 - a source table keeps its native name (``TZ_XMBA``, ``credit-ratings``, ``施工许可申请``): letters of any
   script, digits, ``_`` and ``-``, starting with a letter or digit, at most 63 characters, so never a path
@@ -46,6 +46,7 @@ def check_names(c: Catalog) -> list[CatalogProblem]:
     p += _bad(((f.line, f"field {f.form_id}: column", f.column) for f in c.fields), NATIVE_COLUMN,
               "fields.csv", "write the native column name: letters, digits and _, not starting with _ "
               "(reserved for provenance columns), at most 63 characters")
+    p += _bad(((i.line, "item_id", i.item_id) for i in c.service_items), SAFE_ID, "service_items.csv", SAFE_ID_FIX)
     seen: set[str] = set()
     for x in c.crosswalks:  # one problem per crosswalk, not per row of it
         if x.crosswalk_id not in seen:

@@ -44,7 +44,8 @@ def check(catalog_path: Path | None) -> None:
 @catalog.command()
 @CATALOG_OPT
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (keys systems, "
-              "systems_by_kind, source_forms, stage_forms, source_fields, elements, materials_before, "
+              "systems_by_kind, source_forms, stage_forms, source_fields, elements, case_elements, case_items, "
+              "materials_before, "
               "materials_after, materials_merged_in_stage, materials_waived_by_sharing, per_stage, "
               "per_department, seed_figures).")
 def stats(catalog_path: Path | None, as_json: bool) -> None:
@@ -95,6 +96,9 @@ def _print_tables(s: dict[str, Any]) -> None:
               _pair(seeded("source_forms"), seeded("stage_forms")), diff("source_forms", "stage_forms"))
     t.add_row("fields -> elements", str(s["source_fields"]), str(s["elements"]), "",
               _pair(seeded("source_fields"), seeded("elements")), diff("source_fields", "elements"))
+    if s["case_elements"]:
+        t.add_row("  case record (not form elements)", "", str(s["case_elements"]),
+                  f"{s['case_items']} items", "", "")
     t.add_row("materials", str(s["materials_before"]), str(s["materials_after"]), f"{s['materials_reduction_pct']}%",
               _pair(seeded("materials_before"), seeded("materials_after")),
               diff("materials_before", "materials_after"))

@@ -29,6 +29,7 @@ from quancheng.catalog.models import (
     Mapping,
     Material,
     ReformFigure,
+    ServiceItem,
     SourceField,
     SourceForm,
     Stage,
@@ -57,8 +58,10 @@ FILES: dict[str, type[BaseModel]] = {
     "rules.csv": CrossRule,
     "grants.csv": Grant,
     "reform_figures.csv": ReformFigure,
+    "service_items.csv": ServiceItem,
 }
-OPTIONAL_FILES = {"crosswalks.csv", "rules.csv", "grants.csv", "materials.csv", "reform_figures.csv"}
+OPTIONAL_FILES = {"crosswalks.csv", "rules.csv", "grants.csv", "materials.csv", "reform_figures.csv",
+                  "service_items.csv"}
 # ids that become file names, table names and DAG ids: lower-case ascii snake case, at most 63 characters
 SAFE_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SAFE_ID_FIX = "use lower-case ascii letters, digits and _ (starting with a letter, at most 63 characters)"
@@ -155,6 +158,7 @@ class Catalog:
         self.rules: list[CrossRule] = tables.get("rules.csv", [])
         self.grants: list[Grant] = tables.get("grants.csv", [])
         self.reform_figures: list[ReformFigure] = tables.get("reform_figures.csv", [])
+        self.service_items: list[ServiceItem] = tables.get("service_items.csv", [])
         self.codes: list[Code] = codes
 
     # --- indexes (built once, on first use) ---
@@ -205,6 +209,11 @@ class Catalog:
     def crosswalk_code_list(self) -> dict[str, str]:
         """crosswalk_id -> the code list it maps to."""
         return {c.crosswalk_id: c.code_list_id for c in self.crosswalks}
+
+    @cached_property
+    def item_of_form(self) -> dict[str, ServiceItem]:
+        """form_id -> the approval item whose cases the form records."""
+        return {i.form_id: i for i in self.service_items}
 
     def forms_of(self, system_id: str) -> list[SourceForm]:
         return [f for f in self.forms if f.system_id == system_id]

@@ -52,6 +52,9 @@ IdentifierKind = Literal[
 # (built-in transforms; more are registered by name, see quancheng.normalize.transforms)
 TransformName = Annotated[str, _named(TRANSFORMS), TRANSFORMS]
 MaterialKind = Literal["issued", "identity", "applicant"]
+# who records an element's value: the applicant on the form (the reform's form elements, on the stage forms),
+# or the approving office while it processes the case (受理, 审批决定 ...: the case record, not a form element)
+FilledBy = Literal["applicant", "office"]
 # built in: sum_equals, before, duration_days (see quancheng.validate.cross)
 CrossRuleKind = Annotated[str, _named(CROSS_RULES), CROSS_RULES]
 # the headline figures a reform publishes and ``quancheng catalog stats`` computes (keys of its JSON)
@@ -181,6 +184,20 @@ class Element(_Row):
     synonyms: tuple[str, ...] = ()
     required_in: tuple[str, ...] = ()  # stage ids where the element is required
     authority_system: str = ""  # wins conflicts in stage-form consolidation
+    filled_by: FilledBy = "applicant"
+
+
+class ServiceItem(_Row):
+    """An approval item (政务服务事项) and the form its cases are recorded on.
+
+    A form's case-record fields (受理日期, 审批决定日期 ... , elements ``filled_by == "office"``) are about
+    this item: the case record of a project is its rows over every form, each read with its form's item.
+    """
+
+    item_id: str
+    name_zh: str
+    name_en: str
+    form_id: str
 
 
 class CodeList(_Row):

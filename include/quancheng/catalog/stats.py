@@ -19,8 +19,12 @@ exchange from the issuing system, so the applicant submits nothing).
 beside the computed one, with the difference: the seed is what the catalog is compared with, never a
 target the content is padded to meet.
 
-``elements`` counts the distinct elements any mapping feeds (the registry's active elements must be
-exactly these; ``quancheng catalog check`` says so when they are not).
+``elements`` counts the distinct elements any mapping feeds that the applicant fills (``filled_by ==
+"applicant"``): the reform's form elements. The case record's elements, which the approving office fills
+while it processes an application (受理日期, 审批决定日期 ...), are counted apart as ``case_elements``;
+with ``case_items``, the approval items whose cases the forms record (``service_items.csv``).
+The registry's active elements must be exactly the fed ones (``quancheng catalog check`` says so when
+they are not).
 """
 
 from __future__ import annotations
@@ -71,7 +75,9 @@ def waived_groups(catalog: Catalog) -> dict[tuple[str, str], bool]:
 def compute(catalog: Catalog) -> dict[str, Any]:
     """Every figure of the reform table, overall, per stage and per department."""
     fed = fed_by_system(catalog)
-    elements = {m.element_id for m in catalog.mappings}
+    applicant = {e.element_id for e in catalog.elements if e.filled_by == "applicant"}
+    fed_ids = {m.element_id for m in catalog.mappings}
+    elements = fed_ids & applicant
     waived = waived_groups(catalog)
     stage_of = {f.form_id: f.stage_id for f in catalog.forms}
     per_stage = {}
@@ -84,7 +90,7 @@ def compute(catalog: Catalog) -> dict[str, Any]:
             "name_zh": s.name_zh,
             "source_forms": len(forms),
             "source_fields": sum(len(catalog.fields_of(f)) for f in ids),
-            "elements": len({m.element_id for m in catalog.mappings if m.form_id in ids}),
+            "elements": len({m.element_id for m in catalog.mappings if m.form_id in ids} & applicant),
             "required_elements": sum(1 for e in catalog.elements if s.stage_id in e.required_in),
             "materials_before": len(mats),
             "materials_after": sum(1 for g in groups if not waived[g]),
@@ -100,7 +106,7 @@ def compute(catalog: Catalog) -> dict[str, Any]:
         d["systems"] += 1
         d["source_forms"] += len(own)
         d["source_fields"] += sum(len(catalog.fields_of(f)) for f in own)
-        d["elements"] += len(fed.get(sy.system_id, set()))
+        d["elements"] += len(fed.get(sy.system_id, set()) & applicant)
         d["materials_asked"] += sum(1 for m in catalog.materials if m.form_id in own)
     before, after = len(catalog.materials), sum(1 for w in waived.values() if not w)
     out: dict[str, Any] = {
@@ -110,6 +116,8 @@ def compute(catalog: Catalog) -> dict[str, Any]:
         "stage_forms": len(catalog.stages),
         "source_fields": len(catalog.fields),
         "elements": len(elements),
+        "case_elements": len(fed_ids - applicant),
+        "case_items": len(catalog.service_items),
         "registry_elements": sum(1 for e in catalog.elements if e.status != "retired"),
         "materials_before": before,
         "materials_after": after,

@@ -7,7 +7,8 @@ Rules:
 - A project is in stage *S* when a form of stage *S* holds a row for it.
 - The elements of stage *S* are those mapped by the project-keyed forms of *S*, plus those required in
   *S* that some project-keyed form holds; not the record's own update time (``source_updated_at``),
-  which is provenance.
+  which is provenance, nor the case record's elements (``filled_by == "office"``: 受理日期, 审批决定日期 …),
+  which belong to one approval item each and stay in the system datasets with their form's item.
 - Each element's value comes from every system dataset (of any stage) that holds the element for the
   project. The winner: the catalog's ``authority_system`` of the element when it has a value, else the
   most recent (the row's ``source_updated_at``, read as Asia/Shanghai time, else its ``_extracted_at``);
@@ -110,8 +111,10 @@ def stage_elements(catalog: Catalog, stage_id: str) -> list[Element]:
     members = {e.element_id for f in forms if f.stage_id == stage_id for e in catalog.elements_of(f.form_id)}
     members |= {e.element_id for e in catalog.elements if stage_id in e.required_in and e.element_id in held}
     members.discard(pk.element_id)
-    # a record's own update time is provenance, not a fact about the project: every system would "conflict"
-    members -= {e.element_id for e in catalog.elements if e.key == RECENCY_KEY}
+    # a record's own update time is provenance, not a fact about the project: every system would "conflict";
+    # the case record (受理日期, 审批决定日期 ...) is about one approval item, recorded by its office, not
+    # something the applicant declares: each item has its own, so they would "conflict" too
+    members -= {e.element_id for e in catalog.elements if e.key == RECENCY_KEY or e.filled_by == "office"}
     return [pk] + [e for e in catalog.elements if e.element_id in members]
 
 

@@ -109,7 +109,7 @@ class FormRenderer:
 
     # --- mapped fields ---
     def _canon(self, el: Element, take: pa.Array) -> pa.Array:
-        return self.values.canonical(self.kind, el).take(take)
+        return self.values.canonical(self.kind, el, self.form).take(take)
 
     def _mapped(self, f: SourceField, maps: list[Mapping], take: pa.Array, rng: np.random.Generator) -> pa.Array:
         maps = sorted(maps, key=lambda m: m.part)

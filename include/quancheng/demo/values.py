@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from quancheng.catalog import Catalog
-from quancheng.catalog.models import CrossRule, Element
+from quancheng.catalog.models import CrossRule, Element, SourceForm
 from quancheng.demo.idgen import day_number
 from quancheng.demo.pools import (
     CURRENT_DIVISIONS,
@@ -83,17 +83,22 @@ class Values:
         return {"project": self.projects.size, "enterprise": self.enterprises.size,
                 "person": self.persons.size}[kind]
 
-    def canonical(self, kind: EntityKind, element: Element) -> pa.Array:
-        """One value per entity of ``kind`` (see the module docstring for the types)."""
-        key = (kind, element.element_id)
+    def canonical(self, kind: EntityKind, element: Element, form: SourceForm | None = None) -> pa.Array:
+        """One value per entity of ``kind`` (see the module docstring for the types). The case record's
+        elements (``filled_by == "office"``: 受理日期, 审批决定日期 …) have one value per entity and ``form``:
+        each approval item is accepted and decided on its own days."""
+        per_form = form is not None and element.filled_by == "office"
+        key = (kind, f"{element.element_id}@{form.form_id}" if per_form and form else element.element_id)
         if key not in self.cache:
-            self.cache[key] = self._make(kind, element)
-            self._apply_rules(kind, element)
+            self.cache[key] = self._make(kind, element, form if per_form else None)
+            if not per_form:
+                self._apply_rules(kind, element)
         return self.cache[key]
 
     def release(self, kind: EntityKind, element_id: str) -> None:
-        """Forget a cached column (seeding drops each after the last form that uses it)."""
-        self.cache.pop((kind, element_id), None)
+        """Forget a cached column (seeding drops each after the last form that uses it), per-form ones too."""
+        for key in [k for k in self.cache if k[0] == kind and k[1].split("@")[0] == element_id]:
+            del self.cache[key]
 
     # --- who an element is about ---
     def _party(self, kind: EntityKind, element: Element) -> np.ndarray | None:
@@ -122,9 +127,9 @@ class Values:
         return _distinct(rng, self.persons.size, self.size(kind))
 
     # --- value makers ---
-    def _make(self, kind: EntityKind, el: Element) -> pa.Array:
+    def _make(self, kind: EntityKind, el: Element, form: SourceForm | None = None) -> pa.Array:
         n = self.size(kind)
-        rng = rng_for(self.seed, f"{kind}.{el.element_id}")
+        rng = rng_for(self.seed, f"{kind}.{el.element_id}" + (f".{form.form_id}" if form else ""))
         party = self._party(kind, el)
         person = self._person(kind, el, party)
         text = el.name_zh + el.property
@@ -163,7 +168,7 @@ class Values:
         if el.code_list:
             return self._codes(el, rng, n, party)
         if el.data_type in ("date", "datetime"):
-            return self._dates(kind, el, rng, n, party, person)
+            return self._dates(kind, el, rng, n, party, person, form)
         if el.data_type in ("decimal", "integer"):
             return self._numbers(el, rng, n, party)
         if el.data_type == "boolean":
@@ -248,7 +253,7 @@ class Values:
         return pa.array(vals.astype(np.float64))
 
     def _dates(self, kind: EntityKind, el: Element, rng: np.random.Generator, n: int,
-               party: np.ndarray | None, person: np.ndarray | None) -> pa.Array:
+               party: np.ndarray | None, person: np.ndarray | None, form: SourceForm | None = None) -> pa.Array:
         text = el.name_zh + el.property
         if person is not None and "出生" in text:
             return dates(self.persons.birth[person])
@@ -263,12 +268,14 @@ class Values:
             elif any(w in text for w in ("拟", "计划")):
                 base, jitter = sd[:, 0], rng.integers(60, 365, n)
             else:
-                base, jitter = sd[:, self._stage_of(el)], rng.integers(0, 25, n)
+                base, jitter = sd[:, self._stage_of(el, form)], rng.integers(0, 25, n)
             return dates(base + jitter)
         return dates(rng.integers(day_number(date(2005, 1, 1)), day_number(date(2025, 1, 1)), n))
 
-    def _stage_of(self, el: Element) -> int:
+    def _stage_of(self, el: Element, form: SourceForm | None = None) -> int:
         orders = {s.stage_id: s.order for s in self.catalog.stages}
+        if form is not None and form.stage_id in orders:
+            return orders[form.stage_id] - 1
         for sid in el.required_in:
             if sid in orders:
                 return orders[sid] - 1
