@@ -6,6 +6,7 @@
   provenance and the conflicts dataset.
 - ``consolidate__enterprise_master``: one row per legal entity, its name history, links and review list.
 - ``consolidate__materials``: the application materials per stage form, waived or still asked for.
+- ``consolidate__cases``: the case record of every approval item (受理, 审批决定 …), one row per case.
 
 Each runs when any system dataset is updated; each task is one call into ``quancheng.consolidate.steps``
 and emits one Asset event per dataset it published, with rows and content hash. Parse time is reading
@@ -125,7 +126,21 @@ def consolidate__materials() -> None:
     materials()
 
 
+@dag(dag_id="consolidate__cases", schedule=ANY_SYSTEM_DATASET, start_date=START, catchup=False,
+     max_active_runs=1, tags=["quancheng", "consolidate"], default_args=DEFAULT_ARGS,
+     doc_md=_doc("Approval cases", ["cases.approval"]))
+def consolidate__cases() -> None:
+    @task(pool=CONSOLIDATE_POOL, outlets=[asset_for("cases.approval")])
+    def cases(outlet_events: Any = None) -> dict[str, Any]:
+        from quancheng.consolidate.steps import cases_step
+
+        return emit(outlet_events, cases_step(key=tokenization_key()))
+
+    cases()
+
+
 share__system_datasets()
 consolidate__stage_forms()
 consolidate__enterprise_master()
 consolidate__materials()
+consolidate__cases()

@@ -11,7 +11,7 @@ from quancheng.catalog.light import load_systems_and_forms
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 CONSOLIDATE = {"share__system_datasets", "consolidate__stage_forms", "consolidate__enterprise_master",
-               "consolidate__materials"}
+               "consolidate__materials", "consolidate__cases"}
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,4 @@ def test_outlets_name_the_published_datasets(bag) -> None:  # type: ignore[no-un
     outlets = {o.name for o in bag.dags["consolidate__stage_forms"].tasks[0].outlets}
     assert {"stage.s3_construction", "stage.s3_construction.provenance", "conflicts.stage_forms"} <= outlets
     assert {o.name for o in bag.dags["consolidate__materials"].tasks[0].outlets} == {"materials.by_stage"}
+    assert {o.name for o in bag.dags["consolidate__cases"].tasks[0].outlets} == {"cases.approval"}

@@ -10,8 +10,10 @@ from datetime import datetime
 import pytest
 from quancheng import pipeline
 from quancheng.catalog.stats import compute
+from quancheng.consolidate.cases import CASES_DATASET, case_elements, case_forms
 from quancheng.consolidate.keys import project_key
 from quancheng.consolidate.run import (
+    publish_cases,
     publish_enterprise_master,
     publish_materials,
     publish_stage_forms,
@@ -41,7 +43,8 @@ def world(tmp_path_factory, full_catalog):  # type: ignore[no-untyped-def]
             pipeline.run_system(sid, Window(None, end), catalog=catalog, home=home, uri=uris.get(sid, info["uri"]))
     store = SharedStore(home)
     outputs = {**share_system_datasets(store, catalog), **publish_stage_forms(store, catalog),
-               **publish_enterprise_master(store, catalog), **publish_materials(store, catalog)}
+               **publish_enterprise_master(store, catalog), **publish_materials(store, catalog),
+               **publish_cases(store, catalog)}
     return catalog, values, store, home, outputs
 
 
@@ -91,3 +94,37 @@ def test_materials_and_no_clear_ids(world) -> None:  # type: ignore[no-untyped-d
 
     for p in opened:
         assert clear_id_numbers(pq.read_table(p), catalog) == [], p
+
+
+def test_the_case_record_holds_every_case_of_every_item_once(world) -> None:  # type: ignore[no-untyped-def]
+    catalog, _, store, _, outputs = world
+    cases = store.read(CASES_DATASET)
+    keys = [e.key for e in case_elements(catalog)]
+    assert {"case_accepted_date", "case_decision_date", "case_no"} <= set(keys)
+    expected = 0
+    by_ds = {}
+    for form in case_forms(catalog):
+        t = store.read(f"{form.system_id}.{form.form_id}")
+        if t is None:
+            continue
+        expected += t.num_rows
+        by_ds[f"{form.system_id}.{form.form_id}"] = (form, {r["_source_key"]: r for r in t.to_pylist()})
+    assert cases.num_rows == expected > 0  # one row per source row of every case form: none lost, none added
+    rows = cases.to_pylist()
+    seen = {(r["dataset_id"], r["_source_key"]) for r in rows}
+    assert len(seen) == len(rows)
+    for r in rows[:: max(1, len(rows) // 400)]:  # each sampled case equals its form's row, with the form's item
+        form, t = by_ds[r["dataset_id"]]
+        item = catalog.item_of_form.get(form.form_id)
+        assert r["item_id"] == (item.item_id if item else None)
+        src = t[r["_source_key"]]
+        assert {k: r[k] for k in keys if k in src} == {k: src[k] for k in keys if k in src}
+    one_window = [r for r in rows if r["item_id"] is None]
+    assert {r["_source_system"] for r in one_window} == {"asb_one_window"}  # the one-window rows name their own item
+    assert sum(bool(r["service_item_code"]) for r in one_window) > 0.9 * len(one_window)
+    # the case record is not on the stage forms: each item has its own dates, they are no project fact
+    for stage in catalog.stages:
+        assert not set(keys) & set(store.read(f"stage.{stage.stage_id}").column_names)
+    again = publish_cases(store, catalog)
+    assert again[CASES_DATASET]["content_hash"] == outputs[CASES_DATASET]["content_hash"]
+    assert not again[CASES_DATASET]["changed"]

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from quancheng import pipeline
 from quancheng.consolidate.run import (
+    publish_cases,
     publish_enterprise_master,
     publish_materials,
     publish_stage_forms,
@@ -57,7 +58,8 @@ def shared(tmp_path_factory, full_catalog):  # type: ignore[no-untyped-def]
             pipeline.run_system(sid, Window(None, end), catalog=full_catalog, home=home,
                                 uri=uris.get(sid, info["uri"]))
     store = SharedStore(home)
-    for step in (share_system_datasets, publish_stage_forms, publish_enterprise_master, publish_materials):
+    for step in (share_system_datasets, publish_stage_forms, publish_enterprise_master, publish_materials,
+                 publish_cases):
         step(store, full_catalog)
     return store, tokenizer_for(store)
 

@@ -17,11 +17,13 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, keyed_inputs, sorted_rows, spill_folder
+from quancheng.consolidate.cases import CASES_DATASET, build_cases, case_elements, case_forms, columns_read
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
     MASTER_DATASET,
@@ -44,6 +46,7 @@ from quancheng.publish.store import KEY, DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.metadata import column_meta
 from quancheng.sharing.publish import share_long, share_open, share_system_dataset, share_wide, tokenizer_for
+from quancheng.sharing.rules import sensitive_key_tables
 from quancheng.sharing.tokenize import Tokenizer
 
 Outputs = dict[str, dict[str, Any]]
@@ -279,4 +282,36 @@ def publish_materials(store: SharedStore, catalog: Catalog, *, areas: AreaStore 
     out = _publish(store, catalog, MATERIALS_DATASET, table, kind="materials", batch_id=batch_id, sort_by=order)
     out |= share_open(areas, MATERIALS_DATASET, table, kind="materials", batch_id=batch_id, sort_by=order)
     out[MATERIALS_DATASET]["summary"] = summary(table)
+    return out
+
+
+def publish_cases(store: SharedStore, catalog: Catalog, *, key: str | None = None, areas: AreaStore | None = None,
+                  tokenizer: Tokenizer | None = None) -> Outputs:
+    """The case record of every approval item (:mod:`quancheng.consolidate.cases`), read from the case forms'
+    datasets (their case columns only). Its open copy holds the columns shared unconditionally, with the
+    source keys of forms keyed by personal values tokenized (practitioner registration is keyed by an ID
+    number)."""
+    areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
+    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    tables: dict[str, pa.Table] = {}
+    for form in case_forms(catalog):
+        ds = dataset_id(form)
+        if ds in hashes:
+            t = store.read(ds, columns=columns_read(catalog, form))
+            if t is not None:
+                tables[ds] = t
+    table = build_cases(tables, catalog)
+    batch_id = batch_id_for("cases", {d: hashes[d] for d in tables})
+    order = ["dataset_id", KEY]
+    out = _publish(store, catalog, CASES_DATASET, table, kind="cases", batch_id=batch_id, sort_by=order)
+    closed = [e.key for e in case_elements(catalog) if e.share_type != "unconditional" or e.pi_class != "none"]
+    # a form keyed by a person's ID number has its keys tokenized, as in its own open copy (the same tokens)
+    personal_keys = sensitive_key_tables(catalog)
+    sensitive = sorted(dataset_id(f) for f in case_forms(catalog) if (f.system_id, f.table) in personal_keys)
+    opened = table.drop_columns(closed)
+    if opened.num_rows:
+        keys = pc.if_else(pc.is_in(opened["dataset_id"], pa.array(sensitive, pa.string())),
+                          tokenizer.array(opened[KEY], "key"), opened[KEY])
+        opened = opened.set_column(opened.schema.get_field_index(KEY), KEY, keys)
+    out |= share_open(areas, CASES_DATASET, opened, kind="cases", batch_id=batch_id, sort_by=order)
     return out

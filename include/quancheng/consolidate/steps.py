@@ -43,3 +43,8 @@ def enterprise_master_step(home: str | None = None, key: str | None = None) -> O
 def materials_step(home: str | None = None) -> Outputs:
     """The application materials per stage form."""
     return run.publish_materials(_store(home), current_catalog())
+
+
+def cases_step(home: str | None = None, key: str | None = None) -> Outputs:
+    """The case record of every approval item (受理, 审批决定 …) over the forms that record one."""
+    return run.publish_cases(_store(home), current_catalog(), key=key)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 SYNC_PREFIX = "sync__"
 DOWNSTREAM = ("share__system_datasets", "consolidate__stage_forms", "consolidate__enterprise_master",
-              "consolidate__materials")
+              "consolidate__materials", "consolidate__cases")
 
 
 @dataclass

@@ -44,7 +44,7 @@ from quancheng.objectstore import Storage
 from quancheng.publish import delta
 from quancheng.safepath import inside, safe_path
 
-DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials", "conflicts"]
+DatasetKind = Literal["system", "quarantine", "stage_form", "master", "materials", "conflicts", "cases"]
 
 REGISTRY_TABLE = "_exchange_datasets"
 KEY = "_source_key"

@@ -125,6 +125,8 @@ def dataset_meta(catalog: Catalog, dataset_id: str) -> dict[str, str]:
         "master.enterprise_names": ("企业名称历史", "Enterprise name history", "每个主体见过的每个名称"),
         "master.enterprise_links": ("企业主体关联", "Enterprise links", "各系统记录中的主体归并到哪个主体"),
         "master.enterprise_review": ("企业匹配待复核", "Enterprise match review", "疑似同一但未自动归并的主体"),
+        "cases.approval": ("审批办件", "Approval cases",
+                           "每个审批事项的每个办件一行：申请、受理、审批决定及其结论、意见和批准文件有效期，取自记录办件的各表单"),
         "materials.by_stage": ("阶段申请材料", "Application materials by stage",
                                "每个阶段表单要求的申请材料，及因数据共享免予提交者"),
     }
