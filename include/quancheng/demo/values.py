@@ -59,6 +59,9 @@ FREE_TEXT = [
 ]
 
 
+# a case's dates, each (lowest, highest + 1) days after the one before (申请 after the stage's date)
+CASE_STEPS = {"申请日期": (0, 10), "受理日期": (0, 6), "审批决定日期": (1, 21), "有效期至": (365, 1096)}
+
 def _take(col: pa.Array, idx: np.ndarray) -> pa.Array:
     return col.take(pa.array(idx))
 
@@ -255,6 +258,8 @@ class Values:
     def _dates(self, kind: EntityKind, el: Element, rng: np.random.Generator, n: int,
                party: np.ndarray | None, person: np.ndarray | None, form: SourceForm | None = None) -> pa.Array:
         text = el.name_zh + el.property
+        if form is not None and el.property in CASE_STEPS:
+            return self._case_date(kind, el, form, n)
         if person is not None and "出生" in text:
             return dates(self.persons.birth[person])
         if party is not None and ("成立" in text or "设立" in text or "注册" in text):
@@ -271,6 +276,18 @@ class Values:
                 base, jitter = sd[:, self._stage_of(el, form)], rng.integers(0, 25, n)
             return dates(base + jitter)
         return dates(rng.integers(day_number(date(2005, 1, 1)), day_number(date(2025, 1, 1)), n))
+
+    def _case_date(self, kind: EntityKind, el: Element, form: SourceForm, n: int) -> pa.Array:
+        """A case's dates in their order: applied, accepted 0-5 days later, decided 1-20 days after that, the
+        decision valid one to three years; one draw per form, so every date of one case agrees."""
+        rng = rng_for(self.seed, f"{kind}.case.{form.form_id}")
+        if kind == "project":
+            base = self.projects.stage_dates[:, self._stage_of(el, form)]
+        else:
+            base = rng.integers(day_number(date(2005, 1, 1)), day_number(date(2025, 1, 1)), n)
+        steps = [rng.integers(lo, hi, n) for lo, hi in CASE_STEPS.values()]
+        upto = list(CASE_STEPS).index(el.property) + 1
+        return dates(base + sum(steps[:upto]))
 
     def _stage_of(self, el: Element, form: SourceForm | None = None) -> int:
         orders = {s.stage_id: s.order for s in self.catalog.stages}
