@@ -9,7 +9,8 @@ in every system (so a project's 总投资 agrees wherever it appears). How a val
 - elements whose ``object_class`` names a party (建设单位, 施工单位, 法人 ...) are attributes of the
   enterprise playing that role in the project (or of the enterprise itself), chosen by ``property``
   (名称, 法定代表人, 联系电话, 地址 ...); persons' names, ID numbers and phones likewise;
-- codes from the element's code list (Jinan's current divisions for GB/T 2260); nominal pipe diameters
+- codes from the element's code list (Jinan's current divisions for GB/T 2260; where departments write
+  the element through their crosswalks, the codes those can write); nominal pipe diameters
   (format ``DNn..4``) as designations, ``DN100``;
 - numbers by unit dimension (money in 元 rounded to 100, areas in m², counts by name), within min/max;
 - dates from the project's stage dates (开工 after 施工许可, 竣工 at acceptance, 拟/计划 ahead);
@@ -217,9 +218,25 @@ class Values:
         codes = [c for c in self.catalog.codes_by_list.get(el.code_list, []) if not c.valid_to]
         if not codes:
             return pa.nulls(n, pa.string())
+        writable = self._crosswalk_codes(el)
+        if writable is not None and (picked := sorted(writable & {c.code for c in codes})):
+            return choose(rng, picked, n)
         parents = {c.parent for c in codes}
         leaves = [c.code for c in codes if c.code not in parents] or [c.code for c in codes]
         return choose(rng, leaves, n)
+
+    def _crosswalk_codes(self, el: Element) -> set[str] | None:
+        """The codes every department crosswalk feeding ``el`` can write (None: no field writes it through
+        one), so a form that writes its own terms carries the same value as the truth."""
+        cat, out = self.catalog, None
+        for m in cat.mappings:
+            if m.element_id != el.element_id:
+                continue
+            f = next((f for f in cat.fields_of(m.form_id) if f.column == m.column), None)
+            if f is not None and f.code_list in cat.crosswalk:
+                got = set(cat.crosswalk[f.code_list].values())
+                out = got if out is None else out & got
+        return out
 
     def _numbers(self, el: Element, rng: np.random.Generator, n: int, party: np.ndarray | None) -> pa.Array:
         text = el.name_zh + el.property
