@@ -119,7 +119,8 @@ SOURCE_KINDS: Registry[type[Source]] = Registry("source kind", SOURCE_KINDS_GROU
     "sql": "quancheng.sources.generic_sql",
 })
 TRANSFORMS: Registry[Transform] = Registry("transform", TRANSFORMS_GROUP, dict.fromkeys(
-    ("copy", "text", "date", "quantity", "code", "identifier", "split", "date_range", "concat"),
+    ("copy", "text", "date", "quantity", "code", "identifier", "split", "date_range", "concat",
+     "nominal_diameter"),
     "quancheng.normalize.transforms"))
 CROSS_RULES: Registry[CrossCheck] = Registry("cross-field rule kind", CROSS_RULES_GROUP, dict.fromkeys(
     ("sum_equals", "before", "duration_days"), "quancheng.validate.cross"))

@@ -124,6 +124,9 @@ CASES: list[tuple[str, Breaker, str]] = [
     ("code list version rule", lambda c: ("code_lists.csv", c.set("code_lists.csv", {
         "code_list_id": "structure_type"}, version="V1")),
      "code list 'structure_type': version 'V1' does not follow V<major>.<minor>"),
+    ("code list source file missing", lambda c: ("code_lists.csv", c.set("code_lists.csv", {
+        "code_list_id": "structure_type"}, source="shared/reference/form_fields.csv")),
+     "code list 'structure_type': source file 'shared/reference/form_fields.csv' not found"),
     ("crosswalk system unknown", lambda c: ("crosswalks.csv", c.set("crosswalks.csv", {
         "crosswalk_id": "xw_hcb_structure_type", "native_value": "A"}, system_id="hcb_gone")),
      "crosswalk xw_hcb_structure_type 'A': unknown system 'hcb_gone'"),

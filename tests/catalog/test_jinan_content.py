@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from paths import FULL
+from paths import FULL, ROOT
 from quancheng.catalog import load_catalog
 
 
@@ -71,3 +71,21 @@ def test_the_full_catalog_keeps_every_slice_form_field_and_mapping() -> None:
                 mappings[(m.form_id, m.column, m.element_id)].part) == (m.transform, m.part)
     for e in small.elements:
         assert full.element[e.element_id].key == e.key, "slice element ids are stable"
+
+
+def test_code_lists_cite_where_their_codes_come_from() -> None:
+    """A list that says its values are the forms' option values has each one (but 其他) in
+    reference/form_fields.csv; a list whose source is a reference file has each of its codes in it
+    (GB/T 4754 excepted: its undivided groups are not in the file, the source says so)."""
+    cat = load_catalog(FULL)
+    forms_text = (ROOT / "reference" / "form_fields.csv").read_text(encoding="utf-8")
+    for cl in cat.code_lists:
+        assert cl.source and "shared/reference" not in cl.source, cl.code_list_id
+        codes = cat.codes_by_list[cl.code_list_id]
+        if cl.source.startswith("local: values seen in the forms' option lists"):
+            missing = [c.name_zh for c in codes if c.name_zh != "其他" and c.name_zh not in forms_text]
+            assert not missing, f"{cl.code_list_id}: {missing} are not in reference/form_fields.csv"
+        elif cl.source.startswith("reference/") and cl.code_list_id != "gb4754":
+            text = (ROOT / cl.source.split()[0].rstrip(",")).read_text(encoding="utf-8")
+            assert all(c.code in text for c in codes), cl.code_list_id
+

@@ -108,3 +108,29 @@ def test_gb4754_one_form(with_letters: bool, text: str, value: str | None, code:
                                                   ("9700", "T"), ("1310", "C"), ("x", None)])
 def test_section_of(digits: str, section: str | None) -> None:
     assert section_of(digits) == section
+
+
+class _Planning:
+    """A catalog stand-in holding GB 50137 codes whose names repeat under different parents."""
+
+    def __init__(self) -> None:
+        rows = [("R", "居住用地", ""), ("R1", "一类居住用地", "R"), ("R11", "住宅用地", "R1"),
+                ("R2", "二类居住用地", "R"), ("R21", "住宅用地", "R2"), ("G1", "公园绿地", "")]
+        self.code_list = {"gb50137": CodeList(code_list_id="gb50137", name_zh="城市用地分类", name_en="Urban land use",
+                                              version="2011", standard="GB 50137-2011")}
+        self.codes_by_list = {"gb50137": [Code(code_list_id="gb50137", code=c, name_zh=n, parent=p)
+                                          for c, n, p in rows]}
+        self.crosswalk = {"xw": {"住宅用地": "R"}}
+
+
+@pytest.mark.parametrize(("crosswalk", "text", "value", "code"), [
+    ("", "二类居住用地", "R2", "code.by_name"),
+    ("", "公园绿地", "G1", "code.by_name"),
+    ("", "住宅用地", None, "code.unknown"),      # R11 or R21: the name alone does not say
+    ("xw", "住宅用地", "R", None),               # the department's crosswalk does
+])
+def test_a_name_several_codes_share_is_no_alias(crosswalk: str, text: str, value: str | None,
+                                                code: str | None) -> None:
+    t = CodeTable.build(_Planning(), "gb50137", crosswalk)  # type: ignore[arg-type]
+    o = t.resolve(pl.Series([text]))
+    assert (o.values[0], o.codes[0]) == (value, code)

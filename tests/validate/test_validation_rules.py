@@ -38,6 +38,10 @@ CASES: list[tuple[str, Any, str, dict[str, Any], Any, list[str]]] = [
      ["code.unknown"]),
     ("code by name", element("nature", code_list="cn", format="n2"), "code", {"code_list": "cn"}, "名01", []),
     ("unit mismatch", element("amt", "decimal", unit="元"), "quantity", {"unit": "万元"}, "3亩", ["unit.mismatch"]),
+    ("nominal diameter", element("dn", format="DNn..4", max_length=6), "nominal_diameter", {}, "200mm", []),
+    ("diameter unread", element("dn", format="DNn..4", max_length=6), "nominal_diameter", {}, "De110",
+     ["nominal_diameter.outside_diameter"]),
+    ("format DN", element("dn", format="DNn..4", max_length=6), "text", {}, "DN 200", ["format"]),
 ]
 
 

@@ -6,13 +6,22 @@ from __future__ import annotations
 import re
 
 from quancheng.catalog.check_refs import Unknown, dupes
-from quancheng.catalog.loader import Catalog
+from quancheng.catalog.loader import DEFAULT_CATALOG, Catalog
 from quancheng.errors import CatalogProblem
 from quancheng.registry import CROSS_RULES
 
 # the case record's item code: a form holding it records cases of many items, each row naming its own
 ITEM_CODE_KEY = "service_item_code"
 VERSION = re.compile(r"^V\d+\.\d+$")
+# a file a code list's ``source`` cites: a relative path with a folder (reference/form_fields.csv)
+SOURCE_FILE = re.compile(r"(?<![\w/.])((?:[\w.-]+/)+[\w.-]+\.(?:csv|md|json|txt))\b")
+
+
+def source_files(c: Catalog, source: str) -> list[tuple[str, bool]]:
+    """Each file ``source`` cites and whether it exists: relative to the catalog folder, the two folders
+    above it (a repository's ``include/catalog``) or the project the package comes from."""
+    bases = [c.root, c.root.parent, c.root.parent.parent, DEFAULT_CATALOG.parent.parent]
+    return [(f, any((b / f).is_file() for b in bases)) for f in SOURCE_FILE.findall(source)]
 
 
 def check_codes(c: Catalog) -> list[CatalogProblem]:
@@ -22,6 +31,11 @@ def check_codes(c: Catalog) -> list[CatalogProblem]:
             p.append(CatalogProblem("code_lists.csv", cl.line, f"code list {cl.code_list_id!r}: version "
                                     f"{cl.version!r} does not follow V<major>.<minor>",
                                     "write e.g. V1.0 (standards keep their year, e.g. 2017)"))
+        for f, exists in source_files(c, cl.source):
+            if not exists:
+                p.append(CatalogProblem("code_lists.csv", cl.line, f"code list {cl.code_list_id!r}: source file "
+                                        f"{f!r} not found", "cite the file by its path in the repository "
+                                        "(reference/<file>), or the standard the codes come from"))
     known = {(x.code_list_id, x.code) for x in c.codes}
     for cl_id, codes in c.codes_by_list.items():
         rel = f"codes/{cl_id}.csv"

@@ -32,6 +32,8 @@ pattern the pipeline must catch (the pipeline quarantines values 10^3.5 over the
 | permit_suffix | 施工许可证编号 | S/J/Z/A 副本 suffix | fixed |
 | historic_address | addresses | 章丘市 / 莱芜市莱城区 | fixed |
 | name_variant | enterprise names | 有限公司 <-> 有限责任公司, （） -> () | fixed |
+| diameter_spelling | text pipe diameters | dn200 / 200mm / Φ200 / DN 200 for 200 | fixed |
+| outside_diameter | text pipe diameters | De110 (a plastic pipe's outside diameter) | quarantined |
 """
 
 from __future__ import annotations
@@ -159,6 +161,13 @@ def _historic_address(v: str, rng: np.random.Generator, ctx: Ctx) -> str | None:
     return None
 
 
+def _diameter_spelling(v: str, rng: np.random.Generator, ctx: Ctx) -> str | None:
+    size = v.removeprefix("DN")
+    if not size.isdigit():
+        return None
+    return str(rng.choice([f"dn{size}", f"{size}mm", f"Φ{size}", f"DN {size}"]))
+
+
 def _is_party_name(ctx: Ctx) -> bool:
     el = ctx.element
     return bool(el and ctx.text and "名称" in el.property and any(
@@ -210,6 +219,10 @@ PATTERNS: list[Pattern] = [
     Pattern("historic_address", "fixed", lambda c: c.text and any(w in c.name for w in ("地址", "住所")),
             _historic_address),
     Pattern("name_variant", "fixed", _is_party_name, _name_variant),
+    Pattern("diameter_spelling", "fixed", lambda c: c.text and c.transform == "nominal_diameter",
+            _diameter_spelling),
+    Pattern("outside_diameter", "quarantined", lambda c: c.text and c.transform == "nominal_diameter",
+            lambda v, r, c: str(r.choice(["De110", "De63", "Φ219×6"]))),
 ]
 PATTERN_BY_NAME = {p.name: p for p in PATTERNS}
 

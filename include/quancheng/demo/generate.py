@@ -8,6 +8,7 @@ projects left to add. Columns, in fields.csv order, each rendered from its mappi
 - ``quantity``: converted from the element's unit into the field's (元 -> 万元, m² -> 亩 ...);
 - ``date``: a date for date columns, else text in the system's own spelling (2019年11月21日, 20191121 ...);
 - ``code``: the department's native value through its crosswalk, else the canonical code;
+- ``nominal_diameter``: the size alone (``200``) in a field with a unit or a numeric type, else ``DN200``;
 - ``split`` / ``date_range`` / ``concat``: packed cells joined with the field's separator,
   ``start至end`` or ``365天``, or the pieces of one value spread over several columns;
 - the update column: a time inside the world's interval; excluded fields from their native type and
@@ -134,6 +135,9 @@ class FormRenderer:
             pieces = sorted(m.part for m in self.catalog.mappings_of(self.form.form_id)
                             if m.element_id == first.element_id and m.transform == "concat")
             return _piece(_as_text(self._canon(el, take)), len(pieces), pieces.index(first.part))
+        if first.transform == "nominal_diameter" and (f.native_type != "text" or f.unit):
+            # a 管径(mm) field holds the size in millimetres: DN200 is written 200
+            return pc.utf8_slice_codeunits(self._canon(el, take), 2)
         return self._one(f, el, self._canon(el, take))
 
     def _one(self, f: SourceField, el: Element, v: pa.Array, as_text: bool = False) -> pa.Array:

@@ -9,7 +9,9 @@ in every system (so a project's 总投资 agrees wherever it appears). How a val
 - elements whose ``object_class`` names a party (建设单位, 施工单位, 法人 ...) are attributes of the
   enterprise playing that role in the project (or of the enterprise itself), chosen by ``property``
   (名称, 法定代表人, 联系电话, 地址 ...); persons' names, ID numbers and phones likewise;
-- codes from the element's code list (Jinan's current divisions for GB/T 2260);
+- codes from the element's code list (Jinan's current divisions for GB/T 2260; where departments write
+  the element through their crosswalks, the codes those can write); nominal pipe diameters
+  (format ``DNn..4``) as designations, ``DN100``;
 - numbers by unit dimension (money in 元 rounded to 100, areas in m², counts by name), within min/max;
 - dates from the project's stage dates (开工 after 施工许可, 竣工 at acceptance, 拟/计划 ahead);
 - the catalog's cross-field rules hold: ``sum_equals`` totals are the sum of their parts, ``before``
@@ -47,6 +49,8 @@ EntityKind = Literal["project", "enterprise", "person"]
 PROJECT_ATTR = {"project_code": "code", "construction_permit": "construction_permit",
                 "planning_permit": "planning_permit"}
 PARTY_WORDS = ("单位", "企业", "法人", "公司", "机构", "组织", "申请人", "业主")
+# nominal sizes (GB/T 1047) of water, gas and heat connections to a building or site
+CONNECTION_DN = ["25", "32", "40", "50", "65", "80", "100", "150", "200", "250", "300", "400"]
 NATURAL_PERSON_SHARE = 0.1  # rows of a mixed 证件号码 (license_no) column whose party is a natural person
 PERSON_WORDS = ("自然人", "人员", "个人", "经办人", "联系人", "负责人", "法定代表人", "项目经理", "总监")
 FREE_TEXT = [
@@ -170,6 +174,8 @@ class Values:
             return _take(prj.arrow(PROJECT_ATTR[ik]), _distinct(rng, prj.size, n))
         if el.code_list:
             return self._codes(el, rng, n, party)
+        if el.format.startswith("DN"):  # a nominal pipe diameter: the designation, a size of a utility connection
+            return concat("DN", choose(rng, CONNECTION_DN, n))
         if el.data_type in ("date", "datetime"):
             return self._dates(kind, el, rng, n, party, person, form)
         if el.data_type in ("decimal", "integer"):
@@ -220,9 +226,25 @@ class Values:
         codes = [c for c in self.catalog.codes_by_list.get(el.code_list, []) if not c.valid_to]
         if not codes:
             return pa.nulls(n, pa.string())
+        writable = self._crosswalk_codes(el)
+        if writable is not None and (picked := sorted(writable & {c.code for c in codes})):
+            return choose(rng, picked, n)
         parents = {c.parent for c in codes}
         leaves = [c.code for c in codes if c.code not in parents] or [c.code for c in codes]
         return choose(rng, leaves, n)
+
+    def _crosswalk_codes(self, el: Element) -> set[str] | None:
+        """The codes every department crosswalk feeding ``el`` can write (None: no field writes it through
+        one), so a form that writes its own terms carries the same value as the truth."""
+        cat, out = self.catalog, None
+        for m in cat.mappings:
+            if m.element_id != el.element_id:
+                continue
+            f = next((f for f in cat.fields_of(m.form_id) if f.column == m.column), None)
+            if f is not None and f.code_list in cat.crosswalk:
+                got = set(cat.crosswalk[f.code_list].values())
+                out = got if out is None else out & got
+        return out
 
     def _numbers(self, el: Element, rng: np.random.Generator, n: int, party: np.ndarray | None) -> pa.Array:
         text = el.name_zh + el.property

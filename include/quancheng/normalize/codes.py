@@ -6,7 +6,9 @@ Rules of :meth:`CodeTable.resolve` (the ``code`` transform; run once per distinc
   as ``370102``), never on the raw spelling.
 - a field whose ``code_list`` is a crosswalk id uses the department's crosswalk first
   (结构类型 ``A`` -> ``01``); a value that already is a canonical code is accepted as it is.
-- a current code maps to itself; a code list entry's name maps to its code (note ``code.by_name``).
+- a current code maps to itself; a code list entry's name maps to its code (note ``code.by_name``), unless
+  codes of the list that are not parent and child share the name (GB 50137's 住宅用地 is R11, R21 and
+  R31): such a name is ``code.unknown`` unless the department's crosswalk says which code it means.
 - an abolished code with a successor maps to the end of its successor chain (370122 章丘县 -> 370181
   章丘市 -> 370114 章丘区), note ``division.successor`` for GB/T 2260 (``code.successor`` elsewhere):
   shared datasets carry today's divisions; the source value stays in the issues.
@@ -82,6 +84,7 @@ class CodeTable:
         for native, code in catalog.crosswalk.get(crosswalk_id, {}).items():
             t.aliases.setdefault(native, (code, None))
             t.aliases.setdefault(key(native), (code, None))
+        ambiguous = _ambiguous_names(entries)
         for c in entries:
             final = _chain_end(c, by_code)
             if final is None:
@@ -89,7 +92,8 @@ class CodeTable:
                 continue
             note = None if final == c.code else successor_note
             t.aliases.setdefault(key(c.code), (final, note))
-            t.aliases.setdefault(key(c.name_zh), (final, note or "code.by_name"))
+            if c.name_zh not in ambiguous:
+                t.aliases.setdefault(key(c.name_zh), (final, note or "code.by_name"))
         if is_gb4754(list_id, catalog):
             for c in entries:
                 digits = c.code.lstrip("ABCDEFGHIJKLMNOPQRST")
@@ -111,6 +115,16 @@ class CodeTable:
         codes = mark(codes, values.is_null() & (t != "").fill_null(False), "code.unknown")
         codes = first_code(codes, notes)
         return Outcome(values, codes)
+
+
+def _ambiguous_names(entries: list[Code]) -> set[str]:
+    """Names two codes of the list share without being parent and child (a GB/T 4754 group and its single
+    class may share one: either reading is the same industry)."""
+    by_name: dict[str, list[Code]] = {}
+    for c in entries:
+        by_name.setdefault(c.name_zh, []).append(c)
+    return {name for name, cs in by_name.items()
+            if any(a.parent != b.code and b.parent != a.code for i, a in enumerate(cs) for b in cs[i + 1:])}
 
 
 def _chain_end(c: Code, by_code: dict[str, Code]) -> str | None:

@@ -24,6 +24,7 @@ NOTES: dict[str, str] = {
     "industry.normalized": "a GB/T 4754 code was rewritten to the code list's form (section letter, digits)",
     "ric.upgraded": "a 15-digit ID number was upgraded to 18 digits (19 inserted, check computed)",
     "duration.derived": "a duration was computed from the range's start and end dates",
+    "nominal_diameter.phi": "a pipe size written Φ200 was read as DN200 (Φ also marks outside diameters)",
 }
 
 ERRORS: dict[str, str] = {
@@ -48,6 +49,11 @@ ERRORS: dict[str, str] = {
     "split.parts": "the packed cell does not have the number of parts the mapping expects",
     "text.nul_byte": "the text holds a NUL byte (PostgreSQL cannot store it; other readers cut the value there)",
     "text.invalid_utf8": "the source's bytes were not UTF-8 (each invalid sequence shown as U+FFFD)",
+    "nominal_diameter.outside_diameter": "an outside diameter (De110, Φ219×6) where a nominal diameter (DN) is "
+                                         "expected: its DN depends on the pipe's material and series",
+    "nominal_diameter.not_in_series": "a size that is not a GB/T 1047 nominal size (DN225, dn110: an outside "
+                                      "diameter or a typo)",
+    "nominal_diameter.unreadable": "not a nominal diameter (DN200, 200, 200mm, Φ200)",
     "quantity.not_finite": "infinity or NaN where a number is expected (a floating-point column's overflow)",
 }
 

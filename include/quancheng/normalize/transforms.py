@@ -33,6 +33,7 @@ from quancheng.normalize.base import fullwidth as to_fullwidth
 from quancheng.normalize.base import placeholder_mask as is_placeholder
 from quancheng.normalize.convert import Sources, native, typed
 from quancheng.normalize.dates import parse_date_ranges, parse_dates, parse_datetimes
+from quancheng.normalize.diameter import parse_nominal_diameters
 from quancheng.normalize.plan import Group, Target
 from quancheng.normalize.quantity import UnitTable, parse_integers, parse_quantities
 from quancheng.normalize.text import clean_text, normalize_text
@@ -178,6 +179,16 @@ def _three_parts(c: Catalog, m: Mapping, f: SourceField, el: Element, where: str
                            "0 = start, 1 = end, 2 = duration in days")]
 
 
+def _needs_string(c: Catalog, m: Mapping, f: SourceField, el: Element, where: str) -> list[CatalogProblem]:
+    from quancheng.errors import CatalogProblem
+
+    if el.data_type == "string" and not el.code_list and not el.unit:
+        return []
+    return [CatalogProblem("mappings.csv", m.line, f"{where}: nominal_diameter makes a designation (DN200): element "
+                           f"{el.element_id} must be a string without code list or unit",
+                           "set data_type string, format DNn..4 and no unit on the element")]
+
+
 # --- the built-in transforms ---
 @register_transform("copy")
 def copy(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
@@ -305,3 +316,11 @@ def concat(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
     joined = pl.select(pl.concat_str([c.fill_null("") for c in cleaned])).to_series()
     return [typed(null_where(joined, joined == ""), g.targets[0], units, cleaned=True)]
 
+
+@register_transform("nominal_diameter", codes="never", fits=_needs_string)
+def nominal_diameter(g: Group, src: Sources, units: UnitTable) -> list[Outcome]:
+    """A written pipe diameter (``DN200``, ``dn200``, ``200``, ``200mm``, ``Φ200``) -> the designation ``DN200``
+    by :func:`~quancheng.normalize.diameter.parse_nominal_diameters`; an outside diameter (``De110``,
+    ``Φ219×6``) or a size outside GB/T 1047's series is null with its reason, never guessed."""
+    col = g.columns[0]
+    return [on_distinct(partial(src.text, col), parse_nominal_diameters, source=src.arrow(col))]

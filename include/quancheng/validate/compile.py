@@ -8,6 +8,7 @@ reasons carry):
 - ``max_length``: a string longer than ``max_length`` characters.
 - ``format``: the element's GB/T 19488-style format: ``n6`` (exactly 6 digits), ``n..10`` (1-10 digits),
   ``an18`` / ``a3`` (exactly 18 / 3 characters), ``an..200`` (at most 200, when not already ``max_length``);
+  ``DNn..4`` (a designation: the upper-case letters ``DN`` then 1-4 digits, as ``DN200``);
   for numbers ``n..18.2`` bounds the integer digits (|v| < 10^16).
 - ``code_list``: a code that is not a current code of the element's code list (an element with a code
   list gets no ``max_length``/``format`` rule: membership implies both).
@@ -94,6 +95,8 @@ def _format_rule(e: Element) -> tuple[pl.Expr, str, dict[str, object]] | None:
             rx = rf"^[0-9]{{{m.group(1)}}}$"
         elif m := re.fullmatch(r"n\.\.(\d+)", fmt):
             rx = rf"^[0-9]{{1,{m.group(1)}}}$"
+        elif m := re.fullmatch(r"([A-Z]+)n\.\.(\d+)", fmt):  # a designation: letters, then digits (DNn..4)
+            rx = rf"^{m.group(1)}[0-9]{{1,{m.group(2)}}}$"
         elif m := re.fullmatch(r"an?(\d+)", fmt):
             k = int(m.group(1))
             return (col.str.len_chars() != k, "expect_column_value_lengths_to_equal", {"value": k})
