@@ -54,7 +54,7 @@ else:
                     [("id", "integer"), ("name", "text"), ("addr", "text"), ("amount", "decimal"),
                      ("issued", "date"), ("updated", "datetime")]]
     form = SourceForm(form_id="b", system_id="bench", name_zh="b", name_en="b", table="bench_extract",
-                      stage_id="s1", primary_key=("id",), updated_column="updated")
+                      stage_id="s1", form_kind="application", primary_key=("id",), updated_column="updated")
     system = System(system_id="bench", name_zh="b", name_en="b", department_zh="d", department_en="d",
                     stages=("s1",), kind="sqlite", conn_id="b", extract_mode="incremental")
     src = source_class("sqlite")(system, Cat(), uri)

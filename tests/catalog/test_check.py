@@ -25,7 +25,7 @@ def _field(form: str, column: str, **kw: str) -> dict[str, str]:
 CASES: list[tuple[str, Breaker, str]] = [
     ("duplicate form id", lambda c: ("forms.csv", c.append("forms.csv", {
         "form_id": "hcb_permit", "system_id": "hcb_construction_permit", "name_zh": "重复", "name_en": "dup",
-        "table": "x", "stage_id": "s3_construction", "primary_key": "施工许可证编号"})),
+        "table": "x", "stage_id": "s3_construction", "form_kind": "application", "primary_key": "施工许可证编号"})),
      "duplicate form_id 'hcb_permit' (first on line 3)"),
     ("form names unknown system", lambda c: ("forms.csv", c.set("forms.csv", {"form_id": "hcb_permit"},
                                                                 system_id="hcb_nowhere")),
@@ -152,6 +152,10 @@ CASES: list[tuple[str, Breaker, str]] = [
     ("issuer on an identity document", lambda c: ("materials.csv", c.set("materials.csv", {
         "material_id": "M0004"}, issuer_system="amr_enterprise")),
      "material M0004: issuer_system set on a 'identity' material"),
+    ("material asked by a data table", lambda c: (c.set("forms.csv", {"form_id": "hcb_permit"}, form_kind="data")
+                                                  and ("materials.csv", _line(c, "materials.csv",
+                                                                              {"material_id": "M0002"}))),
+     "material M0002: asked by 'hcb_permit', a data table (form_kind data), not an application form"),
     ("material element unknown", lambda c: ("materials.csv", c.set("materials.csv", {"material_id": "M0003"},
                                                                    elements="DE00001|DE00777")),
      "material M0003: unknown element 'DE00777'"),
@@ -280,7 +284,7 @@ ONLY_CASES: list[tuple[str, Breaker, str, str]] = [
      "system 'cab_place_names' has no forms", "add its forms to forms.csv"),
     ("form without fields", lambda c: ("forms.csv", c.append("forms.csv", {
         "form_id": "ndrc_change", "system_id": "ndrc_investment", "name_zh": "项目变更", "name_en": "Change",
-        "table": "TZ_XMBG", "stage_id": "s1_project_land", "primary_key": "XMDM"})),
+        "table": "TZ_XMBG", "stage_id": "s1_project_land", "form_kind": "application", "primary_key": "XMDM"})),
      "form 'ndrc_change' has no fields", "list its columns in fields.csv"),
 ]
 
@@ -315,6 +319,17 @@ def test_an_unknown_seed_figure_fails_loading_at_its_line(slice_copy: CatalogFil
         load_catalog(slice_copy.root)
     assert err.value.problems[0].render().startswith("reform_figures.csv:3: column 'figure'")
     assert "use one of systems, source_forms" in err.value.problems[0].fix
+
+
+@pytest.mark.parametrize(("value", "says"), [("table", "Input should be 'application' or 'data'"),
+                                             ("", "Field required")], ids=["unknown", "empty"])
+def test_a_form_kind_other_than_application_or_data_fails_loading_at_its_line(slice_copy: CatalogFiles,
+                                                                             value: str, says: str) -> None:
+    line = slice_copy.set("forms.csv", {"form_id": "hcb_permit"}, form_kind=value)
+    with pytest.raises(CatalogError) as err:
+        load_catalog(slice_copy.root)
+    assert [p.render() for p in err.value.problems] == [
+        f"forms.csv:{line}: column 'form_kind': {says} (got {value!r}) (fix: use one of application, data)"]
 
 
 def _references(c: CatalogFiles, value: str, columns: dict[str, str]) -> int:

@@ -50,10 +50,13 @@ def independent_counts(root: Path) -> dict[str, object]:
 
     systems = _read(root, "systems.csv")
     fields = _read(root, "fields.csv")
+    applied = {k for k, f in forms.items() if f["form_kind"] == "application"}  # data tables are counted apart
     per_stage = {
         s["stage_id"]: {
-            "source_forms": sum(1 for f in forms.values() if f["stage_id"] == s["stage_id"]),
-            "source_fields": sum(1 for f in fields if forms[f["form_id"]]["stage_id"] == s["stage_id"]),
+            "source_forms": sum(1 for k, f in forms.items() if f["stage_id"] == s["stage_id"] and k in applied),
+            "source_fields": sum(1 for f in fields
+                                 if forms[f["form_id"]]["stage_id"] == s["stage_id"] and f["form_id"] in applied),
+            "data_tables": sum(1 for k, f in forms.items() if f["stage_id"] == s["stage_id"] and k not in applied),
             "elements": len({m["element_id"] for m in mappings
                              if forms[m["form_id"]]["stage_id"] == s["stage_id"]} - office),
             "materials_after": sum(1 for (st, _), rows in groups.items()
@@ -63,9 +66,11 @@ def independent_counts(root: Path) -> dict[str, object]:
         "per_stage": per_stage,
         "systems": len(systems),
         "systems_by_kind": dict(sorted(Counter(s["kind"] for s in systems).items())),
-        "source_forms": len(forms),
+        "source_forms": len(applied),
         "stage_forms": len(_read(root, "stages.csv")),
-        "source_fields": len(_read(root, "fields.csv")),
+        "source_fields": sum(1 for f in fields if f["form_id"] in applied),
+        "data_tables": len(forms) - len(applied),
+        "data_table_fields": sum(1 for f in fields if f["form_id"] not in applied),
         "elements": len({m["element_id"] for m in mappings} - office),
         "case_elements": len({m["element_id"] for m in mappings} & office),
         "materials_before": len(_read(root, "materials.csv")),
@@ -84,6 +89,9 @@ def test_stats_equal_the_counts_taken_from_the_files(root: Path) -> None:
     assert {st: {k: v[k] for k in per_stage[st]} for st, v in s["per_stage"].items()} == per_stage  # type: ignore[index]
     assert s["elements"] + s["case_elements"] == s["registry_elements"], "every active registry element is fed"
     assert sum(v["source_forms"] for v in s["per_stage"].values()) == s["source_forms"]
+    assert sum(v["data_tables"] for v in s["per_stage"].values()) == s["data_tables"]
+    assert sum(v["source_forms"] + v["data_tables"] for v in s["per_department"].values()) == (
+        s["source_forms"] + s["data_tables"])
     assert sum(v["materials_after"] for v in s["per_stage"].values()) == s["materials_after"]
     assert sum(v["systems"] for v in s["per_department"].values()) == s["systems"]
 
@@ -152,7 +160,8 @@ def test_stats_json_has_the_issue_keys() -> None:
     out = CliRunner().invoke(cli, ["catalog", "stats", "--json", "--catalog", str(SLICE)])
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
-    for key in ("systems", "systems_by_kind", "source_forms", "stage_forms", "source_fields", "elements",
+    for key in ("systems", "systems_by_kind", "source_forms", "stage_forms", "source_fields", "data_tables",
+                "data_table_fields", "elements",
                 "materials_before", "materials_after", "per_stage", "per_department",
                 "materials_merged_in_stage", "materials_waived_by_sharing", "seed_figures"):
         assert key in data
@@ -169,6 +178,20 @@ def test_stats_table_shows_the_reform_figures() -> None:
                                               for ln in out.output.splitlines() if ln.count("│") > 2)}
     assert rows["merged within a stage"][2] == str(-s["materials_merged_in_stage"])
     assert rows["waived by shared data"][2] == str(-s["materials_waived_by_sharing"])
+    assert rows["data tables (fields)"][0] == f"{s['data_tables']} ({s['data_table_fields']})"
+
+
+def test_a_data_table_is_counted_apart_from_the_application_forms(full_copy: CatalogFiles) -> None:
+    """Turning a data table into an application form moves it and its fields into source_forms/source_fields."""
+    before = compute(load_catalog(full_copy.root))
+    assert before["data_tables"] == 10
+    _, fields = full_copy.rows("fields.csv")
+    n = sum(1 for f in fields if f["form_id"] == "tax_credit_rating")
+    full_copy.set("forms.csv", {"form_id": "tax_credit_rating"}, form_kind="application")
+    after = compute(load_catalog(full_copy.root))
+    assert (after["source_forms"], after["source_fields"]) == (before["source_forms"] + 1, before["source_fields"] + n)
+    assert (after["data_tables"], after["data_table_fields"]) == (9, before["data_table_fields"] - n)
+    assert after["elements"] == before["elements"], "a data table's elements count either way"
 
 
 def test_stats_table_shows_each_seed_figure_beside_the_computed_one(full_copy: CatalogFiles) -> None:

@@ -45,7 +45,7 @@ def _add_system(files: CatalogFiles) -> str:
     files.append("forms.csv", {
         "form_id": FORM, "system_id": SYSTEM, "name_zh": "建设工程地震安全性评价报告审定申请表",
         "name_en": "Seismic safety evaluation review", "table": "DZ_AQXPJ", "stage_id": "s1_project_land",
-        "primary_key": "SQBH"})
+        "form_kind": "application", "primary_key": "SQBH"})
     columns = [("SQBH", "申请编号", None, ""), ("XMDM", "项目代码", "project_code", "identifier"),
                ("XMMC", "项目名称", "project_name", "text"),
                ("JSDWMC", "建设单位名称", "construction_unit_name", "text"),

@@ -9,7 +9,7 @@ from quancheng.catalog.models import Element, SourceForm
 from quancheng.normalize.types import with_provenance
 
 FORM = SourceForm(form_id="f", system_id="ndrc_investment", name_zh="测试表", name_en="Test form", table="T",
-                  stage_id="s1_project_land", primary_key=("id",))
+                  stage_id="s1_project_land", form_kind="application", primary_key=("id",))
 
 
 def element(key: str, data_type: str = "string", **kw: Any) -> Element:

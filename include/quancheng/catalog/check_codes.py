@@ -74,6 +74,11 @@ def check_materials(c: Catalog) -> list[CatalogProblem]:
         if m.form_id not in c.form:
             p.append(Unknown("form", m.form_id, "materials.csv", m.line, f"{where}: unknown form {m.form_id!r}",
                              "name a form of forms.csv"))
+        elif c.form[m.form_id].form_kind == "data":  # an applicant submits materials with an application form
+            p.append(CatalogProblem("materials.csv", m.line, f"{where}: asked by {m.form_id!r}, a data table "
+                                    "(form_kind data), not an application form",
+                                    "name the application form that asks for it, or set the form's form_kind "
+                                    "to application"))
         if m.issuer_system and m.issuer_system not in c.system:
             p.append(Unknown("system", m.issuer_system, "materials.csv", m.line,
                              f"{where}: unknown issuer_system {m.issuer_system!r}",

@@ -37,17 +37,17 @@ def check(catalog_path: Path | None) -> None:
     if problems:
         click.secho(f"{len(problems)} problem(s) in {cat.root}", fg="red", err=True)
         sys.exit(1)
-    click.secho(f"catalog {cat.root} is clean: {len(cat.systems)} systems, {len(cat.forms)} forms, "
-                f"{len(cat.fields)} fields, {len(cat.elements)} elements", fg="green")
+    data = sum(1 for f in cat.forms if f.form_kind == "data")
+    click.secho(f"catalog {cat.root} is clean: {len(cat.systems)} systems, {len(cat.forms) - data} forms and "
+                f"{data} data tables, {len(cat.fields)} fields, {len(cat.elements)} elements", fg="green")
 
 
 @catalog.command()
 @CATALOG_OPT
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (keys systems, "
-              "systems_by_kind, source_forms, stage_forms, source_fields, elements, case_elements, case_items, "
-              "materials_before, "
-              "materials_after, materials_merged_in_stage, materials_waived_by_sharing, per_stage, "
-              "per_department, seed_figures).")
+              "systems_by_kind, source_forms, stage_forms, source_fields, data_tables, data_table_fields, elements, "
+              "case_elements, case_items, materials_before, materials_after, materials_merged_in_stage, "
+              "materials_waived_by_sharing, per_stage, per_department, seed_figures).")
 def stats(catalog_path: Path | None, as_json: bool) -> None:
     """The reform table: systems, forms -> stage forms, fields -> elements, materials before -> after.
 
@@ -99,6 +99,8 @@ def _print_tables(s: dict[str, Any]) -> None:
     if s["case_elements"]:
         t.add_row("  case record (not form elements)", "", str(s["case_elements"]),
                   f"{s['case_items']} items", "", "")
+    t.add_row("data tables (fields)", f"{s['data_tables']} ({s['data_table_fields']})", "",
+              "synced, not counted", "", "")
     t.add_row("materials", str(s["materials_before"]), str(s["materials_after"]), f"{s['materials_reduction_pct']}%",
               _pair(seeded("materials_before"), seeded("materials_after")),
               diff("materials_before", "materials_after"))
@@ -112,20 +114,21 @@ def _print_tables(s: dict[str, Any]) -> None:
                       + (v["explanation"] or "not explained") + (f"; {unexplained:+d} unexplained" if unexplained
                                                                  else ""))
     ts = Table(title="per stage")
-    for h in ("stage", "forms", "fields", "elements", "required", "materials before", "merged", "waived", "after"):
+    for h in ("stage", "forms", "fields", "data tables", "elements", "required", "materials before", "merged",
+              "waived", "after"):
         ts.add_column(h)
     for sid, v in s["per_stage"].items():
-        ts.add_row(f"{sid} {v['name_zh']}", *(str(v[k]) for k in ("source_forms", "source_fields", "elements",
-                                                                   "required_elements", "materials_before",
+        ts.add_row(f"{sid} {v['name_zh']}", *(str(v[k]) for k in ("source_forms", "source_fields", "data_tables",
+                                                                   "elements", "required_elements", "materials_before",
                                                                    "materials_merged_in_stage",
                                                                    "materials_waived_by_sharing",
                                                                    "materials_after")))
     con.print(ts)
     td = Table(title="per department")
-    for h in ("department", "systems", "forms", "fields", "elements fed", "materials asked"):
+    for h in ("department", "systems", "forms", "fields", "data tables", "elements fed", "materials asked"):
         td.add_column(h)
     for d, v in s["per_department"].items():
-        td.add_row(d, *(str(v[k]) for k in ("systems", "source_forms", "source_fields", "elements",
+        td.add_row(d, *(str(v[k]) for k in ("systems", "source_forms", "source_fields", "data_tables", "elements",
                                              "materials_asked")))
     con.print(td)
 

@@ -55,6 +55,10 @@ MaterialKind = Literal["issued", "identity", "applicant"]
 # who records an element's value: the applicant on the form (the reform's form elements, on the stage forms),
 # or the approving office while it processes the case (受理, 审批决定 ...: the case record, not a form element)
 FilledBy = Literal["applicant", "office"]
+# What a source form is: an application form an applicant fills (counted as the reform's forms and fields
+# before, asks for materials), or a data table a department keeps (a register, a rating, a result, one row per
+# building or party of another form), which syncs and publishes alike but is counted apart
+FormKind = Literal["application", "data"]
 # built in: sum_equals, before, duration_days (see quancheng.validate.cross)
 CrossRuleKind = Annotated[str, _named(CROSS_RULES), CROSS_RULES]
 # the headline figures a reform publishes and ``quancheng catalog stats`` computes (keys of its JSON)
@@ -125,6 +129,7 @@ class SourceForm(_Row):
     name_en: str
     table: str
     stage_id: str
+    form_kind: FormKind  # no default: every row says whether it is an application form or a data table
     primary_key: tuple[str, ...]
     updated_column: str = ""  # empty: no change timestamp, extracted as a snapshot
     deleted_column: str = ""  # soft_delete systems: the status or flag column that marks a withdrawn row

@@ -19,9 +19,16 @@ exchange from the issuing system, so the applicant submits nothing).
 beside the computed one, with the difference: the seed is what the catalog is compared with, never a
 target the content is padded to meet.
 
-``elements`` counts the distinct elements any mapping feeds that the applicant fills (``filled_by ==
-"applicant"``): the reform's form elements. The case record's elements, which the approving office fills
-while it processes an application (受理日期, 审批决定日期 ...), are counted apart as ``case_elements``;
+``source_forms`` and ``source_fields`` count application forms only (``form_kind == "application"``): the
+reform's "81 forms, 1964 fields" are the forms applicants filled and their fields. A data table a department
+keeps (``form_kind == "data"``: a register, a rating, a result, one row per building or party of another form)
+syncs and publishes like a form but is counted on its own (``data_tables``, ``data_table_fields``), overall,
+per stage and per department.
+
+``elements`` counts the distinct elements any mapping feeds (data tables' included) that the applicant
+fills (``filled_by == "applicant"``): the reform's form elements. The case record's elements, which the
+approving office fills while it processes an application (受理日期, 审批决定日期 ...), are counted apart as
+``case_elements``;
 with ``case_items``, the approval items whose cases the forms record (``service_items.csv``).
 The registry's active elements must be exactly the fed ones (``quancheng catalog check`` says so when
 they are not).
@@ -80,16 +87,22 @@ def compute(catalog: Catalog) -> dict[str, Any]:
     elements = fed_ids & applicant
     waived = waived_groups(catalog)
     stage_of = {f.form_id: f.stage_id for f in catalog.forms}
+    applied = {f.form_id for f in catalog.forms if f.form_kind == "application"}
+
+    def fields(form_ids: set[str]) -> int:
+        return sum(len(catalog.fields_of(f)) for f in form_ids)
+
     per_stage = {}
     for s in sorted(catalog.stages, key=lambda s: s.order):
-        forms = [f for f in catalog.forms if f.stage_id == s.stage_id]
-        ids = {f.form_id for f in forms}
+        ids = {f.form_id for f in catalog.forms if f.stage_id == s.stage_id}
         mats = [m for m in catalog.materials if stage_of.get(m.form_id) == s.stage_id]
         groups = [g for g in waived if g[0] == s.stage_id]
         per_stage[s.stage_id] = {
             "name_zh": s.name_zh,
-            "source_forms": len(forms),
-            "source_fields": sum(len(catalog.fields_of(f)) for f in ids),
+            "source_forms": len(ids & applied),
+            "source_fields": fields(ids & applied),
+            "data_tables": len(ids - applied),
+            "data_table_fields": fields(ids - applied),
             "elements": len({m.element_id for m in catalog.mappings if m.form_id in ids} & applicant),
             "required_elements": sum(1 for e in catalog.elements if s.stage_id in e.required_in),
             "materials_before": len(mats),
@@ -100,21 +113,24 @@ def compute(catalog: Catalog) -> dict[str, Any]:
     per_department: dict[str, dict[str, Any]] = {}
     for sy in catalog.systems:
         d = per_department.setdefault(sy.department_zh, {"department_en": sy.department_en, "systems": 0,
-                                                          "source_forms": 0, "source_fields": 0, "elements": 0,
-                                                          "materials_asked": 0})
+                                                          "source_forms": 0, "source_fields": 0, "data_tables": 0,
+                                                          "elements": 0, "materials_asked": 0})
         own = {f.form_id for f in catalog.forms_of(sy.system_id)}
         d["systems"] += 1
-        d["source_forms"] += len(own)
-        d["source_fields"] += sum(len(catalog.fields_of(f)) for f in own)
+        d["source_forms"] += len(own & applied)
+        d["source_fields"] += fields(own & applied)
+        d["data_tables"] += len(own - applied)
         d["elements"] += len(fed.get(sy.system_id, set()) & applicant)
         d["materials_asked"] += sum(1 for m in catalog.materials if m.form_id in own)
     before, after = len(catalog.materials), sum(1 for w in waived.values() if not w)
     out: dict[str, Any] = {
         "systems": len(catalog.systems),
         "systems_by_kind": dict(sorted(Counter(s.kind for s in catalog.systems).items())),
-        "source_forms": len(catalog.forms),
+        "source_forms": len(applied),
         "stage_forms": len(catalog.stages),
-        "source_fields": len(catalog.fields),
+        "source_fields": fields(applied),
+        "data_tables": len(catalog.forms) - len(applied),
+        "data_table_fields": fields({f.form_id for f in catalog.forms} - applied),
         "elements": len(elements),
         "case_elements": len(fed_ids - applicant),
         "case_items": len(catalog.service_items),

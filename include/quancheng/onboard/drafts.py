@@ -126,7 +126,8 @@ def write_drafts(files: CatalogFiles, system_id: str, kind: str, tables: list[Ta
         "delete_detection": "reconcile", "max_delete_share": "0.5", "queue": "default", "timezone": "Asia/Shanghai"}])
     files.edit("forms.csv", lambda rows: [*rows, *({
         "form_id": fid, "system_id": system_id, "name_zh": t.label, "name_en": t.table, "table": t.table,
-        "stage_id": stage_id, "primary_key": "|".join(guess_key(t)), "updated_column": t.updated_column,
+        "stage_id": stage_id, "form_kind": "application", "primary_key": "|".join(guess_key(t)),
+        "updated_column": t.updated_column,
         "deleted_column": "", "deleted_values": ""} for fid, t in zip(form_ids, tables, strict=True))])
     files.edit("fields.csv", lambda rows: [*rows, *({
         "form_id": fid, "column": c.name, "label_zh": c.label, "native_type": c.native_type,
