@@ -282,6 +282,9 @@ ONLY_CASES: list[tuple[str, Breaker, str, str]] = [
         "department_en": "Civil Affairs Bureau", "stages": "s1_project_land", "kind": "sqlite",
         "conn_id": "qc_cab_place_names", "extract_mode": "snapshot"})),
      "system 'cab_place_names' has no forms", "add its forms to forms.csv"),
+    ("definition that only restates the name", lambda c: ("elements.csv", c.set("elements.csv", {
+        "element_id": "DE00002"}, definition="建设项目的名称")),
+     "definition '建设项目的名称' only restates the name", "a precise statement of meaning"),
     ("form without fields", lambda c: ("forms.csv", c.append("forms.csv", {
         "form_id": "ndrc_change", "system_id": "ndrc_investment", "name_zh": "项目变更", "name_en": "Change",
         "table": "TZ_XMBG", "stage_id": "s1_project_land", "form_kind": "application", "primary_key": "XMDM"})),

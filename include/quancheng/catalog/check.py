@@ -175,6 +175,14 @@ def _mappings(c: Catalog) -> list[CatalogProblem]:
     return p
 
 
+def restates_name(definition: str, name: str, object_class: str, prop: str) -> bool:
+    """Whether a definition says no more than the element's name: empty, the property, or the name or the
+    template "<对象类>的<特性>" with 的 (or 事项) put in (``项目经理的姓名`` for 项目经理姓名)."""
+    d = definition.strip().rstrip("。.")
+    bare = d.replace("的", "").replace("事项", "")
+    return d in {"", prop} or bare in {name, object_class + prop}
+
+
 def _elements(c: Catalog) -> list[CatalogProblem]:
     p: list[CatalogProblem] = []
     fed: dict[str, set[str]] = {}
@@ -218,6 +226,10 @@ def _elements(c: Catalog) -> list[CatalogProblem]:
             elif e.element_id in member and e.element_id not in unsure and s not in member[e.element_id]:
                 p.append(CatalogProblem("elements.csv", e.line, f"{where}: required in {s} but no form of that "
                                         "stage feeds it", "map it from a form of the stage or drop the stage"))
+        if restates_name(e.definition, e.name_zh, e.object_class, e.property):
+            p.append(CatalogProblem("elements.csv", e.line, f"{where}: definition {e.definition!r} only restates "
+                                    "the name (<对象类>的<特性>)", "state what the value is, of what, in which unit "
+                                    "or code list and who assigns it (GB/T 19488.1: a precise statement of meaning)"))
         if e.status != "retired" and e.element_id not in mapped:
             p.append(Orphan("element", e.element_id, "elements.csv", e.line,
                             f"{where} is active but no field maps to it",
