@@ -296,8 +296,13 @@ ONLY_CASES: list[tuple[str, Breaker, str, str]] = [
                          ids=[i for i, _, _, _ in ONLY_CASES])
 def test_each_rejected_case_is_one_problem_at_its_file_and_line(slice_copy: CatalogFiles, breaker: Breaker,
                                                                 words: str, fix: str) -> None:
-    file, line = breaker(slice_copy)
-    problems = check(load_catalog(slice_copy.root))
+    assert_one_problem(slice_copy, breaker, words, fix)
+
+
+def assert_one_problem(files: CatalogFiles, breaker: Breaker, words: str, fix: str) -> None:
+    """Breaking the catalog with ``breaker`` gives exactly one problem, at the line it broke, with the fix."""
+    file, line = breaker(files)
+    problems = check(load_catalog(files.root))
     assert [p.render() for p in problems if words not in p.message] == [], "nothing else breaks"
     assert len(problems) == 1, [p.render() for p in problems]
     assert problems[0].render().startswith(f"{file}:{line}: ")
@@ -418,9 +423,4 @@ ITEM_CASES: list[tuple[str, Breaker, str, str]] = [
                          ids=[i for i, _, _, _ in ITEM_CASES])
 def test_each_broken_approval_item_is_one_problem_at_its_file_and_line(full_copy: CatalogFiles, breaker: Breaker,
                                                                       words: str, fix: str) -> None:
-    file, line = breaker(full_copy)
-    problems = check(load_catalog(full_copy.root))
-    assert [p.render() for p in problems] != [] and len(problems) == 1, [p.render() for p in problems]
-    assert words in problems[0].message
-    assert problems[0].render().startswith(f"{file}:{line}: ")
-    assert fix in problems[0].fix
+    assert_one_problem(full_copy, breaker, words, fix)
