@@ -28,8 +28,8 @@ per stage and per department.
 ``elements`` counts the distinct elements any mapping feeds (data tables' included) that the applicant
 fills (``filled_by == "applicant"``): the reform's form elements. The case record's elements, which the
 approving office fills while it processes an application (受理日期, 审批决定日期 ...), are counted apart as
-``case_elements``;
-with ``case_items``, the approval items whose cases the forms record (``service_items.csv``).
+``case_elements``, with ``case_items``, the approval items whose cases the forms record
+(``service_items.csv``).
 The registry's active elements must be exactly the fed ones (``quancheng catalog check`` says so when
 they are not).
 """

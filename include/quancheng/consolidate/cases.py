@@ -30,7 +30,7 @@ CASES_DATASET = "cases.approval"
 SOURCE = ["_source_system", "_source_table", KEY]  # the system dataset's own provenance columns
 HEAD = pa.schema([("item_id", pa.string()), ("item_name_zh", pa.string()), ("project_code", pa.string()),
                   ("dataset_id", pa.string())] + [(c, pa.string()) for c in SOURCE])
-ORDER = ["dataset_id", KEY]
+CASES_ORDER = ["dataset_id", KEY]  # the published order: by dataset, then source key
 
 
 def case_elements(catalog: Catalog) -> list[Element]:
@@ -49,11 +49,17 @@ def schema(catalog: Catalog) -> pa.Schema:
     return pa.schema(list(HEAD) + [pa.field(e.key, arrow_type(e)) for e in case_elements(catalog)])
 
 
-def columns_read(catalog: Catalog, form: SourceForm) -> list[str]:
-    """The columns of ``form``'s dataset the case record takes."""
+def case_columns(catalog: Catalog) -> list[str]:
+    """Every column of a system dataset the case record may take: the project code, the provenance columns
+    and the case elements (each form's dataset has some of them: :func:`columns_read`)."""
     keys = [project_element(catalog).key, *SOURCE] + [e.key for e in case_elements(catalog)]
+    return list(dict.fromkeys(keys))
+
+
+def columns_read(catalog: Catalog, form: SourceForm, wanted: list[str]) -> list[str]:
+    """The columns of ``form``'s dataset the case record takes, of ``wanted`` (:func:`case_columns`)."""
     own = {e.key for e in catalog.elements_of(form.form_id)} | set(SOURCE)
-    return [k for k in dict.fromkeys(keys) if k in own]
+    return [k for k in wanted if k in own]
 
 
 def build_cases(datasets: Mapping[str, pa.Table], catalog: Catalog) -> pa.Table:

@@ -23,7 +23,15 @@ from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, keyed_inputs, sorted_rows, spill_folder
-from quancheng.consolidate.cases import CASES_DATASET, build_cases, case_elements, case_forms, columns_read
+from quancheng.consolidate.cases import (
+    CASES_DATASET,
+    CASES_ORDER,
+    build_cases,
+    case_columns,
+    case_elements,
+    case_forms,
+    columns_read,
+)
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
     MASTER_DATASET,
@@ -293,25 +301,27 @@ def publish_cases(store: SharedStore, catalog: Catalog, *, key: str | None = Non
     number)."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    forms, wanted = case_forms(catalog), case_columns(catalog)
     tables: dict[str, pa.Table] = {}
-    for form in case_forms(catalog):
+    for form in forms:
         ds = dataset_id(form)
         if ds in hashes:
-            t = store.read(ds, columns=columns_read(catalog, form))
+            t = store.read(ds, columns=columns_read(catalog, form, wanted))
             if t is not None:
                 tables[ds] = t
     table = build_cases(tables, catalog)
     batch_id = batch_id_for("cases", {d: hashes[d] for d in tables})
-    order = ["dataset_id", KEY]
-    out = _publish(store, catalog, CASES_DATASET, table, kind="cases", batch_id=batch_id, sort_by=order)
+    out = _publish(store, catalog, CASES_DATASET, table, kind="cases", batch_id=batch_id, sort_by=CASES_ORDER)
     closed = [e.key for e in case_elements(catalog) if e.share_type != "unconditional" or e.pi_class != "none"]
-    # a form keyed by a person's ID number has its keys tokenized, as in its own open copy (the same tokens)
+    # a form keyed by a person's ID number has its keys tokenized, as in its own open copy (the same tokens);
+    # only those rows' keys are hashed
     personal_keys = sensitive_key_tables(catalog)
-    sensitive = sorted(dataset_id(f) for f in case_forms(catalog) if (f.system_id, f.table) in personal_keys)
+    sensitive = sorted(dataset_id(f) for f in forms if (f.system_id, f.table) in personal_keys)
     opened = table.drop_columns(closed)
-    if opened.num_rows:
-        keys = pc.if_else(pc.is_in(opened["dataset_id"], pa.array(sensitive, pa.string())),
-                          tokenizer.array(opened[KEY], "key"), opened[KEY])
+    if opened.num_rows and sensitive:
+        mask = pc.is_in(opened["dataset_id"], pa.array(sensitive, pa.string()))
+        personal = pc.if_else(mask, opened[KEY], pa.scalar(None, pa.string()))
+        keys = pc.if_else(mask, tokenizer.array(personal, "key"), opened[KEY])
         opened = opened.set_column(opened.schema.get_field_index(KEY), KEY, keys)
-    out |= share_open(areas, CASES_DATASET, opened, kind="cases", batch_id=batch_id, sort_by=order)
+    out |= share_open(areas, CASES_DATASET, opened, kind="cases", batch_id=batch_id, sort_by=CASES_ORDER)
     return out
