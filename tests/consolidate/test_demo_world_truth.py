@@ -128,3 +128,33 @@ def test_the_case_record_holds_every_case_of_every_item_once(world) -> None:  # 
     again = publish_cases(store, catalog)
     assert again[CASES_DATASET]["content_hash"] == outputs[CASES_DATASET]["content_hash"]
     assert not again[CASES_DATASET]["changed"]
+
+
+def test_the_case_record_follows_the_next_day_and_a_quiet_one(world) -> None:  # type: ignore[no-untyped-def]
+    """The next day a case is withdrawn and another decided later: the case record follows; a quiet rerun
+    changes nothing. (Runs last: it puts the form's dataset back as it was.)"""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from quancheng.publish.store import KEY
+
+    catalog, _, store, _, _ = world
+    form = next(f for f in case_forms(catalog) if f.form_id in catalog.item_of_form
+                and any(e.key == "case_decision_date" for e in catalog.elements_of(f.form_id)))
+    ds = f"{form.system_id}.{form.form_id}"
+    original = store.read(ds)
+    gone, later = original[KEY][0].as_py(), original[KEY][1].as_py()
+    day2 = original.filter(pc.not_equal(original[KEY], gone))
+    decided = day2["case_decision_date"]
+    moved = pc.if_else(pc.equal(day2[KEY], later), pa.scalar(datetime(2026, 1, 5).date()), decided)
+    day2 = day2.set_column(day2.schema.get_field_index("case_decision_date"), "case_decision_date", moved)
+    try:
+        store.publish(ds, day2, kind="system", batch_id="next_day", sort_by=[KEY])
+        out = publish_cases(store, catalog)
+        assert out[CASES_DATASET]["changed"]
+        rows = [r for r in store.read(CASES_DATASET).to_pylist() if r["dataset_id"] == ds]
+        assert {r[KEY] for r in rows} == set(day2[KEY].to_pylist())  # the withdrawn case is gone
+        assert next(r for r in rows if r[KEY] == later)["case_decision_date"] == datetime(2026, 1, 5).date()
+        assert not publish_cases(store, catalog)[CASES_DATASET]["changed"]  # a quiet day
+    finally:
+        store.publish(ds, original, kind="system", batch_id="restored", sort_by=[KEY])
+        publish_cases(store, catalog)
