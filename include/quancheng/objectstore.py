@@ -73,6 +73,23 @@ class Storage:
         """Whether ``base`` is a local folder (not an object-store URI)."""
         return not self.base.startswith(S3_SCHEME)
 
+    def filesystem(self) -> Any:
+        """A ``pyarrow.fs.FileSystem`` rooted at ``base``: paths given to it are relative to ``base``.
+
+        On an object store it is delta-rs's own object-store client (``deltalake.fs.DeltaStorageHandler``)
+        with the same ``storage_options`` as the Delta tables, not pyarrow's ``S3FileSystem``: uploads
+        through pyarrow's (26.0, AWS SDK checksums on by default) were stored by SeaweedFS with extra bytes
+        (a 13,278,728-byte Parquet file read back as 13,280,642 bytes), those through delta-rs's byte for byte.
+        """
+        import pyarrow.fs as pafs
+
+        if self.is_local:
+            Path(self.base).mkdir(parents=True, exist_ok=True)
+            return pafs.SubTreeFileSystem(str(Path(self.base).resolve()), pafs.LocalFileSystem())
+        from deltalake.fs import DeltaStorageHandler
+
+        return pafs.PyFileSystem(DeltaStorageHandler(self.base, dict(self.storage_options)))
+
     def uri(self, dataset_id: str) -> str:
         """The dataset's path or URI under ``base``, refused with ``UnsafePath`` unless ``dataset_id`` is one
         plain name (for S3 also only letters, digits, ``_``, ``-`` and ``.``)."""
