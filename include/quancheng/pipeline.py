@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from quancheng.bucket import Bucket
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id, quarantine_dataset_id
 from quancheng.catalog.models import SourceForm
@@ -100,12 +101,16 @@ STALE_ATTEMPT_SECONDS = 86_400
 
 def new_attempt(batch_dir: Path) -> Path:
     """A fresh attempt folder of the batch (a rerun starts afresh without touching a folder another run
-    may still be reading); attempts already published or a day old are pruned."""
-    if batch_dir.exists():
-        now = time.time()
-        for old in batch_dir.iterdir():
+    may still be reading); the system's attempts already published or a day old, of any batch, are pruned
+    (a batch folder emptied so goes too), so staging does not grow day after day."""
+    now = time.time()
+    system_dir = batch_dir.parent
+    for batch in system_dir.iterdir() if system_dir.exists() else ():
+        for old in batch.iterdir() if batch.is_dir() else ():
             if old.is_dir() and ((old / PUBLISHED_MARK).exists() or now - old.stat().st_mtime > STALE_ATTEMPT_SECONDS):
                 shutil.rmtree(old, ignore_errors=True)
+        if batch != batch_dir and batch.is_dir() and not any(batch.iterdir()):
+            batch.rmdir()
     attempt = batch_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}"
     attempt.mkdir(parents=True)
     return attempt
@@ -137,7 +142,13 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
         safe_path(bdir, "raw", f"{form.form_id}.parquet", what="form id")
         safe_path(home, "state", system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
     with system_lock(system_id, home=home, batch_id=batch_id, step="extract", wait=lock_wait):
-        ref: Ref = {"system_id": system_id, "batch_id": batch_id, "dir": str(new_attempt(bdir)), "home": str(home),
+        attempt = new_attempt(bdir)
+        bucket = Bucket.of(home)
+        if bucket is not None:  # the bucket's snapshot state is the one to compare with, not this worker's copy
+            bucket.pull(home, [f"state/{system_id}"], mirror=True)
+            bucket.prune_attempts(f"staging/{system_id}", keep=attempt.relative_to(bdir.parent).as_posix())
+        ref: Ref = {"system_id": system_id, "batch_id": batch_id, "dir": str(attempt), "home": str(home),
+                    "attempt": attempt.relative_to(home).as_posix(),
                     "window": {"start": window.start.isoformat() if window.start else None,
                                "end": window.end.isoformat()},
                     "started_at": datetime.now(UTC).isoformat(), "forms": {}}
@@ -271,6 +282,9 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None, loc
                      sql_url=store.sql_url, wait=lock_wait):
         ref = _publish(ref, catalog, store, home)
     (Path(ref["dir"]) / PUBLISHED_MARK).touch()
+    bucket = Bucket.of(home)
+    if bucket is not None and ref.get("attempt"):
+        bucket.push(home, [f"{ref['attempt']}/{PUBLISHED_MARK}"])
     return ref
 
 
@@ -387,8 +401,13 @@ def _advance_snapshots(ref: Ref, home: Path) -> None:
         return
     state = safe_path(home, "state", ref["system_id"], "snapshots", what="system id")
     state.mkdir(parents=True, exist_ok=True)
+    moved = []
     for f in nxt.glob("*.parquet"):
         os.replace(f, state / f.name)
+        moved.append(f"state/{ref['system_id']}/snapshots/{f.name}")
+    bucket = Bucket.of(home)
+    if bucket is not None:
+        bucket.push(home, moved)
 
 
 def run_system(system_id: str, window: Window, *, catalog: Catalog, home: Path | None = None,

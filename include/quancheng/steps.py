@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from quancheng import pipeline
+from quancheng.bucket import Bucket
 from quancheng.catalog import current_catalog
+from quancheng.safepath import safe_path
 from quancheng.sources import Window
 
 Ref = dict[str, Any]
@@ -26,21 +28,53 @@ def extract_step(system_id: str, start: datetime | str | None, end: datetime, *,
     more than the system's ``max_delete_share`` of a dataset); ``lock_wait``: seconds to wait for the
     system's lock (see :mod:`quancheng.locks`); ``since`` (ISO) replaces ``start``."""
     window = window_of(since or start, end, full_refresh=full_refresh, rebuild=rebuild)
-    return ran_on(pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
-                                   home=Path(home) if home else None, rebuild=rebuild,
-                                   allow_mass_delete=allow_mass_delete, lock_wait=lock_wait), "extract")
+    ref = pipeline.extract(system_id, window, catalog=current_catalog(), uri=uri,
+                           home=Path(home) if home else None, rebuild=rebuild,
+                           allow_mass_delete=allow_mass_delete, lock_wait=lock_wait)
+    return ran_on(_handed_on(ref, ["raw", "deleted", "snapshot_next"]), "extract")
 
 
 def normalize_step(ref: Ref) -> Ref:
-    return ran_on(pipeline.normalize(ref, catalog=current_catalog()), "normalize")
+    ref = _taken_over(ref, ["raw"])
+    return ran_on(_handed_on(pipeline.normalize(ref, catalog=current_catalog()), ["normalized", "issues"]),
+                  "normalize")
 
 
 def validate_step(ref: Ref) -> Ref:
-    return ran_on(pipeline.validate(ref, catalog=current_catalog()), "validate")
+    ref = pipeline.validate(_taken_over(ref, ["raw", "normalized", "issues"]), catalog=current_catalog())
+    results = [Path(f["results_path"]).relative_to(ref["home"]) for f in ref.get("gx", {}).get("forms", {}).values()]
+    suites = [f"quality/suites/{r.parent.name}.json" for r in results]  # beside validations/<dataset>/<run>.json
+    return ran_on(_handed_on(ref, ["valid", "quarantine"], also=[r.as_posix() for r in results] + suites),
+                  "validate")
 
 
 def publish_step(ref: Ref, *, lock_wait: float = 0) -> Ref:
+    ref = _taken_over(ref, ["valid", "quarantine", "deleted", "snapshot_next"])
     return pipeline.publish(ran_on(ref, "publish"), catalog=current_catalog(), lock_wait=lock_wait)
+
+
+def _taken_over(ref: Ref, stages: list[str]) -> Ref:
+    """The batch as this worker sees it. With the datasets on an object store (:mod:`quancheng.bucket`) the
+    step works in this worker's own home (the one the ref names may be another host's): the ref is moved
+    there and the stages the step reads are pulled from the bucket where this worker lacks them."""
+    home = pipeline.default_home()
+    bucket = Bucket.of(home)
+    if bucket is None or "attempt" not in ref:
+        return ref
+    ref = {**ref, "home": str(home), "dir": str(safe_path(home, *ref["attempt"].split("/"), what="attempt"))}
+    bucket.pull(home, [f"{ref['attempt']}/{stage}" for stage in stages])
+    return ref
+
+
+def _handed_on(ref: Ref, stages: list[str], also: list[str] | None = None) -> Ref:
+    """Push what the step wrote (its stages' folders, and ``also``) to the bucket before the task ends, so
+    the next step finds it on any worker; nothing to do with a local store."""
+    bucket = Bucket.of(Path(ref["home"]))
+    if bucket is not None and "attempt" in ref:
+        attempt = Path(ref["home"], ref["attempt"])
+        bucket.push(Path(ref["home"]), [f"{ref['attempt']}/{s}" for s in stages if (attempt / s).exists()]
+                    + (also or []))
+    return ref
 
 
 def ran_on(ref: Ref, step: str) -> Ref:
