@@ -14,6 +14,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+from quancheng_airflow.storage import use_storage_connection
 
 OWNER = "data-exchange"
 ALERTS_CONN_ID = "quancheng_alerts"
@@ -34,7 +35,8 @@ def _notify_failure(context: dict[str, Any]) -> None:
     max_active_runs=1,
     tags=["quancheng", "ops", "alerts"],
     default_args={"owner": OWNER, "retries": 2, "retry_delay": timedelta(minutes=2),
-                  "retry_exponential_backoff": 2.0, "on_failure_callback": _notify_failure},
+                  "retry_exponential_backoff": 2.0, "on_failure_callback": _notify_failure,
+                  "pre_execute": use_storage_connection},
     doc_md=__doc__,
 )
 def ops__freshness() -> None:

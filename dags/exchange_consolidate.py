@@ -27,12 +27,14 @@ from quancheng.airflow_settings import CONSOLIDATE_POOL
 from quancheng.catalog.light import dataset_id, load_systems_and_forms
 from quancheng.catalog.loader import catalog_dir, read_rows
 from quancheng.catalog.models import Stage
+from quancheng_airflow.storage import use_storage_connection
 
 OWNER = "data-exchange"
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 KEY_CONN_ID = "qc_tokenization_key"
 DEFAULT_ARGS = {"owner": OWNER, "retries": 2, "retry_delay": timedelta(seconds=30),
-                "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10)}
+                "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10),
+                "pre_execute": use_storage_connection}
 
 
 def asset_for(dataset_id: str) -> Asset:

@@ -13,13 +13,15 @@ from typing import Any
 import pendulum
 from airflow.sdk import Variable, dag, task
 from quancheng.airflow_settings import CONSOLIDATE_POOL
+from quancheng_airflow.storage import use_storage_connection
 
 START = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 
 
 @dag(dag_id="exchange__maintain", schedule="0 3 * * *", start_date=START, catchup=False, max_active_runs=1,
      tags=["quancheng", "maintenance"], doc_md=__doc__,
-     default_args={"owner": "data-exchange", "retries": 2, "retry_delay": timedelta(minutes=10)})
+     default_args={"owner": "data-exchange", "retries": 2, "retry_delay": timedelta(minutes=10),
+                   "pre_execute": use_storage_connection})
 def exchange__maintain() -> None:
     @task(pool=CONSOLIDATE_POOL)
     def maintain() -> dict[str, Any]:

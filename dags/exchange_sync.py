@@ -20,6 +20,7 @@ from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 from quancheng.airflow_settings import EXTRACT_POOL, LOCK_WAIT_VARIABLE, PUBLISH_POOL
 from quancheng.catalog.light import dataset_id, load_systems_and_forms, quarantine_dataset_id
+from quancheng_airflow.storage import use_storage_connection
 
 OWNER = "data-exchange"
 START = pendulum.datetime(2019, 1, 1, tz="Asia/Shanghai")  # before any data; catchup is off
@@ -67,7 +68,8 @@ def build_sync_dag(system: Any, forms: list[Any]) -> Any:
         default_args={"owner": OWNER, "retries": 2, "retry_delay": timedelta(seconds=30),
                       "execution_timeout": TASK_TIMEOUT,
                       "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=10),
-                      "on_failure_callback": _on_failure, "queue": system.queue},
+                      "on_failure_callback": _on_failure, "queue": system.queue,
+                      "pre_execute": use_storage_connection},
         # since: read from this ISO time instead of the interval's start (catching up a longer gap in one run)
         params={"full_refresh": False, "rebuild": False, "allow_mass_delete": False, "since": ""},
         doc_md=(f"### {system.name_zh} ({system.name_en})\n\n"

@@ -187,6 +187,14 @@ def storage_from_connection(conn_extra: Mapping[str, Any], *, base: str, login: 
     return Storage(normalize_s3_url(base), options)
 
 
+def storage_env(storage: Storage) -> dict[str, str]:
+    """The environment :meth:`Storage.from_env` reads ``storage`` back from: how a task that got its storage
+    from an Airflow connection hands it to the code that reads the environment (the task's own process)."""
+    names = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    return {STORAGE_URL_ENV: storage.base} | {n: storage.storage_options[n] for n in names
+                                              if n in storage.storage_options}
+
+
 def _s3_service_config(conn_extra: Mapping[str, Any]) -> Mapping[str, Any]:
     """The connection's ``service_config["s3"]`` (empty when absent or not a mapping)."""
     service = conn_extra.get("service_config")

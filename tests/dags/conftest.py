@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,13 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
     }
     for k in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
         del os.environ[k]
     os.environ.update(env)
+    if env["AIRFLOW__CORE__PLUGINS_FOLDER"] not in sys.path:  # what Airflow's settings do at their first import
+        sys.path.append(env["AIRFLOW__CORE__PLUGINS_FOLDER"])
     return env
 
 
