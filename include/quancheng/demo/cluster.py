@@ -14,9 +14,12 @@ and the catalog are the same as for the embedded demo.
   metadata database is SQLite under ``<home>/cluster/airflow`` (what ``airflow standalone`` runs); no
   server is needed beyond this machine. Queues are ignored.
 
-Not yet shared-nothing: the workers still read and write one ``QUANCHENG_HOME`` on this machine's disk
-(staging, snapshots and the shared store). Moving those to object storage is the rest of the issue
-"Scale out"; until then this runs several workers on one host, not on several hosts.
+Shared-nothing (``own_homes``, what ``quancheng demo cluster --object-store`` runs): each worker has its own
+empty ``QUANCHENG_HOME`` and the only shared state is PostgreSQL (Airflow's metadata and the shared SQL
+database), Redis and a bucket (SeaweedFS, :mod:`quancheng.demo.seaweed`), which the tasks reach through the
+Airflow connection ``quancheng_storage`` (:func:`shared_nothing_env`): datasets, staging, snapshot state and
+GX results live there (:mod:`quancheng.bucket`), so the workers could be on different hosts. Without it the
+workers share the demo folder's ``QUANCHENG_HOME`` (one host).
 
 Service addresses come from the environment (``QUANCHENG_CLUSTER_DB``, ``QUANCHENG_CLUSTER_BROKER``),
 defaulting to the local PostgreSQL and Redis with no password; nothing secret is written to the repo.
@@ -45,6 +48,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from quancheng.errors import QuanchengError
+from quancheng.sharing.tokenize import CONN_ENV, KEY_ENV
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/quancheng_airflow"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
@@ -60,7 +64,8 @@ class ClusterSpec:
 
     ``workers`` and ``concurrency`` (tasks per worker) are the CeleryExecutor's; ``parallelism`` is the
     LocalExecutor's (tasks the scheduler runs at once). ``metadata_url`` defaults to the PostgreSQL of
-    ``QUANCHENG_CLUSTER_DB`` for celery and to SQLite under the cluster folder for local."""
+    ``QUANCHENG_CLUSTER_DB`` for celery and to SQLite under the cluster folder for local. ``own_homes``: each
+    worker gets its own ``QUANCHENG_HOME`` (``<cluster>/<worker>/home``), for storage on a bucket."""
 
     home: Path
     workers: int = 2
@@ -72,6 +77,7 @@ class ClusterSpec:
     heartbeat_timeout: int = 120
     executor: Executor = "celery"
     parallelism: int = 16
+    own_homes: bool = False
 
     def __post_init__(self) -> None:
         if not self.metadata_url:
@@ -93,6 +99,10 @@ class ClusterSpec:
     def worker_name(self, i: int) -> str:
         return f"worker{i}"
 
+    def worker_home(self, i: int) -> Path:
+        """Worker ``i``'s own ``QUANCHENG_HOME`` (with ``own_homes``)."""
+        return self.folder / self.worker_name(i) / "home"
+
 
 def cluster_env(base: dict[str, str], spec: ClusterSpec) -> dict[str, str]:
     """The demo's Airflow environment turned into this deployment's (its executor, metadata database ...)."""
@@ -111,6 +121,10 @@ def cluster_env(base: dict[str, str], spec: ClusterSpec) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(spec.heartbeat_timeout),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
     })
+    if spec.own_homes and not ({KEY_ENV, CONN_ENV} & set(base)):
+        # the workers share no folder, so no demo key file either: one key for the deployment, as a city keeps
+        # it in Airflow's connection store (generated per demo folder, never in the repository)
+        env[CONN_ENV] = json.dumps({"conn_type": "generic", "password": _secret(spec.home, "tokenization_key")})
     if spec.executor == "local":
         from quancheng.demo.run import SQLITE_CONNECT_ARGS_OPTION
 
@@ -360,10 +374,23 @@ def start_worker(cluster: Cluster, i: int) -> None:
     name = spec.worker_name(i)
     folder = spec.folder / name
     folder.mkdir(parents=True, exist_ok=True)
+    own = {"QUANCHENG_HOME": str(spec.worker_home(i))} if spec.own_homes else {}
     cluster.start(name, ["celery", "worker", "--concurrency", str(spec.concurrency), "--queues",
                          ",".join(spec.queues), "--celery-hostname", f"{name}@{socket.gethostname()}"],
-                  cwd=folder, extra_env={"QUANCHENG_WORKER": name, "HOSTNAME": name,
+                  cwd=folder, extra_env={"QUANCHENG_WORKER": name, "HOSTNAME": name, **own,
                                          "AIRFLOW__CORE__HOSTNAME_CALLABLE": "quancheng.demo.cluster.worker_hostname"})
+
+
+def shared_nothing_env(endpoint: str, bucket: str, shared_db: str, prefix: str = "exchange") -> dict[str, str]:
+    """What every component needs when workers share nothing but the services: the Airflow connection
+    ``quancheng_storage`` to ``s3://<bucket>/<prefix>`` (anonymous, as the demo's SeaweedFS allows; a city
+    stores its keys as the connection's login and password, in Airflow's connection store) and the shared SQL
+    database. Refused unless the database is PostgreSQL: a SQLite file is one host's."""
+    if not shared_db.startswith(("postgresql", "postgres")):
+        raise QuanchengError(f"workers that share no disk need a shared SQL database on a server, not {shared_db!r} "
+                             f"(fix: set QUANCHENG_SHARED_DB=postgresql://...)")
+    conn = {"conn_type": "aws", "extra": {"base_url": f"s3://{bucket}/{prefix}", "endpoint_url": endpoint}}
+    return {"AIRFLOW_CONN_QUANCHENG_STORAGE": json.dumps(conn), "QUANCHENG_SHARED_DB": shared_db}
 
 
 def worker_hostname() -> str:
