@@ -75,6 +75,10 @@ def lifecycle(args: dict[str, Any]) -> dict[str, Any]:
     # the service's reading code: current, as of the first version (by hash and by time), through the cache
     service = Service(home, catalog, sql_url=args["sql_url"])
     v1, v2 = out["published"][0]["content_hash"], out["published"][1]["content_hash"]
+    cache = home / "cache" / "areas" / OPEN.schema / DS
+    for name, age in ((".killed.1.dead", 7200), (".under-way.2.live", 0)):  # temporary download folders
+        (cache / name).mkdir(parents=True)
+        os.utime(cache / name, (time.time() - age, time.time() - age))
     copy = service.cache.get(OPEN.schema, DS)
     assert copy is not None
     out["current"] = [copy.version, plain(copy)]
@@ -83,7 +87,6 @@ def lifecycle(args: dict[str, Any]) -> dict[str, Any]:
     out["as_of_hash"] = [older.version, plain(older), then]
     out["as_of_time"] = copy_as_of(service, copy, between.isoformat())[0].version
     out["hot_copies"] = service.hot_copies()
-    cache = home / "cache" / "areas" / OPEN.schema / DS
     out["cached"] = sorted(p.name for p in cache.iterdir())
     out["cached_files"] = sorted(p.name for p in (cache / v1).iterdir())
 

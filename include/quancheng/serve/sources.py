@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -24,6 +25,8 @@ from quancheng.errors import QuanchengError
 from quancheng.publish.store import SharedStore
 from quancheng.sharing.areas import area_versions, current_copies
 from quancheng.sharing.remote import AreaObjects, read_version
+
+STALE_DOWNLOAD_SECONDS = 3600  # a temporary download folder this old belongs to a killed reader
 
 
 class AreaSource(Protocol):
@@ -101,13 +104,18 @@ class BucketAreas:
         return sorted(self._records(False))
 
     def _forget_others(self, schema: str, dataset_id: str, version: str) -> None:
-        """Remove this copy's downloads of versions no longer recorded (pruned by maintenance)."""
+        """Remove this copy's downloads of versions no longer recorded (pruned by maintenance), and temporary
+        folders of downloads killed over an hour ago."""
         folder = self.cache_root / schema / dataset_id
         if not folder.is_dir():
             return
         kept = {v.content_hash for v in area_versions(self.store.engine, schema, dataset_id)} | {version}
         for old in folder.iterdir():
-            if not old.name.startswith(".") and old.name not in kept:
+            if old.name.startswith("."):  # another reader's download, under way unless it is old
+                with contextlib.suppress(FileNotFoundError):
+                    if time.time() - old.stat().st_mtime > STALE_DOWNLOAD_SECONDS:
+                        shutil.rmtree(old, ignore_errors=True)
+            elif old.name not in kept:
                 shutil.rmtree(old, ignore_errors=True)
 
 

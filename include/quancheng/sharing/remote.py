@@ -223,9 +223,11 @@ class AreaObjects:
             except OSError:  # another reader put the same version in place first: the same files
                 if not (final / MANIFEST).is_file():
                     raise
-        except FileNotFoundError as exc:  # pruned while it was being downloaded
-            raise AreaObjectsError(f"area copy {schema}.{dataset_id}: version {digest} went missing from "
-                                   f"{self.uri(schema, dataset_id, digest)} during its download ({exc})") from exc
+        except OSError as exc:  # the bucket unreachable, the version pruned meanwhile, the local disk full
+            raise AreaObjectsError(f"area copy {schema}.{dataset_id}: downloading version {digest} from "
+                                   f"{self.uri(schema, dataset_id, digest)} into {final} failed ({exc}); nothing "
+                                   "half-downloaded is left to read (fix: check the bucket and the disk, then ask "
+                                   "again)") from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return final
