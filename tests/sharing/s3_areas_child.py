@@ -6,7 +6,8 @@ the result is printed and flushed, then the process leaves with ``os._exit``, 0 
 with the traceback on stderr when it did not. The storage comes from ``$QUANCHENG_STORAGE_URL`` and
 ``$AWS_ENDPOINT_URL`` (set by the parent), as the data service finds it.
 
-Usage: ``python s3_areas_child.py '<json>'`` where the JSON has ``home``, ``sql_url`` and ``catalog``.
+Usage: ``python s3_areas_child.py '<json>'`` where the JSON has ``home``, ``sql_url`` (SQLite or
+PostgreSQL), ``catalog`` and ``role_prefix`` (PostgreSQL's roles are cluster-wide: one prefix per test).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def lifecycle(args: dict[str, Any]) -> dict[str, Any]:
 
     home, catalog = Path(args["home"]), load_catalog(Path(args["catalog"]))
     store = SharedStore(home, sql_url=args["sql_url"])
-    areas = AreaStore(store, catalog)
+    areas = AreaStore(store, catalog, role_prefix=args["role_prefix"])
     out: dict[str, Any] = {"base": store.storage.base}
 
     def publish(rows: Batch | pa.Table, batch: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,12 +16,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 from paths import ROOT, SLICE
+from scratch_pg import postgres_database
 from seaweed import SeaweedS3, seaweed_s3
 
 CHILD = Path(__file__).with_name("s3_areas_child.py")
@@ -42,7 +47,19 @@ def bucket_keys(seaweed: SeaweedS3, prefix: str) -> list[str]:
 
 
 @pytest.mark.xdist_group("seaweed")
-def test_area_versions_in_the_bucket(seaweed: SeaweedS3, home: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sql", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_area_versions_in_the_bucket(seaweed: SeaweedS3, home: Path, tmp_path: Path, sql: str) -> None:
+    """With SQLite, and with PostgreSQL (where the SQL side is already shared between workers)."""
+    roles = f"qc_a{uuid.uuid4().hex[:8]}_"
+    with contextlib.ExitStack() as stack:
+        sql_url = (stack.enter_context(postgres_database("qc_areas_s3_", drop_roles=roles)) if sql == "postgres"
+                   else f"sqlite:///{tmp_path / 'exchange.db'}")
+        got = run_child(seaweed, home, sql_url, roles)
+        check(seaweed, got, sql_url)
+
+
+def run_child(seaweed: SeaweedS3, home: Path, sql_url: str, roles: str) -> dict[str, Any]:
+    """The child's JSON, with the bucket prefix it used."""
     prefix = f"areas{time.monotonic_ns()}"
     env = {**os.environ, "QUANCHENG_STORAGE_URL": f"s3://{seaweed.bucket}/{prefix}",
            "AWS_ENDPOINT_URL": seaweed.endpoint,
@@ -50,10 +67,14 @@ def test_area_versions_in_the_bucket(seaweed: SeaweedS3, home: Path, tmp_path: P
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         env.pop(name, None)  # SeaweedFS without identities: anonymous requests
     proc = subprocess.run([sys.executable, str(CHILD), json.dumps({
-        "home": str(home), "sql_url": f"sqlite:///{tmp_path / 'exchange.db'}", "catalog": str(SLICE)})],
+        "home": str(home), "sql_url": sql_url, "catalog": str(SLICE), "role_prefix": roles})],
         capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    got = json.loads(proc.stdout.splitlines()[-1])
+    return {**json.loads(proc.stdout.splitlines()[-1]), "prefix": prefix}
+
+
+def check(seaweed: SeaweedS3, got: dict[str, Any], sql_url: str) -> None:
+    prefix = got["prefix"]
     v1, v2 = got["v1v2"]
     base = f"s3://{seaweed.bucket}/{prefix}"
     folder = f"{prefix}/_areas/{OPEN}/{DS}"
@@ -96,7 +117,13 @@ def test_area_versions_in_the_bucket(seaweed: SeaweedS3, home: Path, tmp_path: P
     assert got["schema_columns"] == ["project_code", "project_name", "total_investment"]
     assert got["schema_columns_missing"] == []
 
-    # nothing under shared/areas but the area's SQLite file
+    # the SQL table holds the current version; nothing under shared/areas but the area's SQLite file
+    if sql_url.startswith("postgresql"):
+        engine = sa.create_engine(sql_url, poolclass=sa.pool.NullPool)
+        with engine.connect() as c:
+            assert sorted(c.execute(sa.text(f"SELECT project_code FROM {OPEN}.stage__demo_filing")).scalars()) == [
+                "2024-370102-01-01-000001", "2024-370102-01-01-000004"]
+        assert got["local_areas"] == []
     assert all(re.fullmatch(rf"shared/areas(/{OPEN}\.db(-wal|-shm)?)?", p) for p in got["local_areas"]), \
         got["local_areas"]
 
