@@ -92,9 +92,14 @@ def create_app(*, home: Callable[[], Path] = default_home, catalog: Callable[[],
         cat = catalog()
         return pages.catalog_page(q, browser.search(cat, q), len(cat.elements))
 
+    def element_detail(id: str) -> browser.ElementDetail | None:
+        store = open_store(home())  # the Delta tables may be in a bucket: their schemas read with its options
+        return browser.element_detail(catalog(), id, read_datasets(store),
+                                      columns_of=lambda path: browser.schema_columns(path, store.storage_options))
+
     @app.get("/element", response_class=HTMLResponse)
     def element_page(id: str) -> HTMLResponse:
-        detail = browser.element_detail(catalog(), id, read_datasets(open_store(home())))
+        detail = element_detail(id)
         if detail is None:
             return HTMLResponse(pages.not_found_page(f"No data element {id!r} in the catalog."), status_code=404)
         return HTMLResponse(pages.element_page(detail))
@@ -113,7 +118,7 @@ def create_app(*, home: Callable[[], Path] = default_home, catalog: Callable[[],
 
     @app.get("/api/element")
     def element_json(id: str) -> JSONResponse:
-        detail = browser.element_detail(catalog(), id, read_datasets(open_store(home())))
+        detail = element_detail(id)
         if detail is None:
             raise HTTPException(404, f"no data element {id!r}")
         return JSONResponse(detail.to_json())

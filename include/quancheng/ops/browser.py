@@ -135,11 +135,15 @@ class ElementDetail:
         return {**asdict(self), "systems": list(self.systems)}
 
 
-def schema_columns(parquet_path: str | Path) -> set[str]:
-    """The column names of a published dataset (its Delta table's schema: the log only)."""
+def schema_columns(parquet_path: str | Path, storage_options: Mapping[str, str] | None = None) -> set[str]:
+    """The column names of a published dataset (its Delta table's schema: the log only), at a local path or
+    an ``s3://`` URI reached with ``storage_options`` (:attr:`quancheng.publish.store.SharedStore.storage_options`)."""
     from quancheng.publish import delta
 
-    return set(delta.schema(parquet_path).names) if delta.exists(parquet_path) else set()
+    options = dict(storage_options) if storage_options else None
+    if not delta.exists(parquet_path, storage_options=options):
+        return set()
+    return set(delta.schema(parquet_path, storage_options=options).names)
 
 
 def element_detail(catalog: Catalog, element_id: str, registry: Iterable[Mapping[str, Any]] = (),

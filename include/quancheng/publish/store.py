@@ -14,7 +14,8 @@ Write, audit, publish:
   survive; a new table, or one whose columns changed, is loaded beside and swapped in with DROP + RENAME.
 Rows equal to the published ones change nothing, so re-publishing a batch commits nothing.
 The per-area copies (:mod:`quancheng.sharing.areas`) keep the earlier layout: Parquet versions under
-``.versions/<dataset>/<hash>/`` behind a link replaced atomically (:func:`write_version`, :func:`make_current`).
+``.versions/<dataset>/<hash>/`` behind a link replaced atomically (:func:`write_version`, :func:`make_current`);
+with the storage on an object store they go to its ``_areas/`` folder instead (:mod:`quancheng.sharing.remote`).
 
 Concurrent writers: on the embedded SQLite database every connection (SQLAlchemy and ADBC) runs in WAL
 mode with a busy timeout, so writers from several processes wait their turn instead of failing with

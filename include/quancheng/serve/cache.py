@@ -5,14 +5,14 @@ in-memory Arrow table takes microseconds where a query to the shared database ta
 a round trip (``benchmarks/results/serve.md`` has the measured figures). Freshness is kept by the
 publish layout itself: an area copy is a symlink to ``.versions/<dataset>/<content hash>``, replaced
 atomically, so one ``readlink`` per use tells whether the copy in memory is still current; a new version
-is read once, and the old one dropped.
+is read once, and the old one dropped. When the copies are in a bucket the SQL record names the current
+version instead, and a version is read from its local download (:mod:`quancheng.serve.sources`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import operator
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,8 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from quancheng.serve.sources import AreaSource, LinkedAreas
 from quancheng.sharing.rules import TOKENIZED
 
 PY_CELLS = 2_000_000  # copies up to this many cells are held as Python lists
@@ -172,10 +172,12 @@ def build_index(table: pa.Table, columns: Iterable[str]) -> dict[str, dict[str, 
 
 
 class AreaCache:
-    """The current version of each area copy under ``areas_root``, loaded on first use."""
+    """The current version of each area copy under ``areas_root`` (or in ``source``), loaded on first use."""
 
-    def __init__(self, areas_root: Path, index_columns: Iterable[str], *, link_ttl: float = 1.0):
+    def __init__(self, areas_root: Path, index_columns: Iterable[str], *, link_ttl: float = 1.0,
+                 source: AreaSource | None = None):
         self.root = Path(areas_root)
+        self.source: AreaSource = source if source is not None else LinkedAreas(self.root)
         self.link_ttl = link_ttl  # a publish is seen within this many seconds
         self._links: dict[tuple[str, str], tuple[str | None, float]] = {}
         self.index_columns = frozenset(index_columns)
@@ -198,18 +200,9 @@ class AreaCache:
         seen = self._links.get(key)
         if seen is not None and not fresh and now - seen[1] < self.link_ttl:
             return seen
-        version = self._read_link(schema, dataset_id)
+        version = self.source.current(schema, dataset_id, fresh=fresh)
         self._links[key] = (version, now)
         return version, now
-
-    def _read_link(self, schema: str, dataset_id: str) -> str | None:
-        try:
-            return os.path.basename(os.readlink(self.root / schema / dataset_id))
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError:  # not a symlink: a copy laid down by hand; its folder name is its version
-            p = self.root / schema / dataset_id
-            return "unversioned" if (p / "data.parquet").exists() else None
 
     def held(self) -> list[tuple[str, str]]:
         """The (area, dataset) copies in memory now."""
@@ -238,7 +231,7 @@ class AreaCache:
             held = self._copies.get(key)
             if held is not None and held.version == version:
                 return held
-            table = pq.read_table(self.root / schema / dataset_id / "data.parquet")
+            table = self.source.read_current(schema, dataset_id, version)
             copy = Copy(dataset_id, schema, version, table, build_index(table, self.index_columns))
             self._copies[key] = copy
             return copy
@@ -250,10 +243,9 @@ class AreaCache:
         held = self._older.get(key)
         if held is not None:
             return held
-        path = self.root / schema / ".versions" / dataset_id / version / "data.parquet"
-        if not path.is_file():
+        table = self.source.read_version(schema, dataset_id, version)
+        if table is None:
             return None
-        table = pq.read_table(path)
         copy = Copy(dataset_id, schema, version, table, build_index(table, self.index_columns))
         with self._guard:
             while len(self._older) >= OLDER_HELD:

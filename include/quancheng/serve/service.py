@@ -24,6 +24,7 @@ from quancheng.serve.access import readable_areas
 from quancheng.serve.cache import Answers, AreaCache, Copy
 from quancheng.serve.clients import Client
 from quancheng.serve.problems import ApiError
+from quancheng.serve.sources import BucketAreas, source_for
 from quancheng.sharing.areas import AREAS_TABLE
 from quancheng.sharing.rules import Audience
 
@@ -57,7 +58,7 @@ class Service:
         self.key_kinds: dict[str, str] = {e.key: e.identifier_kind for e in catalog.elements
                                           if e.identifier_kind in KEY_KINDS and e.pi_class == "none"}
         self.key_kinds.update({c: k for c, k in EXTRA_KEYS.items() if c not in self.key_kinds})
-        self.cache = AreaCache(self.areas_root, self.key_kinds)
+        self.cache = AreaCache(self.areas_root, self.key_kinds, source=source_for(self.store, self.areas_root))
         self.system_names = {s.system_id: s.name_zh for s in catalog.systems}
         self.answers = Answers()
         self.derived = Answers(limit=10_000)  # per-version facts (stage element lists, material skeletons)
@@ -167,6 +168,9 @@ class Service:
         wanted = {MASTER_DATASET, MATERIALS_DATASET, CONFLICTS_DATASET}
         for s in self.catalog.stages:
             wanted |= {stage_dataset_id(s.stage_id), provenance_dataset_id(s.stage_id)}
+        if isinstance(self.cache.source, BucketAreas):  # the copies the SQL record lists
+            return [(area, ds) for area, ds in self.cache.source.copies()
+                    if not area.startswith(("src_", ".")) and ds in wanted]
         if not self.areas_root.is_dir():
             return []
         return [(area.name, ds) for area in sorted(self.areas_root.iterdir())

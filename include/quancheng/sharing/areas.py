@@ -13,6 +13,10 @@ Earlier versions stay beside the current one, each listed in ``_exchange_area_ve
 became current, so the data service answers *as of* a version or a time with exactly the copy the area
 held then (tokenized as it was); :func:`prune_versions` (the maintenance DAG) deletes those older than
 the retention.
+
+When the store's storage is an object store (``s3://``), the Parquet versions go to the bucket instead
+(:mod:`quancheng.sharing.remote`: ``_areas/<schema>/<dataset_id>/<content hash>/``), written before the SQL
+record that makes them current; nothing is written under ``shared/areas`` but the SQLite area files.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from quancheng.publish.store import (
 )
 from quancheng.safepath import safe_path
 from quancheng.sharing import postgres
+from quancheng.sharing.remote import AreaObjects
 from quancheng.sharing.rules import Audience
 
 AREAS_TABLE = "_exchange_areas"
@@ -86,15 +91,31 @@ def area_versions(engine: sa.Engine, schema: str, dataset_id: str) -> list[AreaV
             for r in rows]
 
 
+def current_copies(engine: sa.Engine) -> dict[tuple[str, str], str]:
+    """(schema, dataset id) -> the content hash ``_exchange_areas`` records as current, for every area copy."""
+    if not sa.inspect(engine).has_table(AREAS_TABLE):
+        return {}
+    with engine.connect() as c:
+        return {(str(s), str(d)): str(h) for s, d, h in c.execute(sa.text(
+            f"SELECT schema_name, dataset_id, content_hash FROM {AREAS_TABLE}"))}
+
+
 def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)  # SQLite hands back naive timestamps
 
 
-def prune_versions(store: SharedStore, retention_hours: int) -> int:
+ORPHAN_HOURS = 24  # a version folder in the bucket that no record names is swept once this old
+
+
+def prune_versions(store: SharedStore, retention_hours: int, *, orphan_hours: float = ORPHAN_HOURS) -> int:
     """Delete the area copies' versions that stopped being current more than ``retention_hours`` ago (their
-    files and their rows); the current version of every copy stays. How many were deleted."""
+    files, or their objects in the bucket, and their rows); the current version of every copy stays. How many
+    were deleted. On an object store the version folders no record names (a killed writer's, an interrupted
+    delete's) are swept too once ``orphan_hours`` old."""
     if not sa.inspect(store.engine).has_table(VERSIONS_TABLE):
         return 0
+    if not store.storage.is_local:
+        return _prune_objects(store, retention_hours, orphan_hours)
     from datetime import timedelta
 
     t = versions_table()
@@ -117,6 +138,48 @@ def prune_versions(store: SharedStore, retention_hours: int) -> int:
     if gone:
         with store.engine.begin() as c:
             c.execute(t.delete().where(t.c.id.in_(gone)))
+    return len(gone)
+
+
+def _pruned(rows: list[Any], cutoff: datetime) -> list[int]:
+    """The ids of the version rows replaced before ``cutoff`` (the newest of each copy always stays)."""
+    by_copy: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:
+        by_copy.setdefault((str(r["schema_name"]), str(r["dataset_id"])), []).append(r)
+    return [int(r["id"]) for vs in by_copy.values() for r, nxt in pairwise(vs)
+            if _aware(nxt["published_at"]) < cutoff]
+
+
+def _recorded(engine: sa.Engine) -> tuple[list[Any], set[tuple[str, str, str]]]:
+    """Every version row (by copy, oldest first), and the (schema, dataset, hash) any row or current copy names."""
+    t = versions_table()
+    with engine.connect() as c:
+        rows = list(c.execute(sa.select(t).order_by(t.c.schema_name, t.c.dataset_id, t.c.id)).mappings().all())
+    named = {(str(r["schema_name"]), str(r["dataset_id"]), str(r["content_hash"])) for r in rows}
+    return rows, named | {(s, d, h) for (s, d), h in current_copies(engine).items()}
+
+
+def _prune_objects(store: SharedStore, retention_hours: int, orphan_hours: float) -> int:
+    """:func:`prune_versions` on an object store: the rows first (a version no row names is never asked for),
+    then the objects of each version nothing names any more (looked up again after the rows went, so a
+    publish that just made an old hash current again keeps it), then the sweep of unrecorded folders."""
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    rows, _ = _recorded(store.engine)
+    gone = _pruned(rows, now - timedelta(hours=retention_hours))
+    if gone:
+        t = versions_table()
+        with store.engine.begin() as c:
+            c.execute(t.delete().where(t.c.id.in_(gone)))
+    _, keep = _recorded(store.engine)
+    objects = AreaObjects(store.storage)
+    cache = store.home / "cache" / "areas"
+    for version in sorted({(str(r["schema_name"]), str(r["dataset_id"]), str(r["content_hash"])) for r in rows
+                           if int(r["id"]) in gone} - keep):
+        objects.delete(*version)
+        shutil.rmtree(safe_path(cache, *version, what="dataset id"), ignore_errors=True)
+    objects.sweep(keep, older_than=now - timedelta(hours=orphan_hours))
     return len(gone)
 
 
@@ -155,6 +218,8 @@ class AreaStore:
         self.catalog = catalog
         self.prefix = role_prefix
         self.root = store.root / "areas"
+        # the Parquet versions: under ``root`` behind links (local storage) or in the bucket
+        self.objects = None if store.storage.is_local else AreaObjects(store.storage)
         self._access_applied = False
         self._registry: sa.Table | None = None
 
@@ -182,9 +247,13 @@ class AreaStore:
                 table = table.sort_by([(k, "ascending") for k in sort_by])
             table = _with_meta(table, dataset_id, audience, kind, columns, table_meta)
             digest = content_hash(table)
-        link = Path(self.parquet_path(audience, dataset_id))
         current = self._current(audience.schema, dataset_id)
-        unchanged = current == digest and link.exists()
+        if self.objects is None:
+            link = self.parquet_path(audience, dataset_id)
+            unchanged = current == digest and Path(link).exists()
+        else:
+            link = self.objects.uri(audience.schema, dataset_id, digest)
+            unchanged = current == digest and self.objects.exists(audience.schema, dataset_id, digest)
         if not unchanged:
             self._write_parquet(audience, dataset_id, table, digest)
             if self.is_postgres:
@@ -192,12 +261,17 @@ class AreaStore:
             else:
                 self._swap_sqlite(audience, dataset_id, table, columns)
             self._record(audience.schema, dataset_id, kind, table.num_rows, digest, batch_id)
-        return AreaPublished(dataset_id, audience.schema, table.num_rows, digest, str(link), sql_name(dataset_id),
+        return AreaPublished(dataset_id, audience.schema, table.num_rows, digest, link, sql_name(dataset_id),
                              not unchanged)
 
     # --- Parquet ---
     def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table | Batch, digest: str) -> None:
-        base = self.area_dir(audience.schema)  # earlier versions stay for as-of reads until prune_versions
+        """The version's Parquet, before the SQL record makes it current: in the bucket, or under the area's
+        folder with its link moved (earlier versions stay for as-of reads until :func:`prune_versions`)."""
+        if self.objects is not None:
+            self.objects.write(audience.schema, dataset_id, digest, table)
+            return
+        base = self.area_dir(audience.schema)
         make_current(base, dataset_id, write_version(base, dataset_id, table, digest), prune=False)
 
     # --- SQL ---
@@ -277,8 +351,10 @@ class AreaStore:
 
     def _record(self, schema: str, dataset_id: str, kind: str, rows: int, digest: str, batch_id: str) -> None:
         t = self._table()
+        where_rows = (str(safe_path(self.area_dir(schema), dataset_id, what="dataset id")) if self.objects is None
+                      else self.objects.uri(schema, dataset_id, digest))
         values: dict[str, Any] = {
-            "kind": kind, "parquet_path": str(safe_path(self.area_dir(schema), dataset_id, what="dataset id")),
+            "kind": kind, "parquet_path": where_rows,
             "sql_table": f"{schema}.{sql_name(dataset_id)}", "rows": rows, "content_hash": digest,
             "last_batch": batch_id, "updated_at": datetime.now(UTC)}
         where = (t.c.schema_name == schema) & (t.c.dataset_id == dataset_id)

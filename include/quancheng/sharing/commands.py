@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from quancheng.sharing.postgres import DEFAULT_PREFIX
+
+if TYPE_CHECKING:
+    from quancheng.publish.store import SharedStore
 
 
 @click.group()
@@ -59,25 +63,53 @@ def scan(home: Path | None, as_json: bool) -> None:
     import pyarrow.parquet as pq
 
     from quancheng.catalog import load_catalog
+    from quancheng.objectstore import Storage
     from quancheng.pipeline import default_home
+    from quancheng.publish.store import SharedStore
+    from quancheng.sharing.remote import PREFIX, read_version
     from quancheng.sharing.rules import department_audience, explicitly_granted
     from quancheng.sharing.scan import clear_id_numbers
 
     catalog = load_catalog()
-    root = (home or default_home()) / "shared" / "areas"
+    home = home or default_home()
+    root = home / "shared" / "areas"
     named = {department_audience(d).schema: explicitly_granted(catalog, d)
              for d in {g.department_en for g in catalog.grants}}
+    storage = Storage.from_env(home)
+    copies = ([(path.parent.parent.name, path.parent.name, path) for path in sorted(root.glob("*/*/data.parquet"))]
+              if storage.is_local else bucket_copies(SharedStore(home, storage=storage)))
+    where = root if storage.is_local else f"{storage.base}/{PREFIX}"
     findings = []
-    for path in sorted(root.glob("*/*/data.parquet")):
-        area = path.parent.parent.name
+    for area, dataset, path in copies:
         if area.startswith("src_"):
             continue  # a system's own area holds clear values by design
-        for column, value in clear_id_numbers(pq.read_table(path), catalog):
+        table = pq.read_table(path) if storage.is_local else read_version(path)
+        for column, value in clear_id_numbers(table, catalog):
             if column not in named.get(area, set()):  # a grant that names the element gives it in clear
-                findings.append({"area": area, "dataset": path.parent.name, "column": column,
-                                 "value": value[:6] + "…"})
+                findings.append({"area": area, "dataset": dataset, "column": column, "value": value[:6] + "…"})
     for f in findings:
         click.echo(json.dumps(f, ensure_ascii=False) if as_json else f"{f['area']}/{f['dataset']}: {f['column']}")
     if not as_json:
-        click.echo(f"{len(findings)} clear ID number(s) in open and department tables under {root}")
+        click.echo(f"{len(findings)} clear ID number(s) in open and department tables under {where}")
     raise SystemExit(1 if findings else 0)
+
+
+def bucket_copies(store: SharedStore) -> list[tuple[str, str, Path]]:
+    """(area, dataset, local folder) of every area copy's current version in the store's bucket, each downloaded
+    once into ``<home>/cache/areas`` (a version recorded as current but missing there is an error naming it)."""
+    from quancheng.errors import QuanchengError
+    from quancheng.sharing.areas import current_copies
+    from quancheng.sharing.remote import AreaObjects
+
+    objects = AreaObjects(store.storage)
+    out = []
+    for (area, dataset), digest in sorted(current_copies(store.engine).items()):
+        if area.startswith("src_"):
+            continue
+        folder = objects.download(area, dataset, digest, store.home / "cache" / "areas")
+        if folder is None:
+            raise QuanchengError(f"area copy {area}.{dataset}: version {digest} is recorded as current but "
+                                 f"{objects.uri(area, dataset, digest)} has no complete version (fix: publish the "
+                                 "copy again)")
+        out.append((area, dataset, folder))
+    return out
