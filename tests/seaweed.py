@@ -8,6 +8,9 @@ reason, except under CI (``CI=true``) where it fails.
 from __future__ import annotations
 
 import contextlib
+import re
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 from paths import IN_CI
 from quancheng.demo.seaweed import SeaweedS3, running_seaweed, weed_binary
 
-__all__ = ["BUCKET", "SeaweedS3", "seaweed_s3", "weed_or_skip"]
+__all__ = ["BUCKET", "SeaweedS3", "bucket_keys", "seaweed_s3", "weed_or_skip"]
 BUCKET = "quancheng-test"
 
 
@@ -37,3 +40,18 @@ def seaweed_s3(bucket: str = BUCKET) -> Iterator[SeaweedS3]:
     weed_or_skip()
     with running_seaweed(bucket) as server:
         yield server
+
+
+def bucket_keys(seaweed: SeaweedS3, prefix: str) -> list[str]:
+    """Every object key under ``prefix``, listed over plain HTTP (not through the code under test), page by page."""
+    keys: list[str] = []
+    token = ""
+    while True:
+        url = f"{seaweed.endpoint}/{seaweed.bucket}?list-type=2&prefix={urllib.parse.quote(prefix)}{token}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = r.read().decode()
+        keys += re.findall(r"<Key>([^<]+)</Key>", body)
+        more = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", body)
+        if not more:
+            return keys
+        token = "&continuation-token=" + urllib.parse.quote(more.group(1))

@@ -31,13 +31,15 @@ from paths import ROOT, SLICE
 from quancheng.catalog import Catalog, load_catalog
 from quancheng.publish.store import SharedStore
 from scratch_pg import postgres_database
-from seaweed import SeaweedS3, seaweed_s3
+from seaweed import SeaweedS3, bucket_keys, seaweed_s3
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("cluster")]
 EXPORT = ROOT / "tests" / "export_child.py"
 HEAVY = "hcb_construction_permit"  # routed to the queue "heavy" in this test's copy of the catalog
 SCALE, SEED = 60, 11
-BATCH_COLUMNS = ("_batch_id", "_extracted_at")  # provenance of the batch that published a row
+# provenance of the batch that published a row (and, in consolidated datasets, of the values and of the
+# last time an enterprise was seen)
+BATCH_COLUMNS = ("_batch_id", "_extracted_at", "batch_id", "extracted_at", "last_seen")
 
 
 def _free_port() -> int:
@@ -158,6 +160,16 @@ def test_both_workers_ran_tasks(cluster_run) -> None:  # type: ignore[no-untyped
         assert not (home / "shared" / "parquet").exists() or not any((home / "shared" / "parquet").iterdir())
 
 
+def test_the_bucket_holds_what_the_workers_hand_on(cluster_run, services) -> None:  # type: ignore[no-untyped-def]
+    keys = bucket_keys(services[0], "exchange/")
+    for system in ("ndrc_investment", "hcb_construction_permit", "amr_enterprise"):
+        assert any(k.startswith(f"exchange/_exchange/staging/{system}/") for k in keys), system
+    assert any(k.startswith("exchange/_exchange/state/hcb_construction_permit/snapshots/") for k in keys)
+    assert any(k.startswith("exchange/_exchange/quality/validations/") for k in keys)
+    assert any(k.startswith("exchange/_areas/") for k in keys)  # the share DAG's per-area copies
+    assert any(k.startswith("exchange/stage.s1_project_land/_delta_log/") for k in keys)
+
+
 def test_run_records_say_which_worker_ran_each_step(cluster_run, services) -> None:  # type: ignore[no-untyped-def]
     import sqlalchemy as sa
     from quancheng.runs import runs_table
@@ -185,7 +197,9 @@ def test_the_catalog_routes_a_system_to_its_queue(cluster_run) -> None:  # type:
 def _content(t: pa.Table | None, *, drop: tuple[str, ...] = ()) -> pa.Table:
     assert t is not None
     t = t.drop_columns([c for c in t.column_names if c in drop])
-    return t.sort_by([(c, "ascending") for c in t.column_names if c in ("_source_key", "reason", "column")])
+    keys = [c for c in t.column_names if c in ("_source_key", "reason", "column")] or [
+        f.name for f in t.schema if not pa.types.is_nested(f.type)]  # a consolidated dataset: every plain column
+    return t.select(sorted(t.column_names)).sort_by([(c, "ascending") for c in keys])
 
 
 def test_published_equals_the_embedded_run(cluster_run, services, embedded_home, catalog,  # type: ignore[no-untyped-def]
@@ -194,14 +208,14 @@ def test_published_equals_the_embedded_run(cluster_run, services, embedded_home,
     embedded = SharedStore(embedded_home)
     ids = sorted(d["dataset_id"] for d in embedded.datasets())
     systems = {s.system_id for s in catalog.systems}
-    compared = [d for d in ids if d.split(".", 1)[0] in systems | {"quarantine"}]
-    assert len(compared) >= len(systems)
+    assert len([d for d in ids if d.split(".", 1)[0] in systems | {"quarantine"}]) >= len(systems)
     on_bucket = exported(services, tmp_path)
     assert sorted(on_bucket) == ids
     # Values equal; the batch columns may not: unpausing a sync DAG also lets the scheduler run its latest
     # interval (a quiet day in the demo world), and a file-drop system reads the newest export whatever the
     # window, so that run may be the one that published the rows first.
-    for d in compared:
+    assert {"stage.s1_project_land", "master.enterprise", "cases.approval"} <= set(ids)  # consolidation's too
+    for d in ids:
         assert _content(on_bucket[d], drop=BATCH_COLUMNS).equals(_content(embedded.read(d), drop=BATCH_COLUMNS)), d
 
 

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +30,7 @@ from quancheng.demo.world import World, load_world
 from quancheng.pipeline import run_system
 from quancheng.sources import Window
 from scratch_pg import postgres_database
-from seaweed import SeaweedS3, seaweed_s3
+from seaweed import SeaweedS3, bucket_keys, seaweed_s3
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("shared_nothing")]
 CHILD = Path(__file__).with_name("steps_child.py")
@@ -52,20 +49,6 @@ def pg() -> Iterator[str]:
     with postgres_database("qc_nothing_") as url:
         yield url
 
-
-def bucket_keys(seaweed: SeaweedS3, prefix: str) -> list[str]:
-    """Object keys under ``prefix`` (plain HTTP listing, not through the code under test)."""
-    keys: list[str] = []
-    token = ""
-    while True:
-        url = f"{seaweed.endpoint}/{seaweed.bucket}?list-type=2&prefix={prefix}{token}"
-        with urllib.request.urlopen(url, timeout=10) as r:
-            body = r.read().decode()
-        keys += re.findall(r"<Key>([^<]+)</Key>", body)
-        nxt = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", body)
-        if not nxt:
-            return keys
-        token = "&continuation-token=" + urllib.parse.quote(nxt.group(1))
 
 
 def step(args: dict[str, Any], home: Path, env: dict[str, str]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from paths import ROOT
 from quancheng.objectstore import Storage, StorageError, storage_from_connection
 from quancheng.safepath import UnsafePath
-from seaweed import SeaweedS3, seaweed_s3
+from seaweed import SeaweedS3, bucket_keys, seaweed_s3
 
 CHILD = Path(__file__).with_name("s3_child.py")
 BASE_OPTIONS = {"AWS_REGION": "us-east-1", "aws_conditional_put": "etag"}
@@ -177,12 +176,6 @@ def run_child(args: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
     return result
 
-
-def bucket_keys(seaweed: SeaweedS3, prefix: str) -> list[str]:
-    """The object keys under ``prefix``, listed over plain HTTP (not through delta-rs)."""
-    url = f"{seaweed.endpoint}/{seaweed.bucket}?list-type=2&prefix={prefix}"
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return re.findall(r"<Key>([^<]+)</Key>", r.read().decode())
 
 
 @pytest.mark.xdist_group("seaweed")

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from paths import ROOT
 from quancheng.errors import QuanchengError
 from quancheng.objectstore import Storage
 from quancheng.publish.store import KEY, SharedStore, sql_name
-from seaweed import SeaweedS3, seaweed_s3
+from seaweed import SeaweedS3, bucket_keys, seaweed_s3
 
 CHILD = Path(__file__).with_name("s3_store_child.py")
 DS, BEHIND, FULL = "ndrc_investment.ndrc_filing", "hcb_construction_permit.hcb_permit", "master.enterprise"
@@ -46,12 +44,6 @@ def seaweed() -> Iterator[SeaweedS3]:
 def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), os.environ.get("PYTHONPATH", "")])}
 
-
-def bucket_keys(seaweed: SeaweedS3, prefix: str) -> list[str]:
-    """The object keys under ``prefix``, listed over plain HTTP (not through delta-rs)."""
-    url = f"{seaweed.endpoint}/{seaweed.bucket}?list-type=2&prefix={prefix}"
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return re.findall(r"<Key>([^<]+)</Key>", r.read().decode())
 
 
 def sql_rows(sql_url: str, dataset_id: str) -> list[list[Any]]:

@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from paths import ROOT, SLICE
 from scratch_pg import postgres_database
-from seaweed import SeaweedS3, seaweed_s3
+from seaweed import SeaweedS3, bucket_keys, seaweed_s3
 
 CHILD = Path(__file__).with_name("s3_areas_child.py")
 DS = "stage.demo_filing"
@@ -38,12 +37,6 @@ def seaweed() -> Iterator[SeaweedS3]:
     with seaweed_s3() as server:
         yield server
 
-
-def bucket_keys(seaweed: SeaweedS3, prefix: str) -> list[str]:
-    """The object keys under ``prefix``, listed over plain HTTP (not through delta-rs)."""
-    url = f"{seaweed.endpoint}/{seaweed.bucket}?list-type=2&prefix={prefix}"
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return re.findall(r"<Key>([^<]+)</Key>", r.read().decode())
 
 
 @pytest.mark.xdist_group("seaweed")

@@ -52,6 +52,8 @@ from quancheng.sharing.tokenize import CONN_ENV, KEY_ENV
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/quancheng_airflow"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_SHARED_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"  # the shared database's, with --object-store
+DEMO_BUCKET = "quancheng-exchange"
 DB_ENV, BROKER_ENV = "QUANCHENG_CLUSTER_DB", "QUANCHENG_CLUSTER_BROKER"
 DEFAULT_QUEUE = "default"
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"  # written by the API server at its first start
@@ -161,8 +163,8 @@ def _secret(home: Path, name: str) -> str:
     return path.read_text().strip()
 
 
-def ensure_database(url: str) -> None:
-    """Create the metadata database on its PostgreSQL server if it is missing (the server must be up)."""
+def ensure_database(url: str, what: str = "the cluster's metadata database") -> None:
+    """Create ``what`` on its PostgreSQL server if it is missing (the server must be up)."""
     u = sa.make_url(url)
     if not u.drivername.startswith("postgresql"):
         return
@@ -172,7 +174,7 @@ def ensure_database(url: str) -> None:
             if not c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": u.database}).first():
                 c.execute(sa.text(f'CREATE DATABASE "{u.database}"'))
     except sa.exc.OperationalError as exc:
-        raise QuanchengError(f"the cluster's metadata database at {u.render_as_string(hide_password=True)} "
+        raise QuanchengError(f"{what} at {u.render_as_string(hide_password=True)} "
                              f"is not reachable: {str(exc.orig).strip().splitlines()[0]}") from None
     finally:
         admin.dispose()
@@ -379,6 +381,23 @@ def start_worker(cluster: Cluster, i: int) -> None:
                          ",".join(spec.queues), "--celery-hostname", f"{name}@{socket.gethostname()}"],
                   cwd=folder, extra_env={"QUANCHENG_WORKER": name, "HOSTNAME": name, **own,
                                          "AIRFLOW__CORE__HOSTNAME_CALLABLE": "quancheng.demo.cluster.worker_hostname"})
+
+
+@contextlib.contextmanager
+def object_store_services(spec: ClusterSpec, *, enabled: bool = True) -> Iterator[dict[str, str]]:
+    """For a shared-nothing demo: SeaweedFS running with its data under ``<cluster>/seaweed`` (kept for the
+    next start) and the shared SQL database on PostgreSQL (``$QUANCHENG_SHARED_DB``, else a database of this
+    demo folder's own on the local server, created if missing); yields :func:`shared_nothing_env`. Yields
+    nothing to add when not ``enabled``."""
+    if not enabled:
+        yield {}
+        return
+    from quancheng.demo.seaweed import running_seaweed
+
+    shared = os.environ.get("QUANCHENG_SHARED_DB") or f"{DEFAULT_SHARED_SERVER}/quancheng_shared_{spec.key_prefix}"
+    ensure_database(shared, "the shared SQL database")
+    with running_seaweed(DEMO_BUCKET, spec.folder / "seaweed") as s3:
+        yield shared_nothing_env(s3.endpoint, s3.bucket, shared)
 
 
 def shared_nothing_env(endpoint: str, bucket: str, shared_db: str, prefix: str = "exchange") -> dict[str, str]:

@@ -203,9 +203,15 @@ def standalone(home: Path, port: int) -> None:
 @click.option("--only", multiple=True, metavar="SYSTEM_ID", help="Sync only these systems (repeatable).")
 @click.option("--timeout", default=3600, show_default=True, type=click.IntRange(60),
               help="Seconds to wait for the syncs and consolidation.")
+@click.option("--object-store", is_flag=True,
+              help="Shared-nothing (celery only): start SeaweedFS (from its pip package) with its data under "
+                   "DIR/cluster/seaweed and give each worker its own empty folder; datasets, staging, snapshot "
+                   "state and GX results go to its bucket (the Airflow connection quancheng_storage), the shared "
+                   "SQL database is PostgreSQL ($QUANCHENG_SHARED_DB, default a database of this folder's own "
+                   "on the local server).")
 @click.option("--keep-running", is_flag=True, help="After the run, keep the cluster up until Ctrl-C.")
 def cluster(home: Path, executor: str, workers: int, concurrency: int, parallelism: int, port: int,
-            only: tuple[str, ...], timeout: int, keep_running: bool) -> int:
+            only: tuple[str, ...], timeout: int, object_store: bool, keep_running: bool) -> int:
     """Run the demo on a real Airflow scheduler: scheduler, DAG processor, API server (and N workers).
 
     With the CeleryExecutor (the default) Redis is the broker, PostgreSQL the metadata database and result
@@ -215,10 +221,12 @@ def cluster(home: Path, executor: str, workers: int, concurrency: int, paralleli
     sharing and consolidation, and prints which worker ran what and how many syncs overlapped. Logs under
     DIR/cluster/logs.
     """
+    import json
     from datetime import datetime
 
+    import sqlalchemy as sa
     from quancheng.catalog import load_catalog
-    from quancheng.demo.cluster import DEFAULT_QUEUE, ClusterSpec, running_cluster
+    from quancheng.demo.cluster import DEFAULT_QUEUE, ClusterSpec, object_store_services, running_cluster
     from quancheng.demo.cluster_run import sync_everything
     from quancheng.demo.run import REPO, _ceil_to_day, _world_dict, airflow_env, served_world
     from quancheng.demo.seed import seed_world
@@ -236,15 +244,24 @@ def cluster(home: Path, executor: str, workers: int, concurrency: int, paralleli
     world = _world_dict(load_world(home / "world"))
     systems = [s.system_id for s in catalog.systems if not only or s.system_id in only]
     queues = tuple(sorted({DEFAULT_QUEUE, *(s.queue for s in catalog.systems)}))
+    if object_store and executor == "local":
+        raise click.BadParameter("needs --executor celery (workers with folders of their own)",
+                                 param_hint="--object-store")
     spec = ClusterSpec(home, workers=workers, concurrency=concurrency, port=port, queues=queues,
-                       executor="local" if executor == "local" else "celery", parallelism=parallelism)
+                       executor="local" if executor == "local" else "celery", parallelism=parallelism,
+                       own_homes=object_store)
     end = _ceil_to_day(datetime.fromisoformat(world["interval"]["end"])).isoformat()
-    with served_world(home / "world", world) as uris, \
-            running_cluster(spec, airflow_env(home, world, uris), REPO) as c:
+    with served_world(home / "world", world) as uris, object_store_services(spec, enabled=object_store) as shared, \
+            running_cluster(spec, {**airflow_env(home, world, uris), **shared}, REPO) as c:
         runs_on = (f"LocalExecutor, {parallelism} task(s) at once" if spec.executor == "local"
                    else f"{workers} worker(s) on queues {', '.join(queues)}")
         click.echo(f"cluster up: {runs_on}; "
                    f"UI http://127.0.0.1:{port} (admin password in {spec.folder / 'airflow'})")
+        if object_store:
+            click.echo(f"shared-nothing: workers in {spec.folder}/worker*/home; bucket "
+                       f"{json.loads(shared['AIRFLOW_CONN_QUANCHENG_STORAGE'])['extra']['base_url']} (SeaweedFS, "
+                       f"data in {spec.folder / 'seaweed'}); shared database "
+                       f"{sa.make_url(shared['QUANCHENG_SHARED_DB']).render_as_string(hide_password=True)}")
         run = sync_everything(c, systems, end, timeout=timeout,
                               on_event=lambda e: click.echo(f"triggered {len(e['dags'])} sync DAG(s)"))
         for dag_id, state in sorted(run.states.items()):
