@@ -37,12 +37,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from quancheng.errors import QuanchengError
 from quancheng.objectstore import Storage
 
 PREFIX: Final = "_exchange"
 PUBLISHED: Final = ".published"  # the mark of an attempt whose batch is published (as in the local folder)
 STALE_SECONDS: Final = 86_400
 THREADS: Final = 8  # parallel transfers: an object store's latency, not its bandwidth, bounds small files
+
+
+class BucketError(QuanchengError):
+    """A transfer to or from the bucket failed (the message names the object and the local file)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,10 @@ class Bucket:
         import pyarrow.fs as pafs
 
         base = self._key(rel)
-        infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        try:
+            infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        except OSError as exc:
+            raise BucketError(f"cannot list {self.storage.base}/{base}: {exc}") from exc
         # an object store may list a zero-size "folder" marker as a file: nothing here is empty but the mark
         return {i.path[len(base) + 1:]: i for i in infos if i.type == pafs.FileType.File
                 and (i.size or i.path.endswith("/" + PUBLISHED))}
@@ -126,13 +134,17 @@ class Bucket:
 
         def one(pair: tuple[Path, str]) -> None:
             path, key = pair
-            if upload:
-                pafs.copy_files(str(path), key, source_filesystem=local_fs, destination_filesystem=self.fs)
-                return
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name(f".{path.name}.{os.getpid()}.part")
-            pafs.copy_files(key, str(part), source_filesystem=self.fs, destination_filesystem=local_fs)
-            os.replace(part, path)
+            try:
+                if upload:
+                    pafs.copy_files(str(path), key, source_filesystem=local_fs, destination_filesystem=self.fs)
+                    return
+                path.parent.mkdir(parents=True, exist_ok=True)
+                part = path.with_name(f".{path.name}.{os.getpid()}.part")
+                pafs.copy_files(key, str(part), source_filesystem=self.fs, destination_filesystem=local_fs)
+                os.replace(part, path)
+            except OSError as exc:
+                what = f"upload {path} to" if upload else f"download {path} from"
+                raise BucketError(f"cannot {what} {self.storage.base}/{key}: {exc}") from exc
 
         if len(pairs) == 1:
             one(pairs[0])

@@ -123,9 +123,10 @@ def cluster_env(base: dict[str, str], spec: ClusterSpec) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(spec.heartbeat_timeout),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
     })
-    if spec.own_homes and not ({KEY_ENV, CONN_ENV} & set(base)):
-        # the workers share no folder, so no demo key file either: one key for the deployment, as a city keeps
-        # it in Airflow's connection store (generated per demo folder, never in the repository)
+    if not ({KEY_ENV, CONN_ENV} & set(base)):
+        # one key for the deployment, as a city keeps it in Airflow's connection store (generated per demo
+        # folder, never in the repository): workers with folders of their own have no shared demo key file, and
+        # with PostgreSQL as the shared database the key is required
         env[CONN_ENV] = json.dumps({"conn_type": "generic", "password": _secret(spec.home, "tokenization_key")})
     if spec.executor == "local":
         from quancheng.demo.run import SQLITE_CONNECT_ARGS_OPTION
