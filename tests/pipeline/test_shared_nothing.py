@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +97,15 @@ def days(slice_catalog: Catalog, seaweed: SeaweedS3, pg: str,
     embedded = root / "embedded"
     out: dict[str, Any] = {"refs": [], "workers": [], "embedded": [], "pruned": []}
     windows = [Window(None, datetime.fromisoformat(world.interval["end"]))]
-    for day in range(2):
-        if day:
+    for day in range(4):  # the first sync; a day of changes; that day again (a rerun); a quiet day
+        if day == 1:
             change = advance_world(root / "world", seed=7, fraction=0.1)
             world = load_world(root / "world")
             windows.append(Window(datetime.fromisoformat(change["start"]), datetime.fromisoformat(change["end"])))
+        elif day == 2:
+            windows.append(windows[1])
+        elif day == 3:
+            windows.append(Window(windows[1].end, windows[1].end + timedelta(days=1)))
         window = windows[day]
         refs = {}
         for system_id in SYSTEMS:
@@ -115,14 +119,21 @@ def days(slice_catalog: Catalog, seaweed: SeaweedS3, pg: str,
 
 
 def test_each_day_publishes_what_the_embedded_run_publishes(days: dict[str, Any]) -> None:
-    for day in range(2):
+    for day in range(4):
         workers, embedded = days["workers"][day], days["embedded"][day]
         assert set(workers) == set(embedded) and len(embedded) >= 3  # two forms and the quarantines at least
         assert workers == embedded, day
 
 
+def test_a_rerun_and_a_quiet_day_change_nothing(days: dict[str, Any]) -> None:
+    assert days["workers"][2] == days["workers"][1] == days["workers"][3]
+    for ref in days["refs"][3].values():  # the quiet day read nothing and published nothing new
+        assert all(f["extracted"] == 0 for f in ref["forms"].values()), ref["forms"]
+        assert not any(p["changed"] for p in ref["published"].values()), ref["published"]
+
+
 def test_the_second_day_changed_what_the_world_changed(days: dict[str, Any]) -> None:
-    first, second = days["workers"]
+    first, second = days["workers"][:2]
     changed = {d for d in second if second[d][0] != first[d][0]}
     assert {"ndrc_investment.ndrc_filing", "hcb_construction_permit.hcb_permit"} <= changed
     permit = days["refs"][1]["hcb_construction_permit"]["forms"]["hcb_permit"]
@@ -132,7 +143,7 @@ def test_the_second_day_changed_what_the_world_changed(days: dict[str, Any]) -> 
 
 def test_staging_state_and_results_are_in_the_bucket(days: dict[str, Any], seaweed: SeaweedS3) -> None:
     keys = bucket_keys(seaweed, "exchange/_exchange/")
-    ref = days["refs"][1]["hcb_construction_permit"]
+    ref = days["refs"][-1]["hcb_construction_permit"]  # the last day's attempt (the earlier ones are pruned)
     attempt = f"exchange/_exchange/{ref['attempt']}/"
     for stage in ("raw", "normalized", "issues", "valid", "quarantine"):
         assert any(k.startswith(f"{attempt}{stage}/hcb_permit.parquet/part-") for k in keys), stage
@@ -142,10 +153,11 @@ def test_staging_state_and_results_are_in_the_bucket(days: dict[str, Any], seawe
 
 
 def test_a_day_prunes_the_published_attempts_of_the_days_before(days: dict[str, Any]) -> None:
-    first_day = {r["attempt"] for r in days["refs"][0].values()}
-    second_day = {r["attempt"] for r in days["refs"][1].values()}
-    staged_after_two = {"/".join(k.split("/")[2:6]) for k in days["pruned"][1]}
-    assert staged_after_two == second_day and not first_day & staged_after_two
+    for day in range(1, 4):
+        before = {r["attempt"] for refs in days["refs"][:day] for r in refs.values()}
+        today = {r["attempt"] for r in days["refs"][day].values()}
+        staged = {"/".join(k.split("/")[2:6]) for k in days["pruned"][day]}
+        assert staged == today and not before & staged, day
 
 
 def test_steps_ran_on_alternate_workers(days: dict[str, Any]) -> None:
