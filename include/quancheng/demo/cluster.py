@@ -43,6 +43,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -282,9 +283,17 @@ class Cluster:
         self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
     def trigger(self, dag_id: str, logical_date: str, conf: dict[str, Any], run_id: str | None = None) -> str:
-        """Unpause and trigger a DAG for the interval ending at ``logical_date``; the run id."""
-        run_id = run_id or f"demo__{logical_date}"
+        """Unpause and trigger a DAG for the interval ending at ``logical_date``; the run id. An interval that
+        already ran (in an earlier start of this cluster: Airflow keeps one run per logical date) is run again
+        by clearing that run, Airflow's own rerun; it keeps the conf it was triggered with."""
         self.unpause(dag_id)
+        ran = self.query("SELECT run_id FROM dag_run WHERE dag_id = :d AND logical_date = :t",
+                         {"d": dag_id, "t": datetime.fromisoformat(logical_date)})
+        if ran and run_id is None:
+            earlier = str(ran[0]["run_id"])
+            self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns/{earlier}/clear", {"dry_run": False})
+            return earlier
+        run_id = run_id or f"{run_prefix()}__{logical_date}"
         self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns",
                  {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf})
         return run_id
@@ -301,21 +310,22 @@ class Cluster:
         from quancheng.demo.run import REPO
 
         done = subprocess.run([sys.executable, str(REPO / "tools" / "trigger_dags.py"), "--logical-date", logical_date,
-                               "--conf", json.dumps(conf), "--unpause", *unpause, "--", *dag_ids],
+                               "--conf", json.dumps(conf), "--run-prefix", run_prefix(), "--unpause", *unpause, "--",
+                               *dag_ids],
                               env=self.env, capture_output=True, text=True, check=False)
         if done.returncode:
             raise QuanchengError("triggering the DAGs failed: "
                                  f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
         return {str(k): str(v) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
-    def query(self, sql: str) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a query on the cluster's metadata database (Airflow's own tables)."""
         # on SQLite a reader waits out a writer's commit instead of failing with "database is locked"
         args = {"timeout": 60} if self.spec.metadata_url.startswith("sqlite") else {}
         eng = sa.create_engine(self.spec.metadata_url, poolclass=sa.pool.NullPool, connect_args=args)
         try:
             with eng.connect() as c:
-                return [dict(r) for r in c.execute(sa.text(sql)).mappings()]
+                return [dict(r) for r in c.execute(sa.text(sql), params or {}).mappings()]
         finally:
             eng.dispose()
 
@@ -411,6 +421,12 @@ def shared_nothing_env(endpoint: str, bucket: str, shared_db: str, prefix: str =
                              f"(fix: set QUANCHENG_SHARED_DB=postgresql://...)")
     conn = {"conn_type": "aws", "extra": {"base_url": f"s3://{bucket}/{prefix}", "endpoint_url": endpoint}}
     return {"AIRFLOW_CONN_QUANCHENG_STORAGE": json.dumps(conn), "QUANCHENG_SHARED_DB": shared_db}
+
+
+def run_prefix() -> str:
+    """The prefix of the run ids a demo triggers: the time of the trigger, so the same interval can run again in a
+    later start of the cluster (its metadata database keeps the earlier runs, and a run id is unique per DAG)."""
+    return f"demo_{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
 
 
 def worker_hostname() -> str:
