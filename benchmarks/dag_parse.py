@@ -68,6 +68,7 @@ def measure(n_systems: int) -> dict[str, float]:
         cat = scaled_catalog(n_systems, Path(tmp) / "catalog")
         env = {**os.environ, "QUANCHENG_CATALOG": str(cat), "AIRFLOW_HOME": tmp,
                "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+               "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp}/airflow.db"}
         proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)
         return dict(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,6 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     for k in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
         del os.environ[k]
     os.environ.update(env)
-    if env["AIRFLOW__CORE__PLUGINS_FOLDER"] not in sys.path:  # what Airflow's settings do at their first import
-        sys.path.append(env["AIRFLOW__CORE__PLUGINS_FOLDER"])
     return env
 
 
