@@ -205,3 +205,78 @@ def test_system_datasets_shared_part_by_part_as_whole(tmp_path) -> None:  # type
                                           batch_id=f"share__{d['content_hash']}", areas=areas, tokenizer=tok)
     assert whole == streamed
     assert not any(v["changed"] for v in whole.values())
+
+
+def _area_copies(store: SharedStore) -> dict[str, tuple[pa.Table, pa.Table, str]]:
+    """Every area copy of the stage forms: its current Parquet rows, its SQL table's rows, its content hash."""
+    import sqlite3
+
+    import pyarrow.parquet as pq
+    from quancheng.publish.store import sql_name
+
+    out: dict[str, tuple[pa.Table, pa.Table, str]] = {}
+    for r in AreaStore(store, None).listing():  # type: ignore[arg-type]
+        schema, ds = str(r["schema_name"]), str(r["dataset_id"])
+        if not (ds.startswith("stage.") or ds == "conflicts.stage_forms"):
+            continue
+        rows = pq.read_table(Path(str(r["parquet_path"])) / "data.parquet")
+        with sqlite3.connect(store.root / "areas" / f"{schema}.db") as db:
+            cur = db.execute(f'SELECT * FROM "{sql_name(ds)}"')
+            names = [d[0] for d in cur.description]
+            sql = pa.Table.from_pylist([dict(zip(names, v, strict=True)) for v in cur.fetchall()])
+        out[f"{schema}/{ds}"] = (rows, sql, str(r["content_hash"]))
+    return out
+
+
+def test_a_day_changes_only_the_touched_projects_in_every_area_copy(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: after a day touching two projects every area copy differs from the day before in those
+    projects' rows only, equals what a full rebuild leaves (but the rows' batch ids), its SQL table holds its
+    rows, its previous version is still readable as of then; a rerun with nothing touched writes nothing."""
+    import pyarrow.parquet as pq
+    from issue6_builders import system_table
+    from quancheng.sharing.areas import area_versions
+
+    store = _world(tmp_path / "home", slice_catalog)
+    tok = Tokenizer(b"k" * 32)
+    publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    before = _area_copies(store)
+    renamed = system_table(slice_catalog, "ndrc_filing", [
+        {"project_code": P[4], "project_name": "项目四（改）", "construction_unit_uscc": UNITS[4],
+         "construction_unit_name": "济南恒4建设有限公司", "construction_site_division": "370102",
+         "total_investment": Decimal("1004.50"), "source_updated_at": datetime(2026, 3, 2, 8), "_source_key": P[4]}])
+    store.merge("ndrc_investment.ndrc_filing", renamed, pa.array([], pa.string()), kind="system", batch_id="b2")
+    store.merge("hcb_construction_permit.hcb_permit", renamed.schema.empty_table().select(["_source_key"]),
+                pa.array(["permit-6"]), kind="system", batch_id="b2")
+    day = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    after = _area_copies(store)
+    assert set(after) == set(before)
+    touched = {P[4], P[6]}
+    changed = [k for k in after if after[k][2] != before[k][2]]
+    assert changed and all(day[k]["changed"] for k in changed)
+    assert not any(day[k]["changed"] for k in after if k not in changed)
+    for name, (rows, sql, digest) in after.items():
+        old = before[name][0]
+        assert _sorted(pc_not_in(rows, "project_code", touched)).equals(
+            _sorted(pc_not_in(old, "project_code", touched))), name  # the other projects' rows as they were
+        assert rows.num_rows == sql.num_rows, name
+        if rows.num_rows:  # (an empty SQL table reads back without columns)
+            assert sorted(sql.column("project_code").to_pylist()) == sorted(rows.column("project_code").to_pylist())
+        if name in changed:  # the version before is kept and still readable as of then
+            schema, ds = name.split("/", 1)
+            versions = area_versions(store.engine, schema, ds)
+            assert [v.content_hash for v in versions[:2]] == [digest, before[name][2]], name
+            kept = store.root / "areas" / schema / ".versions" / ds / before[name][2] / "data.parquet"
+            assert pq.read_table(kept).equals(old), name
+    # a rerun with nothing touched writes nothing
+    counts = {k: len(area_versions(store.engine, *k.split("/", 1))) for k in after}
+    again = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    assert not any(v["changed"] for v in again.values() if isinstance(v, dict) and "changed" in v)
+    assert {k: len(area_versions(store.engine, *k.split("/", 1))) for k in after} == counts
+    # and a full rebuild leaves the same area copies (the batch ids of the rows not recomputed aside)
+    publish_stage_forms(store, slice_catalog, tokenizer=tok, incremental=False)
+    full = _area_copies(store)
+    for name, (rows, _, _) in after.items():
+        drop = [c for c in ("_batch_id",) if c in rows.column_names]
+        assert _sorted(rows.drop_columns(drop)).equals(_sorted(full[name][0].drop_columns(drop))), name
+        if not drop:
+            assert after[name][2] == full[name][2], name
