@@ -210,6 +210,7 @@ def test_system_datasets_shared_part_by_part_as_whole(tmp_path) -> None:  # type
 def _area_copies(store: SharedStore) -> dict[str, tuple[pa.Table, pa.Table, str]]:
     """Every area copy of the stage forms: its current Parquet rows, its SQL table's rows, its content hash."""
     import sqlite3
+    from contextlib import closing
 
     import pyarrow.parquet as pq
     from quancheng.publish.store import sql_name
@@ -220,7 +221,8 @@ def _area_copies(store: SharedStore) -> dict[str, tuple[pa.Table, pa.Table, str]
         if not (ds.startswith("stage.") or ds == "conflicts.stage_forms"):
             continue
         rows = pq.read_table(Path(str(r["parquet_path"])) / "data.parquet")
-        with sqlite3.connect(store.root / "areas" / f"{schema}.db") as db:
+        # closed at once: an open handle of this SQLite beside the ADBC driver's breaks the file's locks
+        with closing(sqlite3.connect(store.root / "areas" / f"{schema}.db")) as db:
             cur = db.execute(f'SELECT * FROM "{sql_name(ds)}"')
             names = [d[0] for d in cur.description]
             sql = pa.Table.from_pylist([dict(zip(names, v, strict=True)) for v in cur.fetchall()])
