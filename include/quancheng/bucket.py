@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from quancheng.errors import QuanchengError
-from quancheng.objectstore import Storage
+from quancheng.objectstore import Storage, object_files
 
 PREFIX: Final = "_exchange"
-PUBLISHED: Final = ".published"  # the mark of an attempt whose batch is published (as in the local folder)
+PUBLISHED: Final = ".published"  # the mark of an attempt whose batch is published (holds the batch id)
 STALE_SECONDS: Final = 86_400
 THREADS: Final = 8  # parallel transfers: an object store's latency, not its bandwidth, bounds small files
 
@@ -68,16 +68,11 @@ class Bucket:
 
     def files(self, rel: str) -> dict[str, Any]:
         """Every file under ``rel`` (a folder), by its path relative to ``rel``, with its ``FileInfo``."""
-        import pyarrow.fs as pafs
-
         base = self._key(rel)
         try:
-            infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+            return {i.path[len(base) + 1:]: i for i in object_files(self.fs, base)}
         except OSError as exc:
             raise BucketError(f"cannot list {self.storage.base}/{base}: {exc}") from exc
-        # an object store may list a zero-size "folder" marker as a file: nothing here is empty but the mark
-        return {i.path[len(base) + 1:]: i for i in infos if i.type == pafs.FileType.File
-                and (i.size or i.path.endswith("/" + PUBLISHED))}
 
     def push(self, home: Path, rels: Iterable[str]) -> int:
         """Copy the files under each ``home/rel`` (a folder or one file) to the bucket; how many."""

@@ -123,6 +123,17 @@ class Storage:
         return cls(normalize_s3_url(url), options)
 
 
+def object_files(fs: Any, prefix: str) -> list[Any]:
+    """The objects under ``prefix`` of a :meth:`Storage.filesystem`, as ``FileInfo``s: files only. An object
+    store may list a folder as a zero-size file (SeaweedFS does, once the folder's objects are deleted), so
+    empty objects are left out: whatever the exchange stores there (Parquet parts, manifests, JSON results,
+    marks) has content."""
+    import pyarrow.fs as pafs
+
+    infos = fs.get_file_info(pafs.FileSelector(prefix, recursive=True, allow_not_found=True))
+    return [i for i in infos if i.type == pafs.FileType.File and i.size and not i.path.endswith("/")]
+
+
 def normalize_s3_url(url: str) -> str:
     """``url`` as ``s3://bucket`` or ``s3://bucket/prefix`` (no trailing ``/``), refused unless the bucket is
     a valid S3 bucket name and each prefix part a plain name."""

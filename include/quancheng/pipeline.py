@@ -281,7 +281,7 @@ def publish(ref: Ref, *, catalog: Catalog, store: SharedStore | None = None, loc
     with system_lock(ref["system_id"], home=home, batch_id=ref["batch_id"], step="publish",
                      sql_url=store.sql_url, wait=lock_wait):
         ref = _publish(ref, catalog, store, home)
-    (Path(ref["dir"]) / PUBLISHED_MARK).touch()
+    (Path(ref["dir"]) / PUBLISHED_MARK).write_text(ref["batch_id"], encoding="utf-8")  # not empty: see bucket.py
     bucket = Bucket.of(home)
     if bucket is not None and ref.get("attempt"):
         bucket.push(home, [f"{ref['attempt']}/{PUBLISHED_MARK}"])

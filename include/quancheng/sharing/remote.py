@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quancheng.errors import QuanchengError
-from quancheng.objectstore import Storage
+from quancheng.objectstore import Storage, object_files
 from quancheng.publish.delta import Batch
 from quancheng.safepath import plain_name, safe_path
 
@@ -153,10 +153,7 @@ class AreaObjects:
 
     def files(self, key: str) -> list[Any]:
         """The objects under ``key`` (directory markers left out)."""
-        import pyarrow.fs as pafs
-
-        infos = self.fs.get_file_info(pafs.FileSelector(key, recursive=True, allow_not_found=True))
-        return [i for i in infos if i.type == pafs.FileType.File and not i.path.endswith("/")]
+        return object_files(self.fs, key)
 
     def delete(self, schema: str, dataset_id: str, digest: str) -> int:
         """Remove a version's objects, its manifest first (so what an interrupted delete leaves is never read
