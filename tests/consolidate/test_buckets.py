@@ -124,8 +124,20 @@ def _sorted(table: pa.Table) -> pa.Table:
     return table.sort_by([(k, "ascending") for k in keys])
 
 
-def test_a_day_recomputes_only_the_touched_projects(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+def _touch_two_projects(store, catalog) -> None:  # type: ignore[no-untyped-def]
+    """A sync's day touching projects 4 and 6: one filing renamed (a conflict appears), one permit deleted."""
     from issue6_builders import system_table
+
+    renamed = system_table(catalog, "ndrc_filing", [
+        {"project_code": P[4], "project_name": "项目四（改）", "construction_unit_uscc": UNITS[4],
+         "construction_unit_name": "济南恒4建设有限公司", "construction_site_division": "370102",
+         "total_investment": Decimal("1004.50"), "source_updated_at": datetime(2026, 3, 2, 8), "_source_key": P[4]}])
+    store.merge("ndrc_investment.ndrc_filing", renamed, pa.array([], pa.string()), kind="system", batch_id="b2")
+    store.merge("hcb_construction_permit.hcb_permit", renamed.schema.empty_table().select(["_source_key"]),
+                pa.array(["permit-6"]), kind="system", batch_id="b2")
+
+
+def test_a_day_recomputes_only_the_touched_projects(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
     from quancheng.consolidate.incremental import read_state
 
     store = _world(tmp_path / "home", slice_catalog)
@@ -133,14 +145,7 @@ def test_a_day_recomputes_only_the_touched_projects(tmp_path, slice_catalog) -> 
     publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
     outputs = [d["dataset_id"] for d in store.datasets() if d["kind"] in ("stage_form", "conflicts")]
     before = {ds: store.read(ds) for ds in outputs}
-    # a sync's day: one filing renamed (a conflict appears), one permit deleted
-    renamed = system_table(slice_catalog, "ndrc_filing", [
-        {"project_code": P[4], "project_name": "项目四（改）", "construction_unit_uscc": UNITS[4],
-         "construction_unit_name": "济南恒4建设有限公司", "construction_site_division": "370102",
-         "total_investment": Decimal("1004.50"), "source_updated_at": datetime(2026, 3, 2, 8), "_source_key": P[4]}])
-    store.merge("ndrc_investment.ndrc_filing", renamed, pa.array([], pa.string()), kind="system", batch_id="b2")
-    store.merge("hcb_construction_permit.hcb_permit", renamed.schema.empty_table().select(["_source_key"]),
-                pa.array(["permit-6"]), kind="system", batch_id="b2")
+    _touch_two_projects(store, slice_catalog)
     day = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
     after = {ds: store.read(ds) for ds in outputs}
     touched = {P[4], P[6]}
@@ -235,20 +240,13 @@ def test_a_day_changes_only_the_touched_projects_in_every_area_copy(tmp_path, sl
     projects' rows only, equals what a full rebuild leaves (but the rows' batch ids), its SQL table holds its
     rows, its previous version is still readable as of then; a rerun with nothing touched writes nothing."""
     import pyarrow.parquet as pq
-    from issue6_builders import system_table
     from quancheng.sharing.areas import area_versions
 
     store = _world(tmp_path / "home", slice_catalog)
     tok = Tokenizer(b"k" * 32)
     publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
     before = _area_copies(store)
-    renamed = system_table(slice_catalog, "ndrc_filing", [
-        {"project_code": P[4], "project_name": "项目四（改）", "construction_unit_uscc": UNITS[4],
-         "construction_unit_name": "济南恒4建设有限公司", "construction_site_division": "370102",
-         "total_investment": Decimal("1004.50"), "source_updated_at": datetime(2026, 3, 2, 8), "_source_key": P[4]}])
-    store.merge("ndrc_investment.ndrc_filing", renamed, pa.array([], pa.string()), kind="system", batch_id="b2")
-    store.merge("hcb_construction_permit.hcb_permit", renamed.schema.empty_table().select(["_source_key"]),
-                pa.array(["permit-6"]), kind="system", batch_id="b2")
+    _touch_two_projects(store, slice_catalog)
     day = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
     after = _area_copies(store)
     assert set(after) == set(before)
