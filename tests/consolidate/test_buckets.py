@@ -26,9 +26,9 @@ P = [f"2019-370102-47-01-00030{i}" for i in range(8)]
 UNITS = [uscc(f"MA3C4X{i}D") for i in range(8)]
 
 
-def _world(home: Path, catalog) -> SharedStore:  # type: ignore[no-untyped-def]
+def _world(home: Path, catalog, sql_url: str | None = None) -> SharedStore:  # type: ignore[no-untyped-def]
     """Two systems over eight projects: codes written differently, conflicts, a row without a code."""
-    store = SharedStore(home)
+    store = SharedStore(home, sql_url=sql_url)
     publish_system(store, catalog, "ndrc_filing", [
         {"project_code": P[i] if i % 2 else P[i].replace("-", ""), "project_name": f"项目{i}",
          "construction_unit_uscc": UNITS[i], "construction_unit_name": f"济南恒{i}建设有限公司",
@@ -212,6 +212,76 @@ def test_system_datasets_shared_part_by_part_as_whole(tmp_path) -> None:  # type
     assert not any(v["changed"] for v in whole.values())
 
 
+@pytest.mark.postgres
+@pytest.mark.xdist_group("postgres_sharing")
+def test_a_day_merges_the_area_tables_in_place_on_postgres(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 on PostgreSQL: a day's touched projects are merged into each area's table in place (the same
+    table, so its grants stay: the open role still reads it) and the table holds its copy's rows."""
+    import uuid
+
+    import psycopg
+    import pyarrow.parquet as pq
+    from quancheng.sharing import postgres
+    from scratch_pg import postgres_database
+
+    prefix = f"qm{uuid.uuid4().hex[:6]}_"
+    with postgres_database("qc_merge_", drop_roles=prefix) as url:
+        store = _world(tmp_path / "home", slice_catalog, sql_url=url)
+        areas = AreaStore(store, slice_catalog, role_prefix=prefix)
+        tok = Tokenizer(b"k" * 32)
+        publish_stage_forms(store, slice_catalog, tokenizer=tok, areas=areas, bucket_rows=3)
+        open_copies = {r["dataset_id"]: r for r in areas.listing() if r["schema_name"] == "shared_open"}
+        with psycopg.connect(postgres.pg_uri(url), autocommit=True) as c:
+            oids = {ds: c.execute("SELECT %s::regclass::oid", [r["sql_table"]]).fetchone()
+                    for ds, r in open_copies.items()}
+        _touch_two_projects(store, slice_catalog)
+        day = publish_stage_forms(store, slice_catalog, tokenizer=tok, areas=areas, bucket_rows=3)
+        merged = [ds for ds in open_copies if day[f"shared_open/{ds}"]["changed"]]
+        assert merged
+        with psycopg.connect(postgres.pg_uri(url), autocommit=True) as c:
+            c.execute(f"SET ROLE {postgres.ident(postgres.open_role(prefix))}")
+            for ds, r in open_copies.items():
+                assert c.execute("SELECT %s::regclass::oid", [r["sql_table"]]).fetchone() == oids[ds], ds
+                now = next(x for x in areas.listing() if x["schema_name"] == "shared_open" and x["dataset_id"] == ds)
+                rows = pq.read_table(Path(str(now["parquet_path"])) / "data.parquet")
+                sql = c.execute(f"SELECT project_code FROM {r['sql_table']} ORDER BY 1").fetchall()
+                assert [v for (v,) in sql] == sorted(rows.column("project_code").to_pylist()), ds
+
+
+def test_sharing_reads_only_the_system_datasets_that_changed(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the share step runs on every system dataset's update; a dataset shared from the same content
+    under the same rules and key is not read again. Another content, another key or other rules share it
+    again."""
+    from issue6_builders import build_grants_world, extended_catalog, publish_system
+    from quancheng.catalog import load_catalog
+    from quancheng.consolidate import run
+
+    extended_catalog(tmp_path)
+    catalog = load_catalog(tmp_path / "catalog")
+    store = SharedStore(tmp_path / "home")
+    areas = build_grants_world(store, catalog, key="k" * 32)
+    tok = Tokenizer(("k" * 32).encode())
+    first = run.share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
+    read: list[str] = []
+    real = run.sorted_rows
+    monkeypatch.setattr(run, "sorted_rows", lambda s, ds, *a: read.append(ds) or real(s, ds, *a))
+    again = run.share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
+    assert read == []
+    assert again == {k: {**v, "changed": False} for k, v in first.items()}
+    # a day changes one system's dataset: that one alone is read and shared again
+    publish_system(store, catalog, "qual_cert", [
+        {"enterprise_org_code": "MA3C4X0C-X", "enterprise_name": "新建设有限责任公司",
+         "enterprise_phone": "13800138009", "_source_key": "ZS-9"}])
+    day = run.share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
+    assert len(read) == 1 and read[0].endswith(".qual_cert"), read
+    assert {k for k, v in day.items() if v["changed"]} and all("qual_cert" in k for k, v in day.items() if v["changed"])
+    # another tokenization key: every dataset again, and their tokens change
+    read.clear()
+    rekeyed = run.share_system_datasets(store, catalog, areas=areas, tokenizer=Tokenizer(b"j" * 32))
+    assert len(read) == len({k.split("/", 1)[1] for k in first})
+    assert any(v["changed"] for v in rekeyed.values())
+
+
 def _area_copies(store: SharedStore) -> dict[str, tuple[pa.Table, pa.Table, str]]:
     """Every area copy of the stage forms: its current Parquet rows, its SQL table's rows, its content hash."""
     import sqlite3
@@ -235,11 +305,13 @@ def _area_copies(store: SharedStore) -> dict[str, tuple[pa.Table, pa.Table, str]
     return out
 
 
-def test_a_day_changes_only_the_touched_projects_in_every_area_copy(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]
+def test_a_day_changes_only_the_touched_projects_in_every_area_copy(tmp_path, slice_catalog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Issue 12: after a day touching two projects every area copy differs from the day before in those
     projects' rows only, equals what a full rebuild leaves (but the rows' batch ids), its SQL table holds its
-    rows, its previous version is still readable as of then; a rerun with nothing touched writes nothing."""
+    rows, its previous version is still readable as of then; a rerun with nothing touched writes nothing.
+    The day merges the touched projects into the copies: no output is read back whole to be shared again."""
     import pyarrow.parquet as pq
+    from quancheng.consolidate import run
     from quancheng.sharing.areas import area_versions
 
     store = _world(tmp_path / "home", slice_catalog)
@@ -247,7 +319,12 @@ def test_a_day_changes_only_the_touched_projects_in_every_area_copy(tmp_path, sl
     publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
     before = _area_copies(store)
     _touch_two_projects(store, slice_catalog)
+    whole: list[str] = []
+    real = run.sorted_rows
+    monkeypatch.setattr(run, "sorted_rows", lambda s, ds, *a: whole.append(ds) or real(s, ds, *a))
     day = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    assert whole == []
+    monkeypatch.undo()
     after = _area_copies(store)
     assert set(after) == set(before)
     touched = {P[4], P[6]}

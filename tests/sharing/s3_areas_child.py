@@ -125,6 +125,21 @@ def lifecycle(args: dict[str, Any]) -> dict[str, Any]:
     out["schema_columns"] = sorted(schema_columns(store.dataset_uri("master.enterprise"), store.storage_options))
     out["schema_columns_missing"] = sorted(schema_columns(store.dataset_uri("master.none"), store.storage_options))
     out["local_areas"] = sorted(str(p.relative_to(home)) for p in (home / "shared" / "areas").rglob("*"))
+
+    # a day merged into the copy (project 4 renamed, 5 new) by a worker that never read it: the current version
+    # comes from the bucket, the merged one goes there
+    import shutil
+
+    shutil.rmtree(home / "cache", ignore_errors=True)
+    day = table([[V2[1][0], "济南项目4（改）", 41], ["2024-370102-01-01-000005", "济南项目5", 50]])
+    merged = areas.merge(OPEN, DS, day, day["project_code"].combine_chunks(), key="project_code", kind="stage_form",
+                         batch_id="b3", columns={"project_name": {"name_zh": "项目名称"}}, table_meta={},
+                         sort_by=["project_code"])
+    assert merged is not None
+    out["merged"] = published(merged)
+    after = Service(home, catalog, sql_url=args["sql_url"]).cache.get(OPEN.schema, DS)
+    assert after is not None
+    out["merged_rows"] = [after.version, plain(after)]
     return out
 
 

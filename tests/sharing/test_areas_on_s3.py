@@ -80,7 +80,8 @@ def check(seaweed: SeaweedS3, got: dict[str, Any], sql_url: str) -> None:
                                "rows": 2, "content_hash": v2}]
 
     # the first version's two parts and each version's manifest are objects in the bucket (listed over HTTP)
-    keys = sorted(k.removeprefix(folder + "/") for k in bucket_keys(seaweed, folder + "/"))
+    keys = sorted(k.removeprefix(folder + "/") for k in bucket_keys(seaweed, folder + "/")
+                  if not k.startswith(f"{folder}/{got['merged']['content_hash']}/"))  # the day merged in at the end
     assert sorted(k.split("/")[0] for k in keys) == [v2, v2]  # after the prune: version 2 only
     assert re.fullmatch(r"part-00000-\w+\.parquet", keys[1].split("/")[1]) and keys[0] == f"{v2}/_manifest.json"
 
@@ -110,15 +111,26 @@ def check(seaweed: SeaweedS3, got: dict[str, Any], sql_url: str) -> None:
     assert got["schema_columns"] == ["project_code", "project_name", "total_investment"]
     assert got["schema_columns_missing"] == []
 
-    # the SQL table holds the current version; nothing under shared/areas but the area's SQLite file
+    # nothing under shared/areas but the area's SQLite file
     if sql_url.startswith("postgresql"):
-        engine = sa.create_engine(sql_url, poolclass=sa.pool.NullPool)
-        with engine.connect() as c:
-            assert sorted(c.execute(sa.text(f"SELECT project_code FROM {OPEN}.stage__demo_filing")).scalars()) == [
-                "2024-370102-01-01-000001", "2024-370102-01-01-000004"]
         assert got["local_areas"] == []
     assert all(re.fullmatch(rf"shared/areas(/{OPEN}\.db(-wal|-shm)?)?", p) for p in got["local_areas"]), \
         got["local_areas"]
+
+    # a day merged in: its version in the bucket, read back; the SQL table changed in place
+    merged = got["merged"]
+    assert merged["changed"] and merged["rows"] == 3 and merged["parquet_path"] == f"{base}/_areas/{OPEN}/{DS}/" \
+        + merged["content_hash"]
+    assert got["merged_rows"] == [merged["content_hash"], [
+        ["2024-370102-01-01-000001", "济南项目1", 10], ["2024-370102-01-01-000004", "济南项目4（改）", 41],
+        ["2024-370102-01-01-000005", "济南项目5", 50]]]
+    if sql_url.startswith("postgresql"):  # the SQL table holds the current version
+        engine = sa.create_engine(sql_url, poolclass=sa.pool.NullPool)
+        with engine.connect() as c:
+            assert c.execute(sa.text(f"SELECT project_code, total_investment FROM {OPEN}.stage__demo_filing "
+                                     "ORDER BY 1")).all() == [("2024-370102-01-01-000001", 10),
+                                                               ("2024-370102-01-01-000004", 41),
+                                                               ("2024-370102-01-01-000005", 50)]
 
 
 def test_local_default_is_unchanged(home: Path, monkeypatch: pytest.MonkeyPatch, slice_catalog) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ over unchanged inputs publishes byte-identical datasets (the same content hash).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
@@ -49,12 +49,20 @@ from quancheng.consolidate.stage_forms import (
     provenance_dataset_id,
     stage_dataset_id,
 )
+from quancheng.publish import delta
 from quancheng.publish.delta import Batch
 from quancheng.publish.store import KEY, DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.metadata import column_meta
-from quancheng.sharing.publish import share_long, share_open, share_system_dataset, share_wide, tokenizer_for
-from quancheng.sharing.rules import sensitive_key_tables
+from quancheng.sharing.publish import (
+    merge_touched,
+    share_long,
+    share_open,
+    share_system_dataset,
+    share_wide,
+    tokenizer_for,
+)
+from quancheng.sharing.rules import Audience, long_audiences, sensitive_key_tables, split_long, split_table
 from quancheng.sharing.tokenize import Tokenizer
 
 Outputs = dict[str, dict[str, Any]]
@@ -101,16 +109,39 @@ def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | No
     """Share every current system dataset by the rules (a backfill; the pipeline shares each as it publishes)."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
+    rules = sharing_fingerprint(catalog, tokenizer)
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for r in areas.listing():
+        copies.setdefault(str(r["dataset_id"]), []).append(r)
     out: Outputs = {}
     with spill_folder(store, "share_") as folder:  # each dataset sorted on disk and shared part by part
         for form in catalog.forms:
             ds = dataset_id(form)
             if ds not in hashes or store.schema(ds) is None:
                 continue
+            batch_id = f"share__{hashes[ds]}__{rules}"
+            done = copies.get(ds, [])
+            if done and all(r["last_batch"] == batch_id for r in done):  # shared from this content, these rules
+                out |= {f"{r['schema_name']}/{ds}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
+                                                     "changed": False} for r in done}
+                continue
             rows = sorted_rows(store, ds, [KEY], folder)
-            out |= share_system_dataset(store, catalog, form, rows, batch_id=f"share__{hashes[ds]}", areas=areas,
+            out |= share_system_dataset(store, catalog, form, rows, batch_id=batch_id, areas=areas,
                                         tokenizer=tokenizer)
     return out
+
+
+def sharing_fingerprint(catalog: Catalog, tokenizer: Tokenizer) -> str:
+    """A digest of what an area copy of a system dataset depends on besides its rows: the catalog's systems,
+    forms, mappings, elements and grants, and the tokenization key (through a token of a fixed probe, never
+    the key itself). A copy shared under another digest is shared again."""
+    h = hashlib.sha256()
+    for rows in (catalog.systems, catalog.forms, catalog.mappings, catalog.elements, catalog.grants):
+        for row in rows:
+            h.update(row.model_dump_json().encode())
+        h.update(b"\n")
+    h.update(tokenizer.token("quancheng sharing fingerprint").encode())
+    return h.hexdigest()[:12]
 
 
 STAGE_FORMS = "stage_forms"
@@ -186,8 +217,10 @@ def _share_conflicts(areas: AreaStore, rows: Batch, batch_id: str, tokenizer: To
 
 def _stage_forms_touched(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
                          batch_id: str, inputs: Inputs, touched: pa.Array) -> Outputs:
-    """Recompute the ``touched`` projects and replace their rows in every output; then the area copies of the
-    outputs that changed, from the outputs themselves (sorted, part by part)."""
+    """Recompute the ``touched`` projects and replace their rows in every output; then merge those rows into
+    the area copies of the outputs that changed (:func:`~quancheng.sharing.publish.merge_touched`). An output
+    whose copies cannot be merged (a copy to make or to drop, other columns: the systems feeding an element
+    changed) is shared again whole, from the output itself (sorted, part by part)."""
     pk = project_element(catalog).key
     result = build_stage_forms(read_projects(store, catalog, inputs, touched) if len(touched) else {}, catalog,
                                batch_id=batch_id)
@@ -195,28 +228,40 @@ def _stage_forms_touched(store: SharedStore, catalog: Catalog, areas: AreaStore,
     tables += [(ds, t, "project_code", "stage_form") for ds, t in result.provenance.items()]
     tables.append((CONFLICTS_DATASET, result.conflicts, "project_code", "conflicts"))
     out: Outputs = {}
-    changed: list[str] = []
+    changed: dict[str, pa.Table] = {}
     for ds, table, key_col, kind in tables:
         pub = store.replace_keys(ds, table, touched, key=key_col, kind=kind, batch_id=batch_id,
                                  column_meta=column_meta(catalog, table.column_names))
         out[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
         if pub.changed:
-            changed.append(ds)
+            changed[ds] = table
     current = {f"{r['schema_name']}/{r['dataset_id']}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
                                                        "changed": False}
                for r in areas.listing() if r["dataset_id"] in out and r["dataset_id"] not in changed}
     out |= current  # the area copies of the outputs that did not change, as they are
     if not changed:
         return out
+    feeding: dict[str, set[str]] = {}
+    for stage in catalog.stages:  # which systems feed each element, over every project (the copies' columns)
+        for part in store.scan(provenance_dataset_id(stage.stage_id), columns=["element_key", "system_id"]):
+            pairs = part.group_by(["element_key", "system_id"]).aggregate([])
+            for r in pairs.to_pylist():
+                feeding.setdefault(str(r["element_key"]), set()).add(str(r["system_id"]))
+    every = long_audiences(catalog, [s.system_id for s in catalog.systems])
     with spill_folder(store, "stage_forms_share_") as folder:
-        feeding: dict[str, set[str]] = {}
-        for stage in catalog.stages:
-            for part in store.scan(provenance_dataset_id(stage.stage_id), columns=["element_key", "system_id"]):
-                pairs = part.group_by(["element_key", "system_id"]).aggregate([])
-                for r in pairs.to_pylist():
-                    feeding.setdefault(str(r["element_key"]), set()).add(str(r["system_id"]))
-        for ds in changed:
-            if ds == CONFLICTS_DATASET:
+        for ds, table in changed.items():
+            schema = store.schema(ds)
+            assert schema is not None
+            plain = pa.schema([f.remove_metadata() for f in schema])
+            rows = delta.conform(table, schema).select(plain.names).cast(plain)
+            long = ds == CONFLICTS_DATASET or ds.endswith(".provenance")
+            order, split = _area_split(catalog, ds, pk, feeding, tokenizer, every)
+            merged = merge_touched(areas, ds, rows, touched, key=order[0], split=split,
+                                   kind="conflicts" if ds == CONFLICTS_DATASET else "stage_form", batch_id=batch_id,
+                                   tokenizer=tokenizer, sort_by=order, drop_equal=long)
+            if merged is not None:
+                out |= merged
+            elif ds == CONFLICTS_DATASET:  # a copy to make or drop: shared whole
                 out |= _share_conflicts(areas, sorted_rows(store, ds, CONFLICTS_ORDER, folder), batch_id, tokenizer)
             elif ds.endswith(".provenance"):
                 out |= share_long(areas, ds, sorted_rows(store, ds, PROVENANCE_ORDER, folder), kind="stage_form",
@@ -225,6 +270,19 @@ def _stage_forms_touched(store: SharedStore, catalog: Catalog, areas: AreaStore,
                 out |= share_wide(areas, ds, sorted_rows(store, ds, [pk], folder), feeding, kind="stage_form",
                                   batch_id=batch_id, tokenizer=tokenizer, sort_by=[pk])
     return out
+
+
+def _area_split(catalog: Catalog, ds: str, pk: str, feeding: dict[str, set[str]], tokenizer: Tokenizer,
+                every: list[Audience]) -> tuple[list[str], Callable[[pa.Table], Mapping[Audience, pa.Table]]]:
+    """The order of an output of the stage forms and how its rows split per area, as the whole sharing does
+    (a long output's rows split over ``every`` area: which copies exist is the merge's to check)."""
+    if ds == CONFLICTS_DATASET:
+        return CONFLICTS_ORDER, lambda t: split_long(t, catalog, tokenizer, system_cols=("system_id", "winner_system"),
+                                                     value_cols=("value", "winner_value"), audiences=every)
+    if ds.endswith(".provenance"):
+        return PROVENANCE_ORDER, lambda t: split_long(t, catalog, tokenizer, system_cols=("system_id",),
+                                                      value_cols=(), audiences=every)
+    return [pk], lambda t: split_table(t, catalog, feeding, tokenizer)
 
 
 def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str | None = None,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from quancheng.catalog import Catalog
@@ -48,7 +49,8 @@ from quancheng.publish.store import (
 )
 from quancheng.safepath import safe_path
 from quancheng.sharing import postgres
-from quancheng.sharing.remote import AreaObjects
+from quancheng.sharing.merge import merge_postgres, merge_sqlite, merged_rows
+from quancheng.sharing.remote import AreaObjects, manifest_parts
 from quancheng.sharing.rules import Audience
 
 AREAS_TABLE = "_exchange_areas"
@@ -203,6 +205,12 @@ def _with_meta(table: pa.Table, dataset_id: str, audience: Audience, kind: str,
     return table.cast(pa.schema(fields, metadata=meta))
 
 
+def _same_columns(a: pa.Schema, b: pa.Schema) -> bool:
+    """The same column names, types and descriptions (the schemas' own metadata aside)."""
+    return a.names == b.names and all(x.type == y.type and (x.metadata or {}) == (y.metadata or {})
+                                      for x, y in zip(a, b, strict=True))
+
+
 def _plain(table: pa.Table | Batch) -> pa.Table | pa.RecordBatchReader:
     """The rows without schema metadata, as the SQL loaders take them (a batch streamed part by part)."""
     if isinstance(table, Batch):
@@ -261,8 +269,63 @@ class AreaStore:
             else:
                 self._swap_sqlite(audience, dataset_id, table, columns)
             self._record(audience.schema, dataset_id, kind, table.num_rows, digest, batch_id)
+        else:  # the same content from another batch: the batch is recorded as the copy's latest, nothing written
+            self._relabel(audience.schema, dataset_id, batch_id)
         return AreaPublished(dataset_id, audience.schema, table.num_rows, digest, link, sql_name(dataset_id),
                              not unchanged)
+
+    def current_files(self, audience: Audience, dataset_id: str) -> list[Path] | None:
+        """The current version's Parquet files of an area copy (downloaded from the bucket once); None when it
+        has none (never published, or its version is gone)."""
+        digest = self._current(audience.schema, dataset_id)
+        if digest is None:
+            return None
+        if self.objects is None:
+            path = Path(self.parquet_path(audience, dataset_id)) / "data.parquet"
+            return [path] if path.exists() else None
+        folder = self.objects.download(audience.schema, dataset_id, digest, self.store.home / "cache" / "areas")
+        return None if folder is None else [folder / name for name in manifest_parts(folder)]
+
+    def merge(self, audience: Audience, dataset_id: str, rows: pa.Table, touched: pa.Array, *, key: str,
+              kind: DatasetKind, batch_id: str, columns: dict[str, dict[str, str]], table_meta: dict[str, str],
+              sort_by: list[str]) -> AreaPublished | None:
+        """Replace the rows of the ``touched`` keys of the current copy by ``rows`` (:mod:`quancheng.sharing.merge`):
+        a new version written from the current one part by part, the SQL table changed in place. None (nothing
+        written) when the copy has no current version or its columns differ from ``rows``' (with their
+        descriptions): the caller then shares the dataset whole."""
+        files = self.current_files(audience, dataset_id)
+        if files is None:
+            return None
+        rows = _with_meta(rows, dataset_id, audience, kind, columns, table_meta)
+        stored = pq.read_schema(files[0])
+        if not _same_columns(stored, rows.schema) or not sum(pq.ParquetFile(f).metadata.num_rows for f in files):
+            return None
+        batch = merged_rows(files, rows, touched, key=key, sort_by=sort_by)
+        digest = content_hash_parts(batch)
+        if digest == self._current(audience.schema, dataset_id):
+            return AreaPublished(dataset_id, audience.schema, batch.num_rows, digest,
+                                 self.parquet_path(audience, dataset_id), sql_name(dataset_id), False)
+        self._write_parquet(audience, dataset_id, batch, digest)
+        plain = rows.replace_schema_metadata(None)
+        name = sql_name(dataset_id)
+        if self.is_postgres:
+            conn = postgres.connect(self.store.sql_url)
+            try:
+                merge_postgres(conn, audience.schema, name, plain, touched, key=key)
+                conn.commit()
+            finally:
+                conn.close()
+        else:
+            conn = sqlite_adbc(safe_path(self.root, f"{audience.schema}.db", what="area"))
+            try:
+                merge_sqlite(conn, name, sql_compatible(plain, "sqlite"), touched, key=key)
+                conn.commit()
+            finally:
+                conn.close()
+        self._record(audience.schema, dataset_id, kind, batch.num_rows, digest, batch_id)
+        link = (self.parquet_path(audience, dataset_id) if self.objects is None
+                else self.objects.uri(audience.schema, dataset_id, digest))
+        return AreaPublished(dataset_id, audience.schema, batch.num_rows, digest, link, name, True)
 
     # --- Parquet ---
     def _write_parquet(self, audience: Audience, dataset_id: str, table: pa.Table | Batch, digest: str) -> None:
@@ -366,6 +429,12 @@ class AreaStore:
                 c.execute(t.insert().values(schema_name=schema, dataset_id=dataset_id, **values))
             c.execute(history.insert().values(schema_name=schema, dataset_id=dataset_id, content_hash=digest,
                                               rows=rows, last_batch=batch_id, published_at=values["updated_at"]))
+
+    def _relabel(self, schema: str, dataset_id: str, batch_id: str) -> None:
+        t = self._table()
+        with self.store.engine.begin() as c:
+            c.execute(t.update().where(t.c.schema_name == schema, t.c.dataset_id == dataset_id,
+                                       t.c.last_batch != batch_id).values(last_batch=batch_id))
 
     def listing(self) -> list[dict[str, Any]]:
         """Every area copy with its schema, locations, rows and content hash."""

@@ -162,3 +162,36 @@ def share_open(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: Data
     """A table with nothing personal or restricted in it (materials, the enterprise review list)."""
     return _publish_parts(areas, dataset_id, {OPEN: table}, kind=kind, batch_id=batch_id,
                           sort_by=sort_by, tokenizer=None)
+
+
+def merge_touched(areas: AreaStore, dataset_id: str, rows: pa.Table, touched: pa.Array, *, key: str,
+                  split: Callable[[pa.Table], Mapping[Audience, pa.Table]], kind: DatasetKind, batch_id: str,
+                  tokenizer: Tokenizer, sort_by: list[str], drop_equal: bool = False) -> Outputs | None:
+    """Replace the ``touched`` keys' rows of every area copy of ``dataset_id`` by ``rows`` (those keys' rows of
+    the output now) split per area by ``split`` (:meth:`AreaStore.merge`). None when some copy cannot be merged
+    (split ``rows`` would make a copy that does not exist or change a copy's columns, or a copy is empty):
+    then nothing is merged from that copy on and the caller shares the output whole, which gives the same
+    copies. Copies merged before it stay merged: their content is what the whole sharing gives them.
+    ``drop_equal``: as for :func:`_publish_batch` (a long table's department copy exists where it differs from
+    the open one)."""
+    existing = {r["schema_name"] for r in areas.listing() if r["dataset_id"] == dataset_id}
+    copies = dict(split(rows))
+    for aud in [a for a in copies if a.schema not in existing]:
+        if not drop_equal or aud == OPEN or not copies[aud].equals(copies[OPEN]):
+            return None  # a copy the whole sharing would make
+        del copies[aud]  # a copy the whole sharing leaves out while it equals the open one
+    if {aud.schema for aud in copies} != existing:
+        return None  # a copy the whole sharing would no longer make
+    out: Outputs = {}
+    table_meta = dataset_meta(areas.catalog, dataset_id)
+    for aud, part in sorted(copies.items()):
+        if aud == OPEN:
+            part = guard_open(part, areas.catalog, tokenizer, dataset_id)
+        cols = column_meta(areas.catalog, part.column_names, _tokenized_columns(part))
+        pub = areas.merge(aud, dataset_id, part, touched, key=key, kind=kind, batch_id=batch_id, columns=cols,
+                          table_meta=table_meta, sort_by=sort_by)
+        if pub is None:
+            return None
+        out[f"{aud.schema}/{dataset_id}"] = {"rows": pub.rows, "content_hash": pub.content_hash,
+                                             "changed": pub.changed}
+    return out
