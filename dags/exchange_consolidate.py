@@ -1,7 +1,8 @@
 """Consolidation and sharing DAGs, scheduled on the systems' shared datasets (Airflow Assets).
 
 - ``share__system_datasets``: every system dataset's copies for the open schema, the granted departments
-  and the system's own area (tokenized personal information); a no-op for unchanged datasets.
+  and the system's own area (tokenized personal information): nothing is read for a dataset shared from
+  its current content; a day's changed rows are merged into the copies (``quancheng.consolidate.share``).
 - ``consolidate__stage_forms``: the four stage forms (one row per project per stage), their per-value
   provenance and the conflicts dataset.
 - ``consolidate__enterprise_master``: one row per legal entity, its name history, links and review list.

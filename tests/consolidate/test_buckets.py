@@ -254,7 +254,7 @@ def test_sharing_reads_only_the_system_datasets_that_changed(tmp_path, monkeypat
     again."""
     from issue6_builders import build_grants_world, extended_catalog, publish_system
     from quancheng.catalog import load_catalog
-    from quancheng.consolidate import run
+    from quancheng.consolidate import run, share
 
     extended_catalog(tmp_path)
     catalog = load_catalog(tmp_path / "catalog")
@@ -263,12 +263,31 @@ def test_sharing_reads_only_the_system_datasets_that_changed(tmp_path, monkeypat
     tok = Tokenizer(("k" * 32).encode())
     first = run.share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
     read: list[str] = []
-    real = run.sorted_rows
-    monkeypatch.setattr(run, "sorted_rows", lambda s, ds, *a: read.append(ds) or real(s, ds, *a))
+    real = share.sorted_rows
+    monkeypatch.setattr(share, "sorted_rows", lambda s, ds, *a: read.append(ds) or real(s, ds, *a))
     again = run.share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
     assert read == []
     assert again == {k: {**v, "changed": False} for k, v in first.items()}
-    # a day changes one system's dataset: that one alone is read and shared again
+    # a day's sync renames one enterprise: its row alone is read and merged into each copy of its dataset,
+    # which then equal what sharing the whole dataset gives
+    from issue6_builders import system_table
+    from quancheng.sharing.publish import share_system_dataset
+
+    form = catalog.form["amr_enterprise_reg"]
+    ds = f"{form.system_id}.{form.form_id}"
+    renamed = store.read(ds).slice(1, 1).to_pylist()[0]
+    renamed["enterprise_name"] = "济南恒1建设集团有限公司"
+    store.merge(ds, system_table(catalog, form.form_id, [{k: v for k, v in renamed.items() if not k.startswith("_")
+                                                          or k == "_source_key"}]),
+                pa.array([], pa.string()), kind="system", batch_id="b2")
+    merged = run.share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
+    assert read == []
+    assert {k for k, v in merged.items() if v["changed"]} == {k for k in first if k.endswith("/" + ds)}
+    batch = next(r["last_batch"] for r in areas.listing() if r["dataset_id"] == ds)
+    whole = share_system_dataset(store, catalog, form, store.read(ds), batch_id=batch, areas=areas, tokenizer=tok)
+    assert not any(v["changed"] for v in whole.values()) and {k: v["content_hash"] for k, v in whole.items()} == {
+        k: v["content_hash"] for k, v in merged.items() if k.endswith("/" + ds)}
+    # a dataset published whole again (every row replaced): that one alone is read and shared whole
     publish_system(store, catalog, "qual_cert", [
         {"enterprise_org_code": "MA3C4X0C-X", "enterprise_name": "新建设有限责任公司",
          "enterprise_phone": "13800138009", "_source_key": "ZS-9"}])

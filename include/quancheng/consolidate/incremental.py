@@ -68,12 +68,14 @@ def read_state(store: SharedStore, step: str) -> tuple[str, dict[str, int]] | No
     return str(rows[0]["fingerprint"]), {str(r["dataset_id"]): int(r["version"]) for r in rows}
 
 
-def write_state(store: SharedStore, step: str, catalog: Catalog, inputs: Inputs) -> None:
-    """Record the versions a finished consolidation read (replacing the previous record, in one transaction)."""
+def write_state(store: SharedStore, step: str, catalog: Catalog, inputs: Inputs, *,
+                rules: str | None = None) -> None:
+    """Record the versions a finished consolidation read (replacing the previous record, in one transaction),
+    under the digest ``rules`` of what else it depends on (default: :func:`fingerprint`)."""
     md = sa.MetaData()
     t = _state(md)
     create_tables(store.engine, md)
-    fp = fingerprint(catalog)
+    fp = rules or fingerprint(catalog)
     with store.engine.begin() as c:
         c.execute(t.delete().where(t.c.step == step))
         if inputs:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
+from quancheng.consolidate import share
 from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, keyed_inputs, sorted_rows, spill_folder
 from quancheng.consolidate.cases import (
     CASES_DATASET,
@@ -58,7 +59,6 @@ from quancheng.sharing.publish import (
     merge_touched,
     share_long,
     share_open,
-    share_system_dataset,
     share_wide,
     tokenizer_for,
 )
@@ -106,42 +106,10 @@ def _context(store: SharedStore, catalog: Catalog, key: str | None, areas: AreaS
 
 def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | None = None,
                           areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
-    """Share every current system dataset by the rules (a backfill; the pipeline shares each as it publishes)."""
+    """Share every current system dataset by the rules, at the cost of what changed since it was last shared
+    (:mod:`quancheng.consolidate.share`)."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
-    hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
-    rules = sharing_fingerprint(catalog, tokenizer)
-    copies: dict[str, list[dict[str, Any]]] = {}
-    for r in areas.listing():
-        copies.setdefault(str(r["dataset_id"]), []).append(r)
-    out: Outputs = {}
-    with spill_folder(store, "share_") as folder:  # each dataset sorted on disk and shared part by part
-        for form in catalog.forms:
-            ds = dataset_id(form)
-            if ds not in hashes or store.schema(ds) is None:
-                continue
-            batch_id = f"share__{hashes[ds]}__{rules}"
-            done = copies.get(ds, [])
-            if done and all(r["last_batch"] == batch_id for r in done):  # shared from this content, these rules
-                out |= {f"{r['schema_name']}/{ds}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
-                                                     "changed": False} for r in done}
-                continue
-            rows = sorted_rows(store, ds, [KEY], folder)
-            out |= share_system_dataset(store, catalog, form, rows, batch_id=batch_id, areas=areas,
-                                        tokenizer=tokenizer)
-    return out
-
-
-def sharing_fingerprint(catalog: Catalog, tokenizer: Tokenizer) -> str:
-    """A digest of what an area copy of a system dataset depends on besides its rows: the catalog's systems,
-    forms, mappings, elements and grants, and the tokenization key (through a token of a fixed probe, never
-    the key itself). A copy shared under another digest is shared again."""
-    h = hashlib.sha256()
-    for rows in (catalog.systems, catalog.forms, catalog.mappings, catalog.elements, catalog.grants):
-        for row in rows:
-            h.update(row.model_dump_json().encode())
-        h.update(b"\n")
-    h.update(tokenizer.token("quancheng sharing fingerprint").encode())
-    return h.hexdigest()[:12]
+    return share.share_system_datasets(store, catalog, areas, tokenizer)
 
 
 STAGE_FORMS = "stage_forms"

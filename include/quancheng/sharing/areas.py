@@ -270,7 +270,7 @@ class AreaStore:
                 self._swap_sqlite(audience, dataset_id, table, columns)
             self._record(audience.schema, dataset_id, kind, table.num_rows, digest, batch_id)
         else:  # the same content from another batch: the batch is recorded as the copy's latest, nothing written
-            self._relabel(audience.schema, dataset_id, batch_id)
+            self.relabel(audience.schema, dataset_id, batch_id)
         return AreaPublished(dataset_id, audience.schema, table.num_rows, digest, link, sql_name(dataset_id),
                              not unchanged)
 
@@ -303,6 +303,7 @@ class AreaStore:
         batch = merged_rows(files, rows, touched, key=key, sort_by=sort_by)
         digest = content_hash_parts(batch)
         if digest == self._current(audience.schema, dataset_id):
+            self.relabel(audience.schema, dataset_id, batch_id)
             return AreaPublished(dataset_id, audience.schema, batch.num_rows, digest,
                                  self.parquet_path(audience, dataset_id), sql_name(dataset_id), False)
         self._write_parquet(audience, dataset_id, batch, digest)
@@ -430,7 +431,8 @@ class AreaStore:
             c.execute(history.insert().values(schema_name=schema, dataset_id=dataset_id, content_hash=digest,
                                               rows=rows, last_batch=batch_id, published_at=values["updated_at"]))
 
-    def _relabel(self, schema: str, dataset_id: str, batch_id: str) -> None:
+    def relabel(self, schema: str, dataset_id: str, batch_id: str) -> None:
+        """Record ``batch_id`` as the last batch of a copy whose content it leaves as it is."""
         t = self._table()
         with self.store.engine.begin() as c:
             c.execute(t.update().where(t.c.schema_name == schema, t.c.dataset_id == dataset_id,
