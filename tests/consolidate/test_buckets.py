@@ -239,6 +239,9 @@ def test_a_day_merges_the_area_tables_in_place_on_postgres(tmp_path, slice_catal
         merged = [ds for ds in open_copies if day[f"shared_open/{ds}"]["changed"]]
         assert merged
         with psycopg.connect(postgres.pg_uri(url), autocommit=True) as c:
+            indexed = {t for (t,) in c.execute("SELECT tablename FROM pg_indexes WHERE schemaname = 'shared_open' "
+                                               "AND indexdef LIKE '%(project_code)'")}
+            assert {r["sql_table"].split(".", 1)[1] for r in open_copies.values()} <= indexed  # what merges delete by
             c.execute(f"SET ROLE {postgres.ident(postgres.open_role(prefix))}")
             for ds, r in open_copies.items():
                 assert c.execute("SELECT %s::regclass::oid", [r["sql_table"]]).fetchone() == oids[ds], ds

@@ -520,7 +520,7 @@ class SharedStore:
             versions: list[int] = []
             self._swap_sql(sql_table, data, commit=lambda: versions.append(delta.overwrite(
                 self.dataset_uri(dataset_id), data, commit_info={"quancheng.batch_id": batch_id},
-                storage_options=self._options)))
+                storage_options=self._options)), index=sort_by[0] if sort_by else None)
             version = versions[0]
         assert version is not None
         self._register(dataset_id, kind, rows, digest, batch_id, sql_table, version)
@@ -654,7 +654,8 @@ class SharedStore:
 
     def _swap_sql(self, sql_table: str, full: pa.Table | delta.Batch | Callable[[], pa.Table],
                   change: SqlChange | None = None, *,
-                  commit: Callable[[], None] = lambda: None, total: Callable[[], int] | None = None) -> str:
+                  commit: Callable[[], None] = lambda: None, total: Callable[[], int] | None = None,
+                  index: str | None = None) -> str:
         """Make the SQL table hold the dataset, in one transaction, calling ``commit()`` (the Delta commit)
         just before that transaction commits; how it was done.
 
@@ -668,7 +669,8 @@ class SharedStore:
         kill or failure before ``commit()`` leaves both at the last version. The first two keep the table itself, so
         grants, views and comments on it survive. If the table refuses the rows (a constraint someone
         added), nothing changes and the error says so; only columns whose types changed send it down the
-        DROP + RENAME path.
+        DROP + RENAME path. A created table gets an index on its source key, else on ``index`` (the
+        column a consolidated dataset's rows are replaced by: :meth:`replace_keys`).
         """
         from adbc_driver_manager import dbapi
 
@@ -732,9 +734,10 @@ class SharedStore:
                                      f"({str(exc).splitlines()[0]}); drop the views that depend on it, publish, "
                                      "then create them again") from None
             cur.execute(f"ALTER TABLE {_quote(side)} RENAME TO {q}")
-            key = next((k for k in (QKEY, KEY) if k in data.schema.names), None)
+            names = data.schema.names
+            key = next((k for k in (QKEY, KEY) if k in names), index if index in names else None)
             if key is not None:
-                cur.execute(f"CREATE INDEX {_quote(sql_table + '__key')} ON {q} ({_quote(key)})")
+                cur.execute(key_index_sql(q, sql_table, key))
             conn.commit()
             return "created"
         finally:
@@ -818,10 +821,19 @@ def _apply_change(cur: Any, sql_table: str, change: SqlChange, dialect: str) -> 
     k = _quote(change.key)
     cur.adbc_ingest(batch, data.reader(), mode="replace")
     cur.adbc_ingest(keys, pa.table({change.key: change.keys}), mode="replace")
+    cur.execute(key_index_sql(q, sql_table, change.key))
     cur.execute(f"DELETE FROM {q} WHERE {k} IN (SELECT {k} FROM {_quote(keys)})")
     cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
     cur.execute(f"DROP TABLE {_quote(keys)}")
     cur.execute(f"DROP TABLE {_quote(batch)}")
+
+
+def key_index_sql(target: str, sql_table: str, key: str) -> str:
+    """``CREATE INDEX IF NOT EXISTS`` on the key column of ``target`` (the quoted, maybe schema-qualified
+    table): what a merge deletes by, so it finds the changed keys' rows without scanning the table. Made with
+    the table, or by the first merge into a table made before."""
+    name = f"{sql_table}__key" if key in (KEY, QKEY) else f"{sql_table}__{key}"
+    return f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {target} ({_quote(key)})"
 
 
 def _count(cur: Any, sql_table: str) -> int:

@@ -35,11 +35,13 @@ import sqlalchemy as sa
 from quancheng.catalog import Catalog
 from quancheng.publish.delta import Batch
 from quancheng.publish.store import (
+    KEY,
     DatasetKind,
     SharedStore,
     content_hash,
     content_hash_parts,
     create_tables,
+    key_index_sql,
     make_current,
     sql_compatible,
     sql_name,
@@ -205,6 +207,11 @@ def _with_meta(table: pa.Table, dataset_id: str, audience: Audience, kind: str,
     return table.cast(pa.schema(fields, metadata=meta))
 
 
+def _merge_key(names: list[str]) -> str | None:
+    """The column a copy's later merges delete by (a system dataset's source key, else the project code)."""
+    return next((k for k in (KEY, "project_code") if k in names), None)
+
+
 def _same_columns(a: pa.Schema, b: pa.Schema) -> bool:
     """The same column names, types and descriptions (the schemas' own metadata aside)."""
     return a.names == b.names and all(x.type == y.type and (x.metadata or {}) == (y.metadata or {})
@@ -357,6 +364,8 @@ class AreaStore:
             s = postgres.ident(audience.schema)
             cur.execute(f"DROP TABLE IF EXISTS {s}.{postgres.ident(name)}")
             cur.execute(f"ALTER TABLE {s}.{postgres.ident(side)} RENAME TO {postgres.ident(name)}")
+            if key := _merge_key(table.schema.names):
+                cur.execute(key_index_sql(f"{s}.{postgres.ident(name)}", name, key))
             postgres.execute_all(conn, postgres.table_sql(audience, name, table_meta, columns, self.prefix))
             conn.commit()
         finally:
@@ -381,6 +390,8 @@ class AreaStore:
             cur.adbc_ingest(name + "__next", data, mode="replace")
             cur.execute(f"DROP TABLE IF EXISTS {postgres.ident(name)}")
             cur.execute(f"ALTER TABLE {postgres.ident(name + '__next')} RENAME TO {postgres.ident(name)}")
+            if key := _merge_key(table.schema.names):
+                cur.execute(key_index_sql(postgres.ident(name), name, key))
             cur.execute("CREATE TABLE IF NOT EXISTS _columns (table_name TEXT, column_name TEXT, name_zh TEXT, "
                         "name_en TEXT, definition TEXT)")
             cur.execute(f"DELETE FROM _columns WHERE table_name = {postgres.literal(name)}")

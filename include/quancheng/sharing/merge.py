@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quancheng.publish.delta import Batch
+from quancheng.publish.store import key_index_sql
 from quancheng.sharing import postgres
 
 READ_ROWS = 100_000  # the current version is read this many rows at a time
@@ -85,6 +86,7 @@ def _merge(conn: Any, target: str, table: str, rows: pa.Table, touched: pa.Array
     keys, added = table + "__merge_keys", table + "__merge_rows"
     qual = (lambda n: f"{postgres.ident(schema)}.{postgres.ident(n)}") if schema else postgres.ident
     cur.adbc_ingest(keys, _keys_table(touched), mode="replace", **side)
+    cur.execute(key_index_sql(target, table, key))
     cur.execute(f"DELETE FROM {target} WHERE {postgres.ident(key)} IN (SELECT k FROM {qual(keys)})")
     if rows.num_rows:
         cur.adbc_ingest(added, rows, mode="replace", **side)
