@@ -8,6 +8,9 @@ process (``quancheng run``), timed from outside with its peak RSS (``wait4``):
 2. a day on which 1 % of the rows changed (name and update time), then the same day run again (a rerun);
 3. a day with 0.1 % changed;
 4. a day with nothing changed;
+   (the changed rows of 2 and 3 are every 100th or 1,000th: spread over every file of the Delta table, the
+   dearest case for a copy-on-write merge) then a day on which the newest 1 % changed (the last rows by
+   project code, as a day's updates cluster on recent projects: they fall in few files);
 5. the import floor: a process that imports what ``quancheng run`` imports and loads the catalog, and does
    nothing else: what "beyond imports" is measured against.
 
@@ -79,13 +82,16 @@ def make_source(db: Path, n: int, refused_every: int = 0) -> None:
         conn.commit()
 
 
-def change(db: Path, every: int, day: date) -> int:
-    """Rename one filing in ``every`` (0: none) and stamp it with ``day``; how many changed."""
+def change(db: Path, every: int, day: date, *, newest: bool = False) -> int:
+    """Rename one filing in ``every`` (0: none) and stamp it with ``day``; how many changed. ``newest``: the
+    same number of filings, the newest ones (the last rows, the highest project codes) instead of spread."""
     if every == 0:
         return 0
+    which = (f"rowid > (SELECT max(rowid) FROM TZ_XMBA) - (SELECT count(*) FROM TZ_XMBA) / {every}" if newest
+             else f"rowid % {every} = 0")
     with sqlite3.connect(db) as c:
         cur = c.execute(f"UPDATE TZ_XMBA SET XMMC = XMMC || '（变更{day:%m%d}）', GXSJ = '{day} 09:00:00' "
-                        f"WHERE rowid % {every} = 0")
+                        f"WHERE {which}")
         return cur.rowcount
 
 
@@ -170,10 +176,11 @@ def main() -> int:
         full, rss = run(home, db, FIRST_DAY, env, daily=False)
         row(f"full sync ({args.rows:,} rows)", args.rows, full, rss)
         day = FIRST_DAY
-        for label, every in (("1 %", 100), ("1 % again (rerun)", -1), ("0.1 %", 1000), ("0 %", 0)):
+        for label, every, newest in (("1 %", 100, False), ("1 % again (rerun)", -1, False), ("0.1 %", 1000, False),
+                                     ("0 %", 0, False), ("1 %, the newest filings,", 100, True)):
             if every != -1:
                 day += timedelta(days=1)
-                n = change(db, every, day - timedelta(days=1))
+                n = change(db, every, day - timedelta(days=1), newest=newest)
             wall, rss = run(home, db, day, env)
             row(f"a day with {label} changed", n, wall, rss, full)
         def full_syncs(sizes: str, title: str, label: str, refused_every: int = 0) -> None:
