@@ -212,6 +212,35 @@ def test_system_datasets_shared_part_by_part_as_whole(tmp_path) -> None:  # type
     assert not any(v["changed"] for v in whole.values())
 
 
+def test_a_day_killed_before_its_area_copies_is_caught_up_by_the_next_run(tmp_path, slice_catalog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A run killed after replacing the touched projects in the internal datasets but before merging them
+    into the area copies: the next run finds those rows already replaced, and still brings every copy to
+    what a full rebuild gives."""
+    from quancheng.consolidate import run
+
+    store = _world(tmp_path / "home", slice_catalog)
+    tok = Tokenizer(b"k" * 32)
+    publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    before = _area_copies(store)
+    _touch_two_projects(store, slice_catalog)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(run, "merge_touched", killed)
+    with pytest.raises(KeyboardInterrupt):
+        publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    monkeypatch.undo()
+    assert {k: v[2] for k, v in _area_copies(store).items()} == {k: v[2] for k, v in before.items()}  # lagging
+    caught_up = publish_stage_forms(store, slice_catalog, tokenizer=tok, bucket_rows=3)
+    assert any(v["changed"] for k, v in caught_up.items() if "/" in k)
+    after = _area_copies(store)
+    publish_stage_forms(store, slice_catalog, tokenizer=tok, incremental=False)
+    for name, (rows, _, _) in _area_copies(store).items():
+        drop = [c for c in ("_batch_id",) if c in rows.column_names]
+        assert _sorted(after[name][0].drop_columns(drop)).equals(_sorted(rows.drop_columns(drop))), name
+
+
 @pytest.mark.postgres
 @pytest.mark.xdist_group("postgres_sharing")
 def test_a_day_merges_the_area_tables_in_place_on_postgres(tmp_path, slice_catalog) -> None:  # type: ignore[no-untyped-def]

@@ -40,7 +40,7 @@ from quancheng.consolidate.enterprise import (
     REVIEW_DATASET,
     build_enterprise_master,
 )
-from quancheng.consolidate.incremental import Inputs, plan, read_projects, write_state
+from quancheng.consolidate.incremental import Inputs, plan, read_projects, read_state, write_state
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
 from quancheng.consolidate.mentions import mention_columns, mentions
 from quancheng.consolidate.stage_forms import (
@@ -113,6 +113,7 @@ def share_system_datasets(store: SharedStore, catalog: Catalog, *, key: str | No
 
 
 STAGE_FORMS = "stage_forms"
+OUTPUTS_STATE = f"{STAGE_FORMS}:outputs"  # the outputs' Delta versions a finished run left
 
 
 def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None = None,
@@ -141,7 +142,9 @@ def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None
     else:
         out = _stage_forms_touched(store, catalog, areas, tokenizer, batch_id, inputs, todo.touched)
     write_state(store, STAGE_FORMS, catalog, inputs)
+    write_state(store, OUTPUTS_STATE, catalog, {ds: ([], v) for ds in outputs if (v := store.version(ds)) is not None})
     return out
+
 
 
 def _stage_forms_in_full(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
@@ -197,12 +200,13 @@ def _stage_forms_touched(store: SharedStore, catalog: Catalog, areas: AreaStore,
     tables.append((CONFLICTS_DATASET, result.conflicts, "project_code", "conflicts"))
     out: Outputs = {}
     changed: dict[str, pa.Table] = {}
+    finished = read_state(store, OUTPUTS_STATE)  # the outputs' versions when the last run finished
     for ds, table, key_col, kind in tables:
         pub = store.replace_keys(ds, table, touched, key=key_col, kind=kind, batch_id=batch_id,
                                  column_meta=column_meta(catalog, table.column_names))
         out[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
-        if pub.changed:
-            changed[ds] = table
+        if pub.changed or (finished is not None and finished[1].get(ds, pub.version) != pub.version):
+            changed[ds] = table  # changed now, or by a run killed before its area copies were merged
     current = {f"{r['schema_name']}/{r['dataset_id']}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
                                                        "changed": False}
                for r in areas.listing() if r["dataset_id"] in out and r["dataset_id"] not in changed}
