@@ -56,6 +56,7 @@ from quancheng.publish.store import KEY, DatasetKind, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.metadata import column_meta
 from quancheng.sharing.publish import (
+    as_they_are,
     merge_touched,
     share_long,
     share_open,
@@ -146,7 +147,6 @@ def publish_stage_forms(store: SharedStore, catalog: Catalog, *, key: str | None
     return out
 
 
-
 def _stage_forms_in_full(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
                          batch_id: str, inputs: Inputs, bucket_rows: int) -> Outputs:
     pk = project_element(catalog).key
@@ -207,10 +207,8 @@ def _stage_forms_touched(store: SharedStore, catalog: Catalog, areas: AreaStore,
         out[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
         if pub.changed or (finished is not None and finished[1].get(ds, pub.version) != pub.version):
             changed[ds] = table  # changed now, or by a run killed before its area copies were merged
-    current = {f"{r['schema_name']}/{r['dataset_id']}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
-                                                       "changed": False}
-               for r in areas.listing() if r["dataset_id"] in out and r["dataset_id"] not in changed}
-    out |= current  # the area copies of the outputs that did not change, as they are
+    # the area copies of the outputs that did not change, as they are
+    out |= as_they_are([r for r in areas.listing() if r["dataset_id"] in out and r["dataset_id"] not in changed])
     if not changed:
         return out
     feeding: dict[str, set[str]] = {}

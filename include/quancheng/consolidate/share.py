@@ -32,7 +32,7 @@ from quancheng.consolidate.incremental import MAX_TOUCHED_SHARE, read_state, wri
 from quancheng.publish import delta
 from quancheng.publish.store import KEY, SharedStore
 from quancheng.sharing.areas import AreaStore
-from quancheng.sharing.publish import merge_touched, share_system_dataset
+from quancheng.sharing.publish import as_they_are, merge_touched, share_system_dataset
 from quancheng.sharing.rules import sensitive_key_tables, split_system_dataset
 from quancheng.sharing.tokenize import Tokenizer
 
@@ -69,8 +69,7 @@ def share_system_datasets(store: SharedStore, catalog: Catalog, areas: AreaStore
             batch_id = f"share__{registry[ds]['content_hash']}__{rules}"
             done = copies.get(ds, [])
             if done and all(r["last_batch"] == batch_id for r in done):  # shared from this content, these rules
-                out |= {f"{r['schema_name']}/{ds}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
-                                                     "changed": False} for r in done}
+                out |= as_they_are(done)
             else:
                 merged = _merged(store, catalog, form, areas, tokenizer, rules, version, batch_id,
                                  int(registry[ds]["rows"]))
@@ -112,8 +111,7 @@ def _merged(store: SharedStore, catalog: Catalog, form: SourceForm, areas: AreaS
         existing = [r for r in areas.listing() if r["dataset_id"] == ds]
         for r in existing:
             areas.relabel(str(r["schema_name"]), ds, batch_id)
-        return {f"{r['schema_name']}/{ds}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
-                                             "changed": False} for r in existing} or None
+        return as_they_are(existing) or None
     rows, schema = store.read_keys(ds, touched), store.schema(ds)
     if rows is None or schema is None:
         return None

@@ -164,6 +164,12 @@ def share_open(areas: AreaStore, dataset_id: str, table: pa.Table, *, kind: Data
                           sort_by=sort_by, tokenizer=None)
 
 
+def as_they_are(copies: list[dict[str, Any]]) -> Outputs:
+    """The outputs entry of area copies left as they are (rows of :meth:`AreaStore.listing`)."""
+    return {f"{r['schema_name']}/{r['dataset_id']}": {"rows": int(r["rows"]), "content_hash": r["content_hash"],
+                                                     "changed": False} for r in copies}
+
+
 def merge_touched(areas: AreaStore, dataset_id: str, rows: pa.Table, touched: pa.Array, *, key: str,
                   split: Callable[[pa.Table], Mapping[Audience, pa.Table]], kind: DatasetKind, batch_id: str,
                   tokenizer: Tokenizer, sort_by: list[str], drop_equal: bool = False) -> Outputs | None:
