@@ -41,6 +41,10 @@ COMPRESSION: Final = "ZSTD"
 # files of about this size (delta-rs writes 100 MiB by default): a batch rewrites only the files holding
 # its keys, so smaller files make a batch clustered in key order (new and recent projects) cheaper
 TARGET_FILE_BYTES = 8 * 2**20
+# a day's batch up to this many rows is merged collected (delta-rs prunes the target files by its key range
+# first); above it, streamed. A 1 % day clustered on the newest keys of a 4 M-row table: 0.23 s and 357 MB
+# collected, 0.85 s and 1,261 MB streamed (benchmarks/results/incremental.md)
+COLLECTED_MERGE_ROWS = 250_000
 
 # the change data feed records each commit's inserted, updated (before/after) and deleted rows, so the SQL
 # copy and consolidation can read what changed since the version they last saw instead of everything
@@ -340,13 +344,17 @@ def _stats(table: pa.Table) -> str:
 
 
 def _merge(dt: Any, upserts: Batch, deleted_keys: pa.Array, key: str, writer: Any, props: Any) -> None:
-    """One MERGE of the batch into ``dt``: update rows that differ, delete removed keys, insert new keys."""
+    """One MERGE of the batch into ``dt``: update rows that differ, delete removed keys, insert new keys.
+
+    A batch of at most :data:`COLLECTED_MERGE_ROWS` rows is collected by delta-rs, which then skips the
+    files whose key range misses the batch's before the join; a larger one is streamed, never held whole."""
     source = merge_source(upserts, deleted_keys, key)
     existing = {f.name for f in dt.schema().fields}
     changed = _changed_predicate(upserts.schema.names, existing, key)
     # merge_schema: a column new in this batch is added to the table (null in the rows before it)
     (dt.merge(source, f"t.{_q(key)} = s.{_q(key)}", source_alias="s", target_alias="t", merge_schema=True,
-              writer_properties=writer, commit_properties=props, streamed_exec=True)
+              writer_properties=writer, commit_properties=props,
+              streamed_exec=upserts.num_rows + len(deleted_keys) > COLLECTED_MERGE_ROWS)
        .when_matched_update_all(predicate=f"s.{OP} = 'u' AND ({changed})", except_cols=[OP])
        .when_matched_delete(predicate=f"s.{OP} = 'd'")
        .when_not_matched_insert_all(predicate=f"s.{OP} = 'u'", except_cols=[OP])
