@@ -130,6 +130,41 @@ def test_the_case_record_holds_every_case_of_every_item_once(world) -> None:  # 
     assert not again[CASES_DATASET]["changed"]
 
 
+def test_a_rerun_or_another_system_s_day_reads_nothing_for_the_master_and_the_case_record(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the enterprise master and the case record are made from their own inputs only (forms naming
+    an entity; forms recording a case); while those are unchanged, a run reads nothing and changes nothing."""
+    import pyarrow.compute as pc
+    from quancheng.consolidate.mentions import entity_roles
+    from quancheng.publish.store import KEY
+
+    catalog, _, store, _, _ = world
+    first = {**publish_enterprise_master(store, catalog), **publish_cases(store, catalog)}
+    read: list[str] = []
+    monkeypatch.setattr(store, "read", lambda ds, **kw: read.append(ds))
+    monkeypatch.setattr(store, "scan", lambda ds, **kw: read.append(ds) or iter(()))
+    assert {**publish_enterprise_master(store, catalog), **publish_cases(store, catalog)} == {
+        k: {**v, "changed": False} for k, v in first.items()}
+    assert read == []
+    monkeypatch.undo()
+    # a day of a system that names no entity and records no case
+    cases, roles = {f.form_id for f in case_forms(catalog)}, entity_roles(catalog)
+    other = next(f for f in catalog.forms if f.form_id not in cases and not roles.get(f.form_id)
+                 and store.schema(f"{f.system_id}.{f.form_id}") is not None)
+    ds = f"{other.system_id}.{other.form_id}"
+    original = store.read(ds)
+    try:
+        store.publish(ds, original.filter(pc.not_equal(original[KEY], original[KEY][0])), kind="system",
+                      batch_id="other_day", sort_by=[KEY])
+        monkeypatch.setattr(store, "read", lambda ds, **kw: read.append(ds))
+        monkeypatch.setattr(store, "scan", lambda ds, **kw: read.append(ds) or iter(()))
+        publish_enterprise_master(store, catalog)
+        publish_cases(store, catalog)
+        assert read == []
+    finally:
+        monkeypatch.undo()
+        store.publish(ds, original, kind="system", batch_id="restored", sort_by=[KEY])
+
+
 def test_the_case_record_follows_the_next_day_and_a_quiet_one(world) -> None:  # type: ignore[no-untyped-def]
     """The next day a case is withdrawn and another decided later: the case record follows; a quiet rerun
     changes nothing. (Runs last: it puts the form's dataset back as it was.)"""

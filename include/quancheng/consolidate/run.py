@@ -42,7 +42,7 @@ from quancheng.consolidate.enterprise import (
 )
 from quancheng.consolidate.incremental import Inputs, plan, read_projects, read_state, write_state
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
-from quancheng.consolidate.mentions import mention_columns, mentions
+from quancheng.consolidate.mentions import entity_roles, mention_columns, mentions
 from quancheng.consolidate.stage_forms import (
     CONFLICTS_DATASET,
     build_stage_forms,
@@ -260,8 +260,12 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
     """The enterprise master, its name history, links and review list, internal and shared."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
-    inputs = {dataset_id(f): f for f in catalog.forms if dataset_id(f) in hashes}
+    roles = entity_roles(catalog)
+    inputs = {dataset_id(f): f for f in catalog.forms if dataset_id(f) in hashes and roles.get(f.form_id)}
     batch_id = batch_id_for("enterprise_master", {ds: hashes[ds] for ds in inputs})
+    done = _done(store, areas, [MASTER_DATASET, NAMES_DATASET, REVIEW_DATASET, LINKS_DATASET], batch_id)
+    if done is not None:
+        return done
     result = build_enterprise_master({}, catalog, batch_id=batch_id, mentioned=_mentions(store, catalog, inputs))
     systems = set(result.links["system_id"].to_pylist())
     feeding = {c: systems for c in result.master.column_names}
@@ -281,6 +285,17 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
     out |= share_long(areas, LINKS_DATASET, links, kind="master", batch_id=batch_id, tokenizer=tokenizer,
                       sort_by=order, element_col=None)
     return out
+
+
+def _done(store: SharedStore, areas: AreaStore, outputs: list[str], batch_id: str) -> Outputs | None:
+    """The outputs as they are when they and every area copy of them were made from these inputs (their last
+    batch is ``batch_id``, which only the inputs' content hashes decide): nothing is read again. None else."""
+    registry = {d["dataset_id"]: d for d in store.datasets() if d["dataset_id"] in outputs}
+    copies = [r for r in areas.listing() if r["dataset_id"] in outputs]
+    if set(registry) != set(outputs) or any(r["last_batch"] != batch_id for r in [*registry.values(), *copies]):
+        return None
+    return {ds: {"rows": int(r["rows"]), "content_hash": r["content_hash"], "changed": False}
+            for ds, r in registry.items()} | as_they_are(copies)
 
 
 def _mentions(store: SharedStore, catalog: Catalog, inputs: dict[str, SourceForm]) -> pl.DataFrame:
@@ -330,6 +345,10 @@ def publish_cases(store: SharedStore, catalog: Catalog, *, key: str | None = Non
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
     forms, wanted = case_forms(catalog), case_columns(catalog)
+    batch_id = batch_id_for("cases", {dataset_id(f): hashes[dataset_id(f)] for f in forms if dataset_id(f) in hashes})
+    done = _done(store, areas, [CASES_DATASET], batch_id)
+    if done is not None:
+        return done
     tables: dict[str, pa.Table] = {}
     for form in forms:
         ds = dataset_id(form)
@@ -338,7 +357,6 @@ def publish_cases(store: SharedStore, catalog: Catalog, *, key: str | None = Non
             if t is not None:
                 tables[ds] = t
     table = build_cases(tables, catalog)
-    batch_id = batch_id_for("cases", {d: hashes[d] for d in tables})
     out = _publish(store, catalog, CASES_DATASET, table, kind="cases", batch_id=batch_id, sort_by=CASES_ORDER)
     closed = [e.key for e in case_elements(catalog) if e.share_type != "unconditional" or e.pi_class != "none"]
     # a form keyed by a person's ID number has its keys tokenized, as in its own open copy (the same tokens);
