@@ -144,13 +144,14 @@ class SqliteWrite:
 
 def content_hash(table: pa.Table) -> str:
     """A hash of a table's content (schema and values), independent of chunking and file encoding."""
-    h = hashlib.sha256()
+    h, nulls = hashlib.sha256(), hashlib.sha256()
     h.update(str(table.schema.remove_metadata()).encode())
     sink = pa.BufferOutputStream()
-    t = table.replace_schema_metadata(None).combine_chunks()
+    t = _canonical(table.replace_schema_metadata(None).combine_chunks(), nulls)
     with pa.ipc.new_stream(sink, t.schema) as w:
         w.write_table(t)
     h.update(sink.getvalue().to_pybytes())
+    h.update(nulls.digest())
     return h.hexdigest()[:16]
 
 
@@ -164,7 +165,7 @@ def content_hash_parts(batch: delta.Batch) -> str:
     if batch.num_rows <= HASH_SLICE_ROWS:
         return content_hash(batch.to_table())
     schema = batch.schema.remove_metadata()
-    h = hashlib.sha256()
+    h, nulls = hashlib.sha256(), hashlib.sha256()
     h.update(str(schema).encode())
     pending: list[pa.Table] = []
     held = 0
@@ -174,12 +175,60 @@ def content_hash_parts(batch: delta.Batch) -> str:
             held += part.num_rows
             while held >= HASH_SLICE_ROWS:
                 whole = pa.concat_tables(pending)
-                w.write_table(_compact(whole.slice(0, HASH_SLICE_ROWS)))
+                w.write_table(_canonical(_compact(whole.slice(0, HASH_SLICE_ROWS)), nulls))
                 rest = whole.slice(HASH_SLICE_ROWS)
                 pending, held = [rest], rest.num_rows
         if held:
-            w.write_table(_compact(pa.concat_tables(pending)))
+            w.write_table(_canonical(_compact(pa.concat_tables(pending)), nulls))
+    h.update(nulls.digest())
     return h.hexdigest()[:16]
+
+
+def _canonical(table: pa.Table, nulls: Any) -> pa.Table:
+    """``table`` in one physical form for its values, so equal rows give equal IPC bytes whatever buffers Arrow
+    holds them in. Arrow leaves undefined what lies under a null (a bool read from Parquet may carry a 1 there,
+    one built in Python a 0), may carry an all-valid validity buffer or none (a filter's output has one), and
+    IPC writes a string slice's buffers as they are. So each column's nulls go into ``nulls`` (a hash: the
+    validity bits, packed) and are filled with a zero of the type; a slice is copied into buffers of its own;
+    an all-valid validity buffer is dropped. Nested columns are left as they are."""
+    import numpy as np
+
+    columns = []
+    for i, column in enumerate(table.columns):
+        chunks = []
+        for a in column.chunks:
+            flat = not pa.types.is_nested(a.type) and not pa.types.is_dictionary(a.type)
+            if flat and a.null_count:
+                valid = a.is_valid().to_numpy(zero_copy_only=False)
+                nulls.update(f"{i}:{len(a)}:".encode() + np.packbits(valid).tobytes())
+                a = pc.fill_null(a, _zero(a.type))
+            if a.offset:
+                a = pa.concat_arrays([a])
+            bufs = a.buffers()
+            if flat and a.null_count == 0 and bufs and bufs[0] is not None:
+                a = pa.Array.from_buffers(a.type, len(a), [None, *bufs[1:]], null_count=0)
+            chunks.append(a)
+        columns.append(pa.chunked_array(chunks, column.type))
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _zero(typ: pa.DataType) -> pa.Scalar:
+    """A value of ``typ`` to fill its nulls with for hashing (they are told apart by the validity bits)."""
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        return pa.scalar("", typ)
+    if pa.types.is_binary(typ) or pa.types.is_large_binary(typ) or pa.types.is_fixed_size_binary(typ):
+        return pa.scalar(b"\0" * (typ.byte_width if pa.types.is_fixed_size_binary(typ) else 0), typ)
+    if pa.types.is_boolean(typ):
+        return pa.scalar(False, typ)
+    if pa.types.is_null(typ):
+        return pa.scalar(None, typ)
+    if pa.types.is_decimal(typ):
+        from decimal import Decimal
+
+        return pa.scalar(Decimal(0), typ)
+    if pa.types.is_date32(typ) or pa.types.is_time32(typ):
+        return pa.scalar(0, pa.int32()).cast(typ)
+    return pa.scalar(0, pa.int64()).cast(typ)
 
 
 def _compact(table: pa.Table) -> pa.Table:
