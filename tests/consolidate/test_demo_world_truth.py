@@ -130,6 +130,47 @@ def test_the_case_record_holds_every_case_of_every_item_once(world) -> None:  # 
     assert not again[CASES_DATASET]["changed"]
 
 
+def test_a_day_merged_into_the_area_copies_equals_sharing_them_whole(world) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 on the full catalog's world: a day (a row deleted, a value cleared) merged into the area copies
+    of every system dataset leaves each copy exactly as sharing the whole dataset does: same content hash."""
+    import pyarrow as pa
+    from quancheng.catalog.light import dataset_id
+    from quancheng.consolidate.buckets import sorted_rows, spill_folder
+    from quancheng.publish.store import KEY
+    from quancheng.sharing.areas import AreaStore
+    from quancheng.sharing.publish import share_system_dataset, tokenizer_for
+
+    catalog, _, store, _, _ = world
+    originals = {}
+    for form in catalog.forms:
+        ds = dataset_id(form)
+        table = store.read(ds)
+        if table is None or table.num_rows < 3:
+            continue
+        originals[ds] = table
+        text = next((f.name for f in table.schema if pa.types.is_string(f.type) and not f.name.startswith("_")), None)
+        changed = table.slice(1, 1)
+        if text is not None:
+            changed = changed.set_column(changed.schema.get_field_index(text), text, pa.nulls(1, pa.string()))
+        store.merge(ds, changed, table[KEY].slice(0, 1).combine_chunks(), kind="system", batch_id="merge_day")
+    try:
+        merged = share_system_datasets(store, catalog)
+        assert any(v["changed"] for v in merged.values())
+        areas, tok = AreaStore(store, catalog), tokenizer_for(store)
+        with spill_folder(store, "check_") as folder:
+            for form in catalog.forms:
+                ds = dataset_id(form)
+                if ds in originals:
+                    whole = share_system_dataset(store, catalog, form, sorted_rows(store, ds, [KEY], folder),
+                                                 batch_id="whole", areas=areas, tokenizer=tok)
+                    assert not [k for k, v in whole.items() if v["changed"]], ds
+                    assert originals[ds][KEY][0].as_py() not in store.read(ds)[KEY].to_pylist()  # the day's delete
+    finally:
+        for ds, table in originals.items():
+            store.publish(ds, table, kind="system", batch_id="restored", sort_by=[KEY])
+        share_system_datasets(store, catalog)
+
+
 def test_a_rerun_or_another_system_s_day_reads_nothing_for_the_master_and_the_case_record(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Issue 12: the enterprise master and the case record are made from their own inputs only (forms naming
     an entity; forms recording a case); while those are unchanged, a run reads nothing and changes nothing."""
