@@ -737,7 +737,7 @@ class SharedStore:
             live = _live_schema(conn, sql_table)
             if live is not None and change is not None and live.names == change.rows.schema.names:
                 try:
-                    _apply_change(cur, sql_table, change, self.dialect)
+                    apply_change(cur, sql_table, change, self.dialect)
                     commit()
                     committed = True
                     how = "merged"
@@ -862,19 +862,24 @@ class SqlChange:
     key: str
 
 
-def _apply_change(cur: Any, sql_table: str, change: SqlChange, dialect: str) -> None:
-    """Delete the rows of the changed keys and insert their current rows (one transaction, not committed)."""
-    q, batch, keys = _quote(sql_table), sql_table + "__batch", sql_table + "__keys"
+def apply_change(cur: Any, sql_table: str, change: SqlChange, dialect: str, *, schema: str | None = None) -> None:
+    """Delete the rows of the changed keys and insert their current rows (one transaction, not committed), by
+    an index on the key; ``schema``: the table's schema (an area's in PostgreSQL), else the default one."""
+    def qual(name: str) -> str:
+        return f"{_quote(schema)}.{_quote(name)}" if schema else _quote(name)
+
+    q, batch, keys = qual(sql_table), sql_table + "__batch", sql_table + "__keys"
+    side = {"db_schema_name": schema} if schema else {}
     data = change.rows.map(lambda t: sql_compatible(t, dialect))
     cols = ", ".join(_quote(c) for c in data.schema.names)
     k = _quote(change.key)
-    cur.adbc_ingest(batch, data.reader(), mode="replace")
-    cur.adbc_ingest(keys, pa.table({change.key: change.keys}), mode="replace")
+    cur.adbc_ingest(batch, data.reader(), mode="replace", **side)
+    cur.adbc_ingest(keys, pa.table({change.key: change.keys}), mode="replace", **side)
     cur.execute(key_index_sql(q, sql_table, change.key))
-    cur.execute(f"DELETE FROM {q} WHERE {k} IN (SELECT {k} FROM {_quote(keys)})")
-    cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {_quote(batch)}")
-    cur.execute(f"DROP TABLE {_quote(keys)}")
-    cur.execute(f"DROP TABLE {_quote(batch)}")
+    cur.execute(f"DELETE FROM {q} WHERE {k} IN (SELECT {k} FROM {qual(keys)})")
+    cur.execute(f"INSERT INTO {q} ({cols}) SELECT {cols} FROM {qual(batch)}")
+    cur.execute(f"DROP TABLE {qual(keys)}")
+    cur.execute(f"DROP TABLE {qual(batch)}")
 
 
 def key_index_sql(target: str, sql_table: str, key: str) -> str:

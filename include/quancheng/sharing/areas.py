@@ -22,6 +22,8 @@ record that makes them current; nothing is written under ``shared/areas`` but th
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -38,6 +40,8 @@ from quancheng.publish.store import (
     KEY,
     DatasetKind,
     SharedStore,
+    SqlChange,
+    apply_change,
     content_hash,
     content_hash_parts,
     create_tables,
@@ -51,7 +55,7 @@ from quancheng.publish.store import (
 )
 from quancheng.safepath import safe_path
 from quancheng.sharing import postgres
-from quancheng.sharing.merge import merge_postgres, merge_sqlite, merged_rows
+from quancheng.sharing.merge import merged_rows
 from quancheng.sharing.remote import AreaObjects, manifest_parts
 from quancheng.sharing.rules import Audience
 
@@ -314,22 +318,12 @@ class AreaStore:
             return AreaPublished(dataset_id, audience.schema, batch.num_rows, digest,
                                  self.parquet_path(audience, dataset_id), sql_name(dataset_id), False)
         self._write_parquet(audience, dataset_id, batch, digest)
-        plain = rows.replace_schema_metadata(None)
         name = sql_name(dataset_id)
-        if self.is_postgres:
-            conn = postgres.connect(self.store.sql_url)
-            try:
-                merge_postgres(conn, audience.schema, name, plain, touched, key=key)
-                conn.commit()
-            finally:
-                conn.close()
-        else:
-            conn = sqlite_adbc(safe_path(self.root, f"{audience.schema}.db", what="area"))
-            try:
-                merge_sqlite(conn, name, sql_compatible(plain, "sqlite"), touched, key=key)
-                conn.commit()
-            finally:
-                conn.close()
+        change = SqlChange(Batch.of(rows.replace_schema_metadata(None)), touched.cast(pa.string()), key)
+        with self._sql(audience) as conn:
+            apply_change(conn.cursor(), name, change, "postgresql" if self.is_postgres else "sqlite",
+                         schema=audience.schema if self.is_postgres else None)
+            conn.commit()
         self._record(audience.schema, dataset_id, kind, batch.num_rows, digest, batch_id)
         link = (self.parquet_path(audience, dataset_id) if self.objects is None
                 else self.objects.uri(audience.schema, dataset_id, digest))
@@ -352,13 +346,23 @@ class AreaStore:
             postgres.apply_access(self.store.sql_url, self.catalog, self.prefix)
             self._access_applied = True
 
+    @contextmanager
+    def _sql(self, audience: Audience) -> Iterator[Any]:
+        """An ADBC connection to where ``audience``'s tables live (the shared PostgreSQL database, or the area's
+        own SQLite file), closed afterwards: what is not committed is rolled back."""
+        conn = (postgres.connect(self.store.sql_url) if self.is_postgres
+                else sqlite_adbc(safe_path(self.root, f"{audience.schema}.db", what="area")))
+        try:
+            yield conn
+        finally:
+            conn.close()
+
     def _swap_postgres(self, audience: Audience, dataset_id: str, table: pa.Table | Batch,
                        columns: dict[str, dict[str, str]], table_meta: dict[str, str]) -> None:
         self.ensure_access()
         name = sql_name(dataset_id)
         side = name + "__next"
-        conn = postgres.connect(self.store.sql_url)
-        try:
+        with self._sql(audience) as conn:
             cur = conn.cursor()
             cur.adbc_ingest(side, _plain(table), mode="replace", db_schema_name=audience.schema)
             s = postgres.ident(audience.schema)
@@ -368,8 +372,6 @@ class AreaStore:
                 cur.execute(key_index_sql(f"{s}.{postgres.ident(name)}", name, key))
             postgres.execute_all(conn, postgres.table_sql(audience, name, table_meta, columns, self.prefix))
             conn.commit()
-        finally:
-            conn.close()
 
     def _swap_sqlite(self, audience: Audience, dataset_id: str, table: pa.Table | Batch,
                      columns: dict[str, dict[str, str]]) -> None:
@@ -384,8 +386,7 @@ class AreaStore:
             "definition": [m.get("definition", "") for m in columns.values()],
         }, schema=pa.schema([(c, pa.string()) for c in
                              ("table_name", "column_name", "name_zh", "name_en", "definition")]))
-        conn = sqlite_adbc(safe_path(self.root, f"{audience.schema}.db", what="area"))
-        try:
+        with self._sql(audience) as conn:
             cur = conn.cursor()
             cur.adbc_ingest(name + "__next", data, mode="replace")
             cur.execute(f"DROP TABLE IF EXISTS {postgres.ident(name)}")
@@ -398,8 +399,6 @@ class AreaStore:
             if comments.num_rows:
                 cur.adbc_ingest("_columns", comments, mode="append")
             conn.commit()
-        finally:
-            conn.close()
 
     # --- registry ---
     def _table(self) -> sa.Table:

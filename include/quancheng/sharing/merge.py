@@ -6,9 +6,9 @@ the area copies of its outputs, instead of splitting, sorting and loading every 
 - the new version's rows are the current version's, read row group by row group, without the touched
   keys' rows, with the touched keys' new rows put in key order among them (:func:`merged_rows`): the same
   rows, in the same order, as sharing the whole output would give, so the same content hash;
-- the SQL table is changed in place, in one transaction (:func:`merge_sqlite`, :func:`merge_postgres`): the
-  touched keys' rows deleted and the new rows inserted. The table is not replaced, so its grants, comments
-  and any view on it stay.
+- the SQL table is changed in place, in one transaction, as a system dataset's is by a sync
+  (:func:`quancheng.publish.store.apply_change`): the touched keys' rows deleted and the new rows inserted.
+  The table is not replaced, so its grants, comments and any view on it stay.
 
 The copy must be ordered by the key first (``sort_by[0] == key``), and each key's rows must all be either
 touched or not: a project's rows are recomputed together.
@@ -18,15 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from quancheng.publish.delta import Batch
-from quancheng.publish.store import key_index_sql
-from quancheng.sharing import postgres
 
 READ_ROWS = 100_000  # the current version is read this many rows at a time
 
@@ -62,35 +59,3 @@ def merged_rows(files: list[Path], rows: pa.Table, touched: pa.Array, *, key: st
             yield new.slice(taken)
 
     return Batch(schema, parts, total)
-
-
-def _keys_table(touched: pa.Array) -> pa.Table:
-    return pa.table({"k": pc.unique(touched.cast(pa.string()))})
-
-
-def merge_sqlite(conn: Any, table: str, rows: pa.Table, touched: pa.Array, *, key: str) -> None:
-    """In the open transaction of ``conn`` (ADBC SQLite): delete the touched keys' rows of ``table`` and insert
-    ``rows``; the caller commits."""
-    _merge(conn, postgres.ident(table), table, rows, touched, key=key, schema=None)
-
-
-def merge_postgres(conn: Any, schema: str, table: str, rows: pa.Table, touched: pa.Array, *, key: str) -> None:
-    """:func:`merge_sqlite` for a table of an area's schema in PostgreSQL (ADBC); the caller commits."""
-    _merge(conn, f"{postgres.ident(schema)}.{postgres.ident(table)}", table, rows, touched, key=key, schema=schema)
-
-
-def _merge(conn: Any, target: str, table: str, rows: pa.Table, touched: pa.Array, *, key: str,
-           schema: str | None) -> None:
-    cur = conn.cursor()
-    side = {"db_schema_name": schema} if schema else {}
-    keys, added = table + "__merge_keys", table + "__merge_rows"
-    qual = (lambda n: f"{postgres.ident(schema)}.{postgres.ident(n)}") if schema else postgres.ident
-    cur.adbc_ingest(keys, _keys_table(touched), mode="replace", **side)
-    cur.execute(key_index_sql(target, table, key))
-    cur.execute(f"DELETE FROM {target} WHERE {postgres.ident(key)} IN (SELECT k FROM {qual(keys)})")
-    if rows.num_rows:
-        cur.adbc_ingest(added, rows, mode="replace", **side)
-        cols = ", ".join(postgres.ident(c) for c in rows.column_names)
-        cur.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {qual(added)}")
-        cur.execute(f"DROP TABLE {qual(added)}")
-    cur.execute(f"DROP TABLE {qual(keys)}")
