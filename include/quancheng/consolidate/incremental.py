@@ -115,18 +115,26 @@ def plan(store: SharedStore, catalog: Catalog, step: str, inputs: Inputs, *, pro
             return Plan(True, f"{ds} is at version {now}, before the {before} last read", empty)
         if now == before:
             continue
-        uri = store.dataset_uri(ds)
         try:
-            rows = delta.changes(uri, before, columns=[pk], storage_options=store.storage_options or None)
+            rows = changed_rows(store, ds, before, now, pk)
         except Exception as exc:  # noqa: BLE001 - the versions since were vacuumed, or the feed is off
             return Plan(True, f"the changes of {ds} since version {before} are not readable ({exc})", empty)
-        rows = rows.filter(pc.less_equal(rows["_commit_version"], now)) if "_commit_version" in rows.column_names \
-            else rows
-        touched.append(project_key(rows[pk]).drop_null())
+        touched.append(project_key(rows).drop_null())
     keys = pc.unique(pa.concat_arrays(touched)) if touched else empty
     if projects is not None and projects and len(keys) > MAX_TOUCHED_SHARE * projects:
         return Plan(True, f"{len(keys)} of {projects} projects touched", empty)
     return Plan(False, f"{len(keys)} projects touched", keys)
+
+
+def changed_rows(store: SharedStore, dataset_id: str, before: int, now: int, column: str) -> pa.Array:
+    """``column`` of every row the commits after version ``before`` up to ``now`` inserted, updated (both
+    images) or deleted, from the dataset's change data feed; raises when the feed is not readable (the
+    versions since were vacuumed, or the feed is off): the caller then reads the dataset whole."""
+    rows = delta.changes(store.dataset_uri(dataset_id), before, columns=[column],
+                         storage_options=store.storage_options or None)
+    if "_commit_version" in rows.column_names:
+        rows = rows.filter(pc.less_equal(rows["_commit_version"], now))
+    return rows[column].combine_chunks()
 
 
 def read_projects(store: SharedStore, catalog: Catalog, inputs: Inputs, keys: pa.Array) -> dict[str, pa.Table]:

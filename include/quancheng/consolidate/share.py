@@ -28,8 +28,7 @@ from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
 from quancheng.consolidate.buckets import sorted_rows, spill_folder
-from quancheng.consolidate.incremental import MAX_TOUCHED_SHARE, read_state, write_state
-from quancheng.publish import delta
+from quancheng.consolidate.incremental import MAX_TOUCHED_SHARE, changed_rows, read_state, write_state
 from quancheng.publish.store import KEY, SharedStore
 from quancheng.sharing.areas import AreaStore
 from quancheng.sharing.publish import as_they_are, merge_touched, share_system_dataset
@@ -98,13 +97,9 @@ def _merged(store: SharedStore, catalog: Catalog, form: SourceForm, areas: AreaS
     if before > now:
         return None
     try:
-        changed = delta.changes(store.dataset_uri(ds), before, columns=[KEY],
-                                storage_options=store.storage_options or None)
+        touched = pc.unique(changed_rows(store, ds, before, now, KEY).cast(pa.string()).drop_null())
     except Exception:  # noqa: BLE001 - the versions since were vacuumed, or the feed is off: share it whole
         return None
-    if "_commit_version" in changed.column_names:
-        changed = changed.filter(pc.less_equal(changed["_commit_version"], now))
-    touched = pc.unique(changed[KEY].combine_chunks().cast(pa.string()).drop_null())
     if len(touched) > MAX_TOUCHED_SHARE * max(1, rows_now):
         return None
     if not len(touched):  # no row changed (a commit of metadata only): the copies stand for this content

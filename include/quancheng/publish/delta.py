@@ -42,8 +42,7 @@ COMPRESSION: Final = "ZSTD"
 # its keys, so smaller files make a batch clustered in key order (new and recent projects) cheaper
 TARGET_FILE_BYTES = 8 * 2**20
 # a day's batch up to this many rows is merged collected (delta-rs prunes the target files by its key range
-# first); above it, streamed. A 1 % day clustered on the newest keys of a 4 M-row table: 0.23 s and 357 MB
-# collected, 0.85 s and 1,261 MB streamed (benchmarks/results/incremental.md)
+# first); above it, streamed, so its memory stays bounded: benchmarks/delta_merge.py measures both
 COLLECTED_MERGE_ROWS = 250_000
 
 # the change data feed records each commit's inserted, updated (before/after) and deleted rows, so the SQL
