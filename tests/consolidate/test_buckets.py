@@ -353,6 +353,64 @@ def test_sharing_reads_only_the_system_datasets_that_changed(tmp_path, monkeypat
     assert any(v["changed"] for v in rekeyed.values())
 
 
+SHARE_CHILD = """
+import sys
+from pathlib import Path
+from quancheng.catalog import load_catalog
+from quancheng.consolidate import run
+from quancheng.publish.store import SharedStore
+from quancheng.sharing.tokenize import Tokenizer
+home, catalog = Path(sys.argv[1]), load_catalog(Path(sys.argv[2]))
+run.share_system_datasets(SharedStore(home), catalog, tokenizer=Tokenizer(b"k" * 32))
+"""
+
+
+def test_two_share_runs_at_once_merge_a_day_as_one_does(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two share steps started together on a day's change (as two Airflow tasks would be: two processes) both
+    succeed, and each copy then holds every row once and equals sharing the whole dataset."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    from issue6_builders import build_grants_world, extended_catalog, system_table
+    from paths import ROOT
+    from quancheng.catalog import load_catalog
+    from quancheng.consolidate import run
+    from quancheng.consolidate.buckets import sorted_rows, spill_folder
+    from quancheng.publish.store import KEY
+    from quancheng.sharing.publish import share_system_dataset
+
+    extended_catalog(tmp_path)
+    catalog = load_catalog(tmp_path / "catalog")
+    store = SharedStore(tmp_path / "home")
+    areas = build_grants_world(store, catalog, key="k" * 32)
+    tok = Tokenizer(b"k" * 32)
+    run.share_system_datasets(store, catalog, areas=areas, tokenizer=tok)
+    form = catalog.form["amr_enterprise_reg"]
+    ds = f"{form.system_id}.{form.form_id}"
+    row = store.read(ds).slice(1, 1).to_pylist()[0]
+    row["enterprise_name"] = "济南恒1建设集团有限公司"
+    store.merge(ds, system_table(catalog, form.form_id, [{k: v for k, v in row.items() if not k.startswith("_")
+                                                          or k == KEY}]), pa.array([], pa.string()),
+                kind="system", batch_id="b2")
+    procs = [subprocess.Popen([sys.executable, "-c", SHARE_CHILD, str(tmp_path / "home"), str(tmp_path / "catalog")],
+                              env={**os.environ, "PYTHONPATH": str(ROOT / "include")},
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.stderr.read()[-2000:] if p.stderr else "") for p in procs]
+    assert [rc for rc, _ in results] == [0, 0], results
+    with spill_folder(store, "check_") as folder:
+        whole = share_system_dataset(store, catalog, form, sorted_rows(store, ds, [KEY], folder), batch_id="whole",
+                                     areas=areas, tokenizer=tok)
+    assert not [k for k, v in whole.items() if v["changed"]]
+    for r in areas.listing():
+        if r["dataset_id"] == ds:
+            with sqlite3.connect(store.root / "areas" / f"{r['schema_name']}.db") as c:
+                table = r["sql_table"].split(".", 1)[1]
+                assert c.execute(f'SELECT count(*), count(DISTINCT "{KEY}") FROM "{table}"').fetchone() == (
+                    r["rows"], r["rows"]), r["schema_name"]
+
+
 def _area_copies(store: SharedStore) -> dict[str, tuple[pa.Table, pa.Table, str]]:
     """Every area copy of the stage forms: its current Parquet rows, its SQL table's rows, its content hash."""
     import sqlite3
