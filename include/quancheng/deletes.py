@@ -172,32 +172,37 @@ def _soft_deleted(data: pa.Table, form: SourceForm) -> tuple[pa.Table, pa.Array]
 def _read_columns(store: SharedStore, ds: str, columns: list[str]) -> pa.Table | None:
     """Columns of a dataset's current version; None if never published (a lost version raises, as
     :meth:`SharedStore.read` does: "cannot find it" is not "there is none")."""
-    return store.read(ds, columns=columns)
+    return store.read(ds, columns=columns, ordered=False)
 
 
-def _known_keys(store: SharedStore, form: SourceForm) -> pa.Array:
-    """Source keys the exchange holds for the form: published, or quarantined from its table."""
-    parts = [pa.array([], pa.string())]
+def _known_keys(store: SharedStore, form: SourceForm) -> list[pa.Array]:
+    """Source keys the exchange holds for the form, published or quarantined from its table, as the chunks
+    they were read in (joining a million keys into one array first costs more than the comparison)."""
+    parts: list[pa.Array] = []
     published = _read_columns(store, dataset_id(form), [KEY])
     if published is not None:
-        parts.append(published[KEY].combine_chunks().cast(pa.string()))
+        parts.extend(published[KEY].cast(pa.string()).chunks)
     q = _read_columns(store, quarantine_dataset_id(form.system_id), ["_source_table", KEY])
     if q is not None:
         q = q.filter(pc.equal(q["_source_table"], form.table))
-        parts.append(q[KEY].combine_chunks().cast(pa.string()))
-    return pa.concat_arrays(parts)
+        parts.extend(q[KEY].cast(pa.string()).chunks)
+    return [p for p in parts if len(p)]
 
 
 def _reconcile(source: Source, form: SourceForm, in_batch: pa.Array, store: SharedStore,
                chunk_rows: int) -> pa.Array:
     known = _known_keys(store, form)
-    if not len(known):
-        return known
+    if not known:
+        return pa.array([], pa.string())
     listed = [_keys(pa.Table.from_batches([b]), form) for b in source.list_keys(form, chunk_rows) if b.num_rows]
-    present = pa.concat_arrays([*listed, in_batch])  # a row in this batch exists, listed or not
     import polars as pl  # its hash anti-join is about twice as fast as pc.is_in over a million keys
 
-    gone = pl.DataFrame({"k": known}).unique().join(pl.DataFrame({"k": present}), on="k", how="anti")
+    def keys(chunks: list[pa.Array]) -> pl.DataFrame:
+        return pl.DataFrame({"k": pl.concat([pl.Series(c) for c in chunks], rechunk=False)})
+
+    # a row in this batch exists, listed or not; unique after the join, on what is gone (a key both
+    # published and quarantined is in known twice)
+    gone = keys(known).join(keys([*listed, in_batch]), on="k", how="anti").unique()
     return gone["k"].to_arrow().cast(pa.string())
 
 

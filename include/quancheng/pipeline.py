@@ -366,7 +366,7 @@ def _quarantine_batch(parts: list[Path]) -> Batch:
 
 def _quarantined_keys(store: SharedStore, qid: str) -> dict[str, pa.Array]:
     """The source keys a system's quarantine holds now, per source table (read before the batch's merge)."""
-    held = store.read(qid, columns=["_source_table", KEY])
+    held = store.read(qid, columns=["_source_table", KEY], ordered=False)
     if held is None or not held.num_rows:
         return {}
     out: dict[str, pa.Array] = {}

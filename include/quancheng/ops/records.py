@@ -59,7 +59,7 @@ def read_datasets(store: SharedStore) -> list[dict[str, Any]]:
 
 def quarantine_by_table(store: SharedStore, system_id: str) -> Counter[str]:
     """Rows held in a system's quarantine now, per source table (reads one column)."""
-    table = store.read(QUARANTINE_PREFIX + system_id, columns=["_source_table"])
+    table = store.read(QUARANTINE_PREFIX + system_id, columns=["_source_table"], ordered=False)
     if table is None:
         return Counter()
     col = table["_source_table"]
