@@ -3,7 +3,7 @@
 When the shared datasets live on an object store (``$QUANCHENG_STORAGE_URL=s3://bucket/prefix``, see
 :mod:`quancheng.objectstore`), what a sync hands from step to step lives there too, under the same base:
 
-  _exchange/staging/<system>/<batch>/<attempt>/<stage>/<form>.parquet/part-NNNNN.parquet
+  _exchange/staging/<system>/<batch>/<attempt>/<stage>/<form>/part-NNNNN.arrow
   _exchange/state/<system>/snapshots/<form>.parquet      a snapshot form's last published snapshot
   _exchange/quality/{validations,suites}/...             GX results and suites
 

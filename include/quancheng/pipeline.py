@@ -1,6 +1,7 @@
 """One system's sync as four steps: extract -> normalize -> validate -> publish.
 
-Each step reads and writes Parquet files in the batch's staging folder and returns a small,
+Each step reads and writes part files (Arrow IPC, :mod:`quancheng.parts`) in the batch's staging folder
+and returns a small,
 JSON-serializable dict (paths and counts) for the next one: that is what travels through XCom.
 The batch id is derived from the system and the window, so a rerun of the same interval writes
 the same staging folder and publishes the same content.
@@ -16,8 +17,8 @@ by a slim index of keys and row hashes, bucket by bucket (:class:`quancheng.sour
 and its upserts then move through the steps in parts too.
 
 Layout under ``home`` (``$QUANCHENG_HOME``):
-  staging/<system>/<batch>/<attempt>/{raw,normalized,issues,valid,quarantine}/<form>.parquet/part-NNNNN.parquet
-  staging/<system>/<batch>/<attempt>/deleted/<form>.parquet
+  staging/<system>/<batch>/<attempt>/{raw,normalized,issues,valid,quarantine}/<form>/part-NNNNN.arrow
+  staging/<system>/<batch>/<attempt>/deleted/<form>/part-00000.arrow   the batch's deleted source keys
   locks/<system>.lock                       the system's lock (embedded store)
   quality/                                  GX validation results per batch and the Data Docs site
   state/<system>/snapshots/<form>.parquet   last published snapshot (snapshot-mode forms), as text
@@ -40,8 +41,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from quancheng import parts
 from quancheng.bucket import Bucket
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id, quarantine_dataset_id
@@ -80,19 +81,29 @@ def _paths(ref: Ref, stage: str, form_id: str) -> Path:
 
 
 def _parts_dir(ref: Ref, stage: str, form_id: str) -> Path:
-    """A stage's folder of parts for a form (``<stage>/<form>.parquet/part-NNNNN.parquet``): one part per chunk
-    of the batch, so no step holds more than a chunk; ``pq.read_table`` of the folder reads them all."""
-    p = _paths(ref, stage, form_id)
-    p.mkdir(exist_ok=True)
+    """A stage's folder of parts for a form (``<stage>/<form>/part-NNNNN.arrow``): one part per chunk of the
+    batch, so no step holds more than a chunk."""
+    bdir = inside(ref["home"], ref["dir"], what="batch folder")  # the ref travels through XCom: check it again
+    p = safe_path(bdir, stage, form_id, what="form id")
+    p.mkdir(parents=True, exist_ok=True)
     return p
 
 
 def _parts(ref: Ref, stage: str, form_id: str) -> list[Path]:
-    return sorted(_parts_dir(ref, stage, form_id).glob("part-*.parquet"))
+    return sorted(_parts_dir(ref, stage, form_id).glob(f"part-*{parts.SUFFIX}"))
 
 
 def _write_part(ref: Ref, stage: str, form_id: str, index: int, table: pa.Table) -> None:
-    pq.write_table(table, _parts_dir(ref, stage, form_id) / f"part-{index:05d}.parquet")
+    parts.write(_parts_dir(ref, stage, form_id) / f"part-{index:05d}{parts.SUFFIX}", table)
+
+
+def _staged(paths: list[Path]) -> Batch:
+    """The rows of a stage's parts (written with one schema; at least one part), read one part at a time."""
+    def column(name: str) -> Iterator[pa.Array]:  # that column only, not the rows
+        return (parts.read(p, [name])[name].combine_chunks() for p in paths)
+
+    return Batch(parts.schema(paths[0]), lambda: (parts.read(p) for p in paths),
+                 sum(parts.num_rows(p) for p in paths), column)
 
 
 PUBLISHED_MARK = ".published"  # in an attempt folder once its batch is published
@@ -139,7 +150,7 @@ def extract(system_id: str, window: Window, *, catalog: Catalog, home: Path | No
     batch_id = batch_id_for(system_id, window)
     bdir = safe_path(home, "staging", system_id, batch_id, what="system id")  # before anything is pruned
     for form in catalog.forms_of(system_id):  # every path the batch will build, checked before the first is made
-        safe_path(bdir, "raw", f"{form.form_id}.parquet", what="form id")
+        safe_path(bdir, "raw", form.form_id, what="form id")
         safe_path(home, "state", system_id, "snapshots", f"{form.form_id}.parquet", what="form id")
     with system_lock(system_id, home=home, batch_id=batch_id, step="extract", wait=lock_wait):
         attempt = new_attempt(bdir)
@@ -172,19 +183,19 @@ def _extract_forms(ref: Ref, source: Any, window: Window, *, catalog: Catalog, h
             changes = SnapshotChanges(source, form, home=home, store=store, allow_mass_delete=allow_mass_delete,
                                       rebuild=rebuild, work=work, snapshot_out=_paths(ref, "snapshot_next",
                                                                                       form.form_id))
-        extracted = parts = 0
+        extracted = written = 0
         # batch by batch: one chunk in memory at a time (a snapshot form's upserts come once the read ends)
         for upserts in itertools.chain((changes.upserts(pa.Table.from_batches([b]))
                                         for b in source.extract(form, window, chunk_rows)), changes.rest()):
             if upserts.num_rows:
-                _write_part(ref, "raw", form.form_id, parts,
+                _write_part(ref, "raw", form.form_id, written,
                             with_provenance(upserts, form, batch_id, window.end, first_row=extracted))
-                extracted, parts = extracted + upserts.num_rows, parts + 1
-        if not parts:  # a quiet day: the form's columns and no rows
+                extracted, written = extracted + upserts.num_rows, written + 1
+        if not written:  # a quiet day: the form's columns and no rows
             empty = source.schema(form).empty_table()
             _write_part(ref, "raw", form.form_id, 0, with_provenance(empty, form, batch_id, window.end))
         deleted = changes.deleted()
-        pq.write_table(pa.table({KEY: deleted}), _paths(ref, "deleted", form.form_id))
+        _write_part(ref, "deleted", form.form_id, 0, pa.table({KEY: deleted}))
         ref["forms"][form.form_id] = {"extracted": extracted, "deleted": len(deleted)}
         future = source.future_rows(form, window)
         if future:  # stamped after the window: never read by any window until the clock catches up
@@ -201,7 +212,7 @@ def normalize(ref: Ref, *, catalog: Catalog) -> Ref:
         reference = _published_median(store, form, catalog)
         issues = 0
         for i, part in enumerate(_parts(ref, "raw", form_id)):
-            raw = pq.read_table(part)
+            raw = parts.read(part)
             norm = normalize_form(raw, form, catalog, reference=reference)
             if norm.table.num_rows != raw.num_rows:
                 raise AssertionError(f"normalize changed the row count of {form_id}: "
@@ -244,9 +255,9 @@ def validate(ref: Ref, *, catalog: Catalog) -> Ref:
         reasons: Counter[str] = Counter()
         docs = []
         for i, (raw_path, norm_path, issues_path) in enumerate(zip(raws, norms, issue_parts, strict=True)):
-            table = pq.read_table(norm_path)
-            issues = pq.read_table(issues_path).cast(ISSUE_SCHEMA)
-            result = validate_form(NormalizedBatch(table, issues), pq.read_table(raw_path), form, catalog)
+            table = parts.read(norm_path)
+            issues = parts.read(issues_path).cast(ISSUE_SCHEMA)
+            result = validate_form(NormalizedBatch(table, issues), parts.read(raw_path), form, catalog)
             _write_part(ref, "valid", form_id, i, result.valid)
             _write_part(ref, "quarantine", form_id, i, result.quarantine)
             docs.append(expectation_results(table, catalog, form, ref["batch_id"]))
@@ -300,12 +311,12 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     quarantined = {} if rebuild else _quarantined_keys(store, quarantine_dataset_id(ref["system_id"]))
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
-        valid = Batch.parts(_parts(ref, "valid", form_id)).map(lambda t: t.drop_columns([ROW]))
-        deleted = pq.read_table(_paths(ref, "deleted", form_id))[KEY].combine_chunks().cast(pa.string())
+        valid = _staged(_parts(ref, "valid", form_id)).map(lambda t: t.drop_columns([ROW]))
+        deleted = _staged(_parts(ref, "deleted", form_id)).column(KEY).cast(pa.string())
         ds = dataset_id(form)
         q_parts = _parts(ref, "quarantine", form_id)
         q_keys = pa.concat_arrays([pa.array([], pa.string()), *(
-            pq.read_table(p, columns=[KEY])[KEY].combine_chunks().cast(pa.string()) for p in q_parts)])
+            parts.read(p, [KEY])[KEY].combine_chunks().cast(pa.string()) for p in q_parts)])
         policy = catalog.system[form.system_id].invalid_update
         if rebuild:  # the batch is the whole source: the dataset becomes exactly its valid rows
             pub = store.publish(ds, mark_superseded(valid.to_table(), q_keys, policy), kind="system",
@@ -343,10 +354,10 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     return ref
 
 
-def _quarantine_batch(parts: list[Path]) -> Batch:
+def _quarantine_batch(paths: list[Path]) -> Batch:
     """The batch's quarantined rows of every form, read part by part in one schema (each form's columns; a
     column another form lacks is null there), keyed by source table and source key."""
-    schema = pa.unify_schemas([pq.read_schema(p) for p in parts], promote_options="permissive")
+    schema = pa.unify_schemas([parts.schema(p) for p in paths], promote_options="permissive")
     schema = pa.schema([f for f in schema if f.name != ROW])
 
     def shaped(table: pa.Table) -> pa.Table:
@@ -354,13 +365,13 @@ def _quarantine_batch(parts: list[Path]) -> Batch:
         return table.append_column(QKEY, _qkey_col(table))
 
     def column(name: str) -> Iterator[pa.Array]:  # a key column (every part has it), without the rows
-        for p in parts:
-            t = pq.read_table(p, columns=["_source_table", KEY] if name == QKEY else [name])
+        for p in paths:
+            t = parts.read(p, ["_source_table", KEY] if name == QKEY else [name])
             values = _qkey_col(t) if name == QKEY else t[name]
             yield values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
-    rows = sum(pq.read_metadata(p).num_rows for p in parts)
-    return Batch(shaped(schema.empty_table()).schema, lambda: (shaped(pq.read_table(p)) for p in parts), rows,
+    rows = sum(parts.num_rows(p) for p in paths)
+    return Batch(shaped(schema.empty_table()).schema, lambda: (shaped(parts.read(p)) for p in paths), rows,
                  column)
 
 

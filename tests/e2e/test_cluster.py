@@ -156,7 +156,7 @@ def test_both_workers_ran_tasks(cluster_run) -> None:  # type: ignore[no-untyped
     assert all(n > 0 for n in run.workers().values())
     for worker in ("worker1", "worker2"):  # each worker staged in its own folder and kept no dataset there
         home = cluster_run[0] / "cluster" / worker / "home"
-        assert any((home / "staging").rglob("part-*.parquet")), worker
+        assert any((home / "staging").rglob("part-*.arrow")), worker
         assert not (home / "shared" / "parquet").exists() or not any((home / "shared" / "parquet").iterdir())
 
 

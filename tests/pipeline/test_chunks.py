@@ -45,8 +45,8 @@ def test_a_batch_in_chunks_publishes_what_it_does_whole(slice_catalog, tmp_path:
     MemorySource.tables = {"TZ_XMBA": pa.Table.from_pylist(rows)}
     whole = sync(slice_catalog, tmp_path / "whole", 1000)
     parts = sync(slice_catalog, tmp_path / "parts", chunk_rows)
-    raw = Path(parts["dir"]) / "raw" / "ndrc_filing.parquet"
-    assert len(list(raw.glob("part-*.parquet"))) == -(-20 // chunk_rows)
+    raw = Path(parts["dir"]) / "raw" / "ndrc_filing"
+    assert len(list(raw.glob("part-*.arrow"))) == -(-20 // chunk_rows)
     assert parts["forms"] == whole["forms"] and pipeline.totals(parts)["quarantined"] == 4
     for ds in ("ndrc_investment.ndrc_filing", "quarantine.ndrc_investment"):
         a, b = SharedStore(tmp_path / "whole").read(ds), SharedStore(tmp_path / "parts").read(ds)

@@ -15,9 +15,9 @@ import textwrap
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from paths import SLICE
+from quancheng import parts
 from quancheng.catalog import Catalog
 from quancheng.demo.seed import seed_world
 from quancheng.demo.world import World
@@ -97,7 +97,7 @@ def test_same_system_twice_second_stops_naming_the_first(world: World, tmp_path:
     signals.mkdir()
     first = paused_run(world, "ndrc_investment", home, signals, before="normalize")
     wait_for(signals / "ndrc_investment.ready", first)  # extracted, lock held
-    staged = {p: p.stat().st_mtime_ns for p in (home / "staging").rglob("*.parquet")}
+    staged = {p: p.stat().st_mtime_ns for p in (home / "staging").rglob("part-*.arrow")}
     assert staged
 
     second = subprocess.run([sys.executable, "-m", "quancheng.cli", *cli_args(world, "ndrc_investment", home)],
@@ -115,7 +115,7 @@ def test_same_system_twice_second_stops_naming_the_first(world: World, tmp_path:
     assert first.returncode == 0, err[-2000:]
     ref = json.loads(out)
     for p in staged:
-        assert pq.read_table(p) is not None  # every file the first wrote is still whole
+        assert parts.read(p) is not None  # every file the first wrote is still whole
     attempts = list((home / "staging" / "ndrc_investment").glob("*/*"))
     assert len(attempts) == 1 and (attempts[0] / ".published").exists()
     rows = {d["dataset_id"]: d["rows"] for d in SharedStore(home).datasets()}

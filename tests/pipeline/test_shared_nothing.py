@@ -146,7 +146,7 @@ def test_staging_state_and_results_are_in_the_bucket(days: dict[str, Any], seawe
     ref = days["refs"][-1]["hcb_construction_permit"]  # the last day's attempt (the earlier ones are pruned)
     attempt = f"exchange/_exchange/{ref['attempt']}/"
     for stage in ("raw", "normalized", "issues", "valid", "quarantine"):
-        assert any(k.startswith(f"{attempt}{stage}/hcb_permit.parquet/part-") for k in keys), stage
+        assert any(k.startswith(f"{attempt}{stage}/hcb_permit/part-") for k in keys), stage
     assert f"{attempt}.published" in keys
     assert "exchange/_exchange/state/hcb_construction_permit/snapshots/hcb_permit.parquet" in keys
     assert any(k.startswith("exchange/_exchange/quality/validations/") for k in keys)
