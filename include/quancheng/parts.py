@@ -4,9 +4,10 @@ A part lives for one batch attempt, between two steps of one sync (the staging l
 :mod:`quancheng.pipeline`), and nothing outside the exchange reads it. Parquet, which the shared datasets
 are, is made for storing and scanning: encoding, statistics and compression on every write and decoding on
 every read. A part needs none of it: the Arrow IPC format writes the columns' buffers as they are in memory
-(LZ4-compressed, so a 10 M-row sync's staging stays about the size Parquet's would be) and reads them back
-without decoding, schema and field metadata included. Measured on the parts of a 35-column form
-(``benchmarks/staging.py``): written about 2.5x and read about 2x faster than Parquet with snappy.
+(LZ4-compressed) and reads them back without decoding, schema and field metadata included. Measured on the
+parts of a 35-column form (``benchmarks/results/staging.md``): written and read about 2.5x faster than
+Parquet with snappy, at 1.6-3.5x its size on disk, for the one run a part lives (attempts are pruned when
+the system's next run starts).
 """
 
 from __future__ import annotations
