@@ -157,6 +157,8 @@ def main() -> int:
     ap.add_argument("--snapshot", default="", help="comma-separated sizes for a snapshot form's first sync and "
                                                    "its next day (1 %% changed)")
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    ap.add_argument("--block", default="", help="with --write, the results block to write (default: the main one; "
+                                                "e.g. 10m for another size's, kept beside it)")
     args = ap.parse_args()
     env = {**os.environ, "QUANCHENG_CATALOG": str(SLICE), "PYTHONPATH": str(ROOT / "include")}
     env.pop("QUANCHENG_SHARED_DB", None)
@@ -215,15 +217,18 @@ def main() -> int:
                 print(lines[-1], flush=True)
             sdb.unlink()
     if args.write:
-        empty = "# Incremental syncs\n\n<!-- measured: start --><!-- measured: end -->\n"
-        old = RESULTS.read_text() if RESULTS.exists() else empty
-        head, tail = old.split("<!-- measured: start -->")[0], old.split("<!-- measured: end -->")[1]
+        start, end = (f"<!-- measured{' ' + args.block if args.block else ''}: {m} -->" for m in ("start", "end"))
+        old = RESULTS.read_text() if RESULTS.exists() else "# Incremental syncs\n\n## Reading it\n"
+        if start not in old:  # a new block goes before the reading of the blocks
+            at = old.index("## Reading it") if "## Reading it" in old else len(old)
+            old = old[:at] + f"{start}{end}\n\n" + old[at:]
+        head, tail = old.split(start)[0], old.split(end)[1]
         load = os.getloadavg()
-        body = ["<!-- measured: start -->",
+        body = [start,
                 f"Command: `.venv/bin/python benchmarks/incremental.py {' '.join(sys.argv[1:])}`",
                 f"(load average at the end {load[0]:.2f}, {os.cpu_count()} cores)", "",
                 "| run | rows changed | wall s | of the full sync | peak RSS MB |", "|---|---:|---:|---:|---:|",
-                *lines, "<!-- measured: end -->"]
+                *lines, end]
         RESULTS.write_text(head + "\n".join(body) + tail)
     return 0
 

@@ -65,6 +65,65 @@ def test_a_batch_is_one_commit_and_a_rerun_commits_nothing(tmp_path: Path) -> No
     assert registry(store)[DS]["version"] == 1 and registry(store)[DS]["rows"] == 100
 
 
+def no_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any merge into either copy fails the test."""
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("merged")
+
+    monkeypatch.setattr(delta, "merge_batch", refuse)
+    monkeypatch.setattr(SharedStore, "_swap_sql", refuse)
+
+
+def test_a_rerun_of_the_current_batch_merges_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch that made the current version, again with the same rows and deletes (in another order):
+    neither copy is merged, read or rewritten; the version and content stay."""
+    store = SharedStore(tmp_path)
+    store.merge(DS, rows(range(100)), NONE, kind="system", batch_id="b1")
+    day2 = pa.concat_tables([rows([3, 4], "（二期）"), rows([100])])
+    second = store.merge(DS, day2, keys([7, 8]), kind="system", batch_id="b2")
+    assert store.history(DS)[0].batch_digest  # recorded in the merge's commit
+    with monkeypatch.context() as m:
+        no_merge(m)
+        again = store.merge(DS, day2, keys([8, 7]), kind="system", batch_id="b2")
+    assert (again.version, again.rows, again.changed, again.content_hash) == (1, 99, False, second.content_hash)
+    assert sql_rows(store) == delta_rows(store) and registry(store)[DS]["version"] == 1
+
+
+@pytest.mark.parametrize("case", ["other rows", "other deletes", "a later batch", "SQL left behind"])
+def test_a_rerun_that_may_change_something_is_merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     case: str) -> None:
+    """Only the exact batch that made the current version, with both copies at it, skips the merge: a rerun
+    of the same interval with a late correction, another delete, after a later batch, or after a publish
+    killed between the Delta and the SQL commit is merged, and both copies end equal."""
+    from quancheng.publish import store as store_module
+
+    store = SharedStore(tmp_path)
+    store.merge(DS, rows(range(10)), NONE, kind="system", batch_id="b1")
+    store.merge(DS, rows([1], "改"), keys([9]), kind="system", batch_id="b2")
+    batch, gone = rows([1], "改"), keys([9])
+    if case == "other rows":
+        batch = rows([1], "再改")
+    elif case == "other deletes":
+        gone = keys([8, 9])
+    elif case == "a later batch":
+        store.merge(DS, rows([1], "三改"), NONE, kind="system", batch_id="b3")
+    else:
+        with monkeypatch.context() as m:
+            m.setattr(store_module, "_count", lambda *_a: (_ for _ in ()).throw(SystemExit("killed")))
+            with pytest.raises(SystemExit):
+                store.merge(DS, rows([2], "改"), NONE, kind="system", batch_id="b3")
+        batch = rows([2], "改")
+    merged: list[str] = []
+    real = delta.merge_batch
+    monkeypatch.setattr(delta, "merge_batch", lambda *a, **k: merged.append("delta") or real(*a, **k))
+    again = store.merge(DS, batch, gone, kind="system", batch_id="b3" if case == "SQL left behind" else "b2")
+    assert merged == ["delta"]
+    assert sql_rows(store) == delta_rows(store)
+    name = {r[0]: r[1] for r in delta_rows(store)}["k000001"]
+    assert name == {"other rows": "项目1再改", "a later batch": "项目1改"}.get(case, "项目1改")
+    assert again.changed == (case in ("other rows", "other deletes", "a later batch"))
+
+
 def test_every_version_reads_as_of_its_number_and_time(tmp_path: Path) -> None:
     store = SharedStore(tmp_path)
     store.merge(DS, rows(range(5)), NONE, kind="system", batch_id="b1")

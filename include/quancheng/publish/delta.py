@@ -68,6 +68,7 @@ class Commit:
     rows_updated: int
     rows_removed: int
     batch_id: str = ""  # the exchange's batch that made the commit (from the commit's metadata)
+    batch_digest: str = ""  # a hash of that batch's rows and deleted keys, where the merge recorded one
 
 
 @dataclass(frozen=True)
@@ -513,6 +514,9 @@ def current_files(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | N
     return [str(u) for u in DeltaTable(_uri(path_or_uri), storage_options=storage_options).file_uris()]
 
 
+BATCH_DIGEST = "quancheng.batch_digest"  # the commit metadata key of :attr:`Commit.batch_digest`
+
+
 def history(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> list[Commit]:
     """Every commit still in the log, newest first: version, time (UTC), operation and rows changed."""
     from deltalake import DeltaTable
@@ -535,7 +539,15 @@ def _commit(h: Mapping[str, Any]) -> Commit:
         rows_updated=n("num_target_rows_updated", "num_updated_rows"),
         rows_removed=n("num_target_rows_deleted", "num_deleted_rows"),
         batch_id=str(h.get("quancheng.batch_id") or ""),
+        batch_digest=str(h.get(BATCH_DIGEST) or ""),
     )
+
+
+def last_commit(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> Commit:
+    """The newest commit (the current version's), read without the rest of the log."""
+    from deltalake import DeltaTable
+
+    return _commit(DeltaTable(_uri(path_or_uri), storage_options=storage_options).history(1)[0])
 
 
 def changes(path_or_uri: PathOrUri, since_version: int, *, columns: list[str] | None = None,
