@@ -174,3 +174,40 @@ def test_reconcile_deletes_published_and_quarantined_rows(memory: Catalog, home:
     kept = ndrc_rows(6)["XMDM"].to_pylist()
     assert _published(home) == kept[2:4]
     assert SharedStore(home).read("quarantine.ndrc_investment")["_source_key"].to_pylist() == [kept[1]]  # type: ignore[index]
+
+
+class _Listing:
+    """A source that lists the given keys, in parts of ``chunk_rows``."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+
+    def list_keys(self, form: Any, chunk_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        for i in range(0, len(self.keys), chunk_rows):
+            yield pa.record_batch({"XMDM": self.keys[i:i + chunk_rows]})
+
+
+def test_reconcile_compares_hashes_part_by_part_and_names_each_gone_key_once(memory: Catalog, tmp_path: Path) -> None:
+    """The held keys, published in several files and quarantined, read part by part: a key gone from the source
+    is named once even when both published and quarantined; a key in the batch but not listed stays; a listed
+    key stays; nothing is named when everything is listed."""
+    from quancheng import deletes
+
+    form = memory.form["ndrc_filing"]
+    store = SharedStore(tmp_path)
+    held = [f"K{i:05d}" for i in range(2500)]
+    for i in range(0, 2500, 1000):  # a merge a file: the second reading finds gone keys in several parts
+        store.merge("ndrc_investment.ndrc_filing", pa.table({"_source_key": held[i:i + 1000]}),
+                    pa.array([], pa.string()), kind="system", batch_id=f"b{i}")
+    assert len(list(store.scan("ndrc_investment.ndrc_filing", columns=["_source_key"]))) == 3
+    store.merge("quarantine.ndrc_investment",
+                pa.table({"_qkey": ["TZ_XMBA|K00007", "TZ_XMBA|Q1", "OTHER|Q2"],
+                          "_source_table": ["TZ_XMBA", "TZ_XMBA", "OTHER"], "_source_key": ["K00007", "Q1", "Q2"]}),
+                pa.array([], pa.string()), kind="quarantine", batch_id="b1", key="_qkey")
+    gone = {"K00007", "K01234", "K02499", "Q1"}
+    listed = [k for k in held if k not in gone and k != "K00100"]
+    in_batch = pa.array(["K00100"], pa.string())
+    found = deletes._reconcile(_Listing(listed), form, in_batch, store, 700)  # type: ignore[arg-type]
+    assert sorted(found.to_pylist()) == sorted(gone)  # Q2 is another table's; K00007 named once
+    everything = _Listing([*held, "Q1"])
+    assert deletes._reconcile(everything, form, in_batch, store, 700).to_pylist() == []  # type: ignore[arg-type]
