@@ -97,8 +97,13 @@ def _write_part(ref: Ref, stage: str, form_id: str, index: int, table: pa.Table)
     parts.write(_parts_dir(ref, stage, form_id) / f"part-{index:05d}{parts.SUFFIX}", table)
 
 
-def _staged(paths: list[Path]) -> Batch:
-    """The rows of a stage's parts (written with one schema; at least one part), read one part at a time."""
+def _staged(ref: Ref, stage: str, form_id: str) -> Batch:
+    """The rows of a stage's parts of a form (written with one schema), read one part at a time."""
+    paths = _parts(ref, stage, form_id)
+    if not paths:  # every step writes at least one part a form: an attempt of an earlier release, or damaged
+        raise QuanchengError(f"{ref['batch_id']}: the attempt {ref['dir']} holds no {stage} part of form "
+                             f"{form_id!r} (fix: run the batch again from extract)")
+
     def column(name: str) -> Iterator[pa.Array]:  # that column only, not the rows
         return (parts.read(p, [name])[name].combine_chunks() for p in paths)
 
@@ -311,8 +316,8 @@ def _publish(ref: Ref, catalog: Catalog, store: SharedStore, home: Path) -> Ref:
     quarantined = {} if rebuild else _quarantined_keys(store, quarantine_dataset_id(ref["system_id"]))
     for form_id in ref["forms"]:
         form = catalog.form[form_id]
-        valid = _staged(_parts(ref, "valid", form_id)).map(lambda t: t.drop_columns([ROW]))
-        deleted = _staged(_parts(ref, "deleted", form_id)).column(KEY).cast(pa.string())
+        valid = _staged(ref, "valid", form_id).map(lambda t: t.drop_columns([ROW]))
+        deleted = _staged(ref, "deleted", form_id).column(KEY).cast(pa.string())
         ds = dataset_id(form)
         q_parts = _parts(ref, "quarantine", form_id)
         q_keys = pa.concat_arrays([pa.array([], pa.string()), *(

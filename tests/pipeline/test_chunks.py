@@ -53,3 +53,24 @@ def test_a_batch_in_chunks_publishes_what_it_does_whole(slice_catalog, tmp_path:
         assert a is not None and b is not None and a.to_pylist() == b.to_pylist(), ds
     assert gx_result(parts) == gx_result(whole)
     assert parts["gx"]["forms"]["ndrc_filing"]["statistics"] == whole["gx"]["forms"]["ndrc_filing"]["statistics"]
+
+
+def test_an_attempt_without_its_parts_stops_publish_with_the_fix(slice_catalog, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 monkeypatch) -> None:
+    """Staging parts are Arrow IPC files (``part-NNNNN.arrow``); an attempt that holds none of a stage (one
+    staged by an earlier release, or damaged) stops publish with the batch, stage, form and fix, and nothing
+    is published."""
+    from quancheng.errors import QuanchengError
+
+    use_memory(monkeypatch, slice_catalog, "ndrc_investment")
+    MemorySource.tables = {"TZ_XMBA": ndrc_rows(5)}
+    ref = pipeline.extract("ndrc_investment", WINDOW, catalog=slice_catalog, home=tmp_path, uri="memory://")
+    for step in (pipeline.normalize, pipeline.validate):
+        ref = step(ref, catalog=slice_catalog)
+    valid = Path(ref["dir"]) / "valid" / "ndrc_filing"
+    assert [p.name for p in valid.iterdir()] == ["part-00000.arrow"]
+    for p in valid.iterdir():
+        p.rename(p.with_suffix(".parquet"))
+    with pytest.raises(QuanchengError, match=r"holds no valid part of form 'ndrc_filing' \(fix: run the batch "):
+        pipeline.publish(ref, catalog=slice_catalog)
+    assert SharedStore(tmp_path).read("ndrc_investment.ndrc_filing") is None
