@@ -183,6 +183,9 @@ def _known_keys(store: SharedStore, form: SourceForm) -> Iterator[pa.Array]:
         yield from part.filter(pc.equal(part["_source_table"], form.table))[KEY].cast(pa.string()).chunks
 
 
+HASH_SEED = 20190601  # any fixed seed: the hashes of both sides are made in the same process
+
+
 def _hashed(chunks: Iterable[pa.Array]) -> pl.DataFrame:
     """Each key as a 64-bit hash (polars ``hash``): 8 bytes a key, whatever its text, so the comparison of ten
     million keys holds 80 MB a side instead of the strings and a hash table of them."""
@@ -190,9 +193,6 @@ def _hashed(chunks: Iterable[pa.Array]) -> pl.DataFrame:
 
     frames = [pl.DataFrame({"h": pl.Series(c).hash(seed=HASH_SEED)}) for c in chunks if len(c)]
     return pl.concat(frames) if frames else pl.DataFrame(schema={"h": pl.UInt64})
-
-
-HASH_SEED = 20190601
 
 
 def _reconcile(source: Source, form: SourceForm, in_batch: pa.Array, store: SharedStore,

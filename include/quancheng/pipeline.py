@@ -104,11 +104,7 @@ def _staged(ref: Ref, stage: str, form_id: str) -> Batch:
         raise QuanchengError(f"{ref['batch_id']}: the attempt {ref['dir']} holds no {stage} part of form "
                              f"{form_id!r} (fix: run the batch again from extract)")
 
-    def column(name: str) -> Iterator[pa.Array]:  # that column only, not the rows
-        return (parts.read(p, [name])[name].combine_chunks() for p in paths)
-
-    return Batch(parts.schema(paths[0]), lambda: (parts.read(p) for p in paths),
-                 sum(parts.num_rows(p) for p in paths), column)
+    return Batch.files(paths, parts.schema(paths[0]), parts.read, sum(parts.num_rows(p) for p in paths))
 
 
 PUBLISHED_MARK = ".published"  # in an attempt folder once its batch is published

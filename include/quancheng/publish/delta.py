@@ -137,18 +137,23 @@ class Batch:
 
     @classmethod
     def parts(cls, paths: list[Path], schema: pa.Schema | None = None) -> Batch:
-        """The rows of Parquet files written with one schema (a staging folder's parts), read one at a time."""
+        """The rows of Parquet files written with one schema, read one at a time."""
         import pyarrow.parquet as pq
 
         if not paths and schema is None:
             raise ValueError("a batch of no parts needs its schema")
-        rows = sum(pq.read_metadata(p).num_rows for p in paths)
+        return cls.files(paths, schema or pq.read_schema(paths[0]), lambda p, c: pq.read_table(p, columns=c),
+                         sum(pq.read_metadata(p).num_rows for p in paths))
 
+    @classmethod
+    def files(cls, paths: list[Path], schema: pa.Schema, read: Callable[[Path, list[str] | None], pa.Table],
+              rows: int) -> Batch:
+        """The ``rows`` rows of files written with ``schema``, read one at a time by ``read(path, columns)``
+        (``columns`` None: all); a column alone is read without the others."""
         def read_column(name: str) -> Iterator[pa.Array]:  # that column only, not the rows
-            return (pq.read_table(p, columns=[name])[name].combine_chunks() for p in paths)
+            return (read(p, [name])[name].combine_chunks() for p in paths)
 
-        return cls(schema or pq.read_schema(paths[0]), lambda: (pq.read_table(p) for p in paths), rows,
-                   read_column if paths else None)
+        return cls(schema, lambda: (read(p, None) for p in paths), rows, read_column if paths else None)
 
     def tables(self) -> Iterator[pa.Table]:
         for t in self._tables():
