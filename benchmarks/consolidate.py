@@ -93,6 +93,8 @@ def main() -> int:
     ap.add_argument("--before", type=Path, help="the include folder of the code to compare with")
     ap.add_argument("--cap-gb", type=float, default=8.0, help="kill a step of the code before above this")
     ap.add_argument("--steps", default=",".join(STEPS), help="the steps to measure (comma-separated)")
+    ap.add_argument("--units", type=int, default=1,
+                    help="distinct construction units the filings name (1: every filing names the same one)")
     ap.add_argument("--synced", type=Path, help="a home synced already (no sync, no day): e.g. to measure one step")
     ap.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
     args = ap.parse_args()
@@ -107,7 +109,7 @@ def main() -> int:
         env = {**os.environ, "QUANCHENG_CATALOG": str(incremental.SLICE), "PYTHONPATH": str(ROOT / "include")}
         env.pop("QUANCHENG_SHARED_DB", None)
         if args.synced is None:
-            incremental.make_source(db, args.rows)
+            incremental.make_source(db, args.rows, unit_count=args.units)
             wall, rss = incremental.run(synced, db, incremental.FIRST_DAY, env, daily=False)
             row("-", f"full sync of {args.rows:,} rows (for reference)", "ok", wall, rss)
         codes = [("after", ROOT / "include", None)]

@@ -45,9 +45,26 @@ SYSTEM = "ndrc_investment"
 FIRST_DAY = date(2026, 3, 1)
 
 
-def filings(n: int, refused_every: int = 0) -> pa.Table:
+def units(n: int) -> tuple[list[str], list[str]]:
+    """``n`` construction units: names and valid credit codes (the first is the one every filing names by
+    default)."""
+    from stdnum.cn import uscc
+
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    names, codes = ["山东某某建设有限公司"], ["913701007874076393"]
+    for j in range(1, n):
+        body = f"{j:08d}"
+        r = 11 - sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11
+        head = "91370100" + body + ("X" if r == 10 else "0" if r == 11 else str(r))
+        names.append(f"山东某某{j}建设有限公司")
+        codes.append(head + uscc.calc_check_digit(head))
+    return names, codes
+
+
+def filings(n: int, refused_every: int = 0, unit_count: int = 1) -> pa.Table:
     """``n`` investment filings (vectorized: a million in about a second), valid except every
-    ``refused_every``-th, whose project code the rules refuse (quarantined)."""
+    ``refused_every``-th, whose project code the rules refuse (quarantined), naming ``unit_count``
+    construction units (drawn at random)."""
     rng = np.random.default_rng(12)
     i = np.arange(n)
     # valid 投资项目代码 (every row valid, so the run measures the published path): a million serial numbers
@@ -57,17 +74,19 @@ def filings(n: int, refused_every: int = 0) -> pa.Table:
                        np.char.zfill((i % 1_000_000).astype(str), 6))
     if refused_every:
         code = np.where(i % refused_every == 0, np.char.add("X", code), code)
+    names, codes = units(unit_count)
+    which = rng.integers(0, unit_count, n) if unit_count > 1 else np.zeros(n, dtype=np.int64)
     return pa.table({
         "XMDM": code, "XMMC": np.char.add("济南项目", i.astype(str)), "JSXZ": rng.choice(["新建", "扩建", "改建"], n),
         "JSDD": rng.choice(["370102", "370103", "370112", "370104"], n),
         "ZTZ": np.round(rng.uniform(100, 90_000, n), 2), "ZYDMJ": np.round(rng.uniform(1, 500, n), 2),
-        **{c: pa.array([v] * n) for c, v in (("NKGSJ", "2019-11-21"), ("XMDWMC", "山东某某建设有限公司"),
-                                            ("XMDWZJHM", "913701007874076393"),
-                                            ("GXSJ", f"{FIRST_DAY - timedelta(days=1)} 08:00:00"), ("BZ", ""))},
+        "NKGSJ": pa.array(["2019-11-21"] * n),
+        "XMDWMC": pa.array(names).take(pa.array(which)), "XMDWZJHM": pa.array(codes).take(pa.array(which)),
+        **{c: pa.array([v] * n) for c, v in (("GXSJ", f"{FIRST_DAY - timedelta(days=1)} 08:00:00"), ("BZ", ""))},
     })
 
 
-def make_source(db: Path, n: int, refused_every: int = 0) -> None:
+def make_source(db: Path, n: int, refused_every: int = 0, unit_count: int = 1) -> None:
     import adbc_driver_sqlite.dbapi as sq
 
     db.unlink(missing_ok=True)
@@ -75,7 +94,7 @@ def make_source(db: Path, n: int, refused_every: int = 0) -> None:
         c.execute("CREATE TABLE TZ_XMBA (XMDM TEXT PRIMARY KEY, XMMC TEXT, JSXZ TEXT, JSDD TEXT, ZTZ NUMERIC, "
                   "ZYDMJ NUMERIC, NKGSJ TEXT, XMDWMC TEXT, XMDWZJHM TEXT, GXSJ DATETIME, BZ TEXT)")
         c.execute("CREATE INDEX tz_gxsj ON TZ_XMBA (GXSJ)")
-    t = filings(n, refused_every)
+    t = filings(n, refused_every, unit_count)
     with sq.connect(str(db)) as conn:
         for start in range(0, n, 500_000):
             conn.cursor().adbc_ingest("TZ_XMBA", t.slice(start, 500_000), mode="append")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -75,6 +75,36 @@ class EnterpriseMaster:
     names: pa.Table
     links: pa.Table
     review: pa.Table
+    matched: pl.DataFrame  # the mentions with their name keys, entity and rule (what a later day starts from)
+
+
+@dataclass(frozen=True)
+class Outside:
+    """Entities beyond the mentions being matched (a day's build of some entities only) that may pair with
+    them as name variants: ``names`` (entity_id, name, fuzzy: the name's key) of theirs sharing a key with the
+    matched names, and ``info`` per entity (systems, uscc, org_code, reg_no, name: as their master row says)."""
+
+    names: pl.DataFrame
+    info: dict[str, dict[str, Any]]
+
+
+def name_keyer(catalog: Catalog) -> NameKeyer:
+    """The fuzzy name keys of the catalog's regions (GB/T 2260 names)."""
+    return NameKeyer(c.name_zh for c in catalog.codes_by_list.get("gb2260", []))
+
+
+def with_name_keys(m: pl.DataFrame, keyer: NameKeyer) -> pl.DataFrame:
+    """``m`` with ``name_exact`` (of ``name``), ``name_fuzzy`` and ``former_fuzzy`` (the fuzzy keys of the name
+    and the former name), each distinct name keyed once."""
+    names = pl.concat([m["name"], m["former_name"]]).drop_nulls().unique().to_list()
+    exact = [name_exact_key(n) for n in names]
+    fuzzy = [keyer.fuzzy(n) for n in names]
+
+    def mapped(col: str, to: list[str | None]) -> pl.Expr:
+        return pl.col(col).replace_strict(names, to, default=None, return_dtype=pl.String)
+
+    return m.with_columns(mapped("name", exact).alias("name_exact"), mapped("name", fuzzy).alias("name_fuzzy"),
+                          mapped("former_name", fuzzy).alias("former_fuzzy"))
 
 
 class _Clusters:
@@ -108,13 +138,15 @@ class _Clusters:
 
 
 def build_enterprise_master(datasets: Mapping[str, pa.Table], catalog: Catalog, *, batch_id: str,
-                            mentioned: pl.DataFrame | None = None) -> EnterpriseMaster:
+                            mentioned: pl.DataFrame | None = None, outside: Outside | None = None) -> EnterpriseMaster:
     """Match every entity mention of the system datasets into the master, its names, links and review list
-    (``mentioned``: their :func:`~quancheng.consolidate.mentions.mentions`, gathered part by part instead)."""
+    (``mentioned``: their :func:`~quancheng.consolidate.mentions.mentions`, gathered part by part instead).
+
+    ``outside``: the mentions are some entities' only (:mod:`quancheng.consolidate.master_days`); their name
+    variants among the other entities are reviewed too, and ``in_review`` counts those pairs."""
     m = mentioned if mentioned is not None else mentions(datasets, catalog)
-    names = m.select(pl.col("name").unique().drop_nulls())  # each distinct name keyed once, not once per mention
-    names = names.with_columns(pl.col("name").map_elements(name_exact_key, return_dtype=pl.String).alias("name_exact"))
-    m = m.join(names, on="name", how="left", maintain_order="left")
+    keyer = name_keyer(catalog)
+    m = with_name_keys(m.select([c for c in m.columns if c not in NAME_KEYS]), keyer)
     combo_cols = ["uscc", "org_code", "reg_no", "name_exact"]
     combos_df = m.select(combo_cols).unique().sort(combo_cols, nulls_last=True)
     combos: list[dict[str, str | None]] = combos_df.to_dicts()
@@ -132,7 +164,10 @@ def build_enterprise_master(datasets: Mapping[str, pa.Table], catalog: Catalog, 
         for value, members in sorted(holders.items()):
             _join_holders(uf, kind, value, members, guard, refused)
     _match_names(combos, uf, rule, refused)
-    return _assemble(m, combos, uf, rule, refused, catalog, batch_id)
+    return _assemble(m, combos, uf, rule, refused, batch_id, outside)
+
+
+NAME_KEYS = ("name_exact", "name_fuzzy", "former_fuzzy")
 
 
 def _join_holders(uf: _Clusters, kind: str, value: str, members: list[int], guard: tuple[str, ...],
@@ -186,7 +221,8 @@ def _entity_id(ids: dict[str, str], names: list[str]) -> str:
 
 
 def _assemble(m: pl.DataFrame, combos: list[dict[str, str | None]], uf: _Clusters, rule: list[MatchRule],
-              refused: list[tuple[int, int, ReviewReason, str]], catalog: Catalog, batch_id: str) -> EnterpriseMaster:
+              refused: list[tuple[int, int, ReviewReason, str]], batch_id: str,
+              outside: Outside | None) -> EnterpriseMaster:
     roots = [uf.find(i) for i in range(len(combos))]
     names_of: dict[int, list[str]] = {}
     for i, c in enumerate(combos):
@@ -199,13 +235,16 @@ def _assemble(m: pl.DataFrame, combos: list[dict[str, str | None]], uf: _Cluster
     }, schema={"uscc": pl.String, "org_code": pl.String, "reg_no": pl.String, "name_exact": pl.String,
                "entity_id": pl.String, "match_rule": pl.String})
     m = m.join(key_df, on=["uscc", "org_code", "reg_no", "name_exact"], how="left", nulls_equal=True)
-    links = m.select(LINKS_SCHEMA.names).sort(["dataset_id", "source_key", "role"])
+    links = m.select(LINKS_SCHEMA.names).sort(LINKS_ORDER)
     names = _names(m)
-    review = _review(m, combos, roots, eid, refused, names, catalog)
+    review = _review(m, combos, roots, eid, refused, names, outside)
     in_review = set(review["entity_id_a"].to_pylist()) | set(review["entity_id_b"].to_pylist())
     master = _master(m, names, in_review, batch_id)
     return EnterpriseMaster(to_arrow(master, MASTER_SCHEMA), to_arrow(names, NAMES_SCHEMA),
-                            to_arrow(links, LINKS_SCHEMA), review)
+                            to_arrow(links, LINKS_SCHEMA), review, m)
+
+
+LINKS_ORDER = ["entity_id", "dataset_id", "source_key", "role"]  # an entity's mentions together
 
 
 def _names(m: pl.DataFrame) -> pl.DataFrame:
@@ -255,13 +294,26 @@ def _master(m: pl.DataFrame, names: pl.DataFrame, in_review: set[str], batch_id:
 
 
 def _review(m: pl.DataFrame, combos: list[dict[str, str | None]], roots: list[int], eid: dict[int, str],
-            refused: list[tuple[int, int, ReviewReason, str]], names: pl.DataFrame, catalog: Catalog) -> pa.Table:
+            refused: list[tuple[int, int, ReviewReason, str]], names: pl.DataFrame,
+            outside: Outside | None) -> pa.Table:
+    # an entity's identifiers as its master row has them (one value of each kind: joins never mix two)
     info = {r["entity_id"]: r for r in m.group_by("entity_id").agg(
         pl.col("system_id").unique().sort().str.join("|").alias("systems"),
-        pl.col("uscc").drop_nulls().first(), pl.col("org_code").drop_nulls().first(),
-        pl.col("reg_no").drop_nulls().first()).to_dicts()}
+        *(pl.col(k).drop_nulls().sort().first() for k in ("uscc", "org_code", "reg_no"))).to_dicts()}
     cur = names.filter(pl.col("is_current"))
     current = dict(zip(cur["entity_id"].to_list(), cur["name"].to_list(), strict=True))
+    keyed = pl.concat([m.select("name", pl.col("name_fuzzy").alias("fuzzy")),
+                       m.select(pl.col("former_name").alias("name"), pl.col("former_fuzzy").alias("fuzzy"))])
+    fuzzy: dict[str, str | None] = dict(keyed.drop_nulls("name").unique().iter_rows())
+    own = set(info)
+    pairs = list(zip(names["entity_id"].to_list(), names["name"].to_list(), strict=True))
+    if outside is not None:
+        for e, r in outside.info.items():
+            info.setdefault(e, r)
+            current.setdefault(e, r["name"])
+        for e, n, k in outside.names.select("entity_id", "name", "fuzzy").iter_rows():
+            pairs.append((e, n))
+            fuzzy.setdefault(n, k)
     items: dict[tuple[str, str, str], str] = {}
 
     def add(a: str, b: str, reason: ReviewReason, detail: str) -> None:
@@ -278,17 +330,16 @@ def _review(m: pl.DataFrame, combos: list[dict[str, str | None]], roots: list[in
         other = f"org:{r['org_code_mismatch']}"
         add(r["entity_id"], other, "org_code_mismatch",
             f"organisation code {r['org_code_mismatch']} given beside the credit code of {r['entity_id']}")
-    keyer = NameKeyer(c.name_zh for c in catalog.codes_by_list.get("gb2260", []))
     by_key: dict[str, set[str]] = {}
-    for e, n in zip(names["entity_id"].to_list(), names["name"].to_list(), strict=True):
-        k = keyer.fuzzy(n)
+    for e, n in pairs:
+        k = fuzzy.get(n)
         if k:
             by_key.setdefault(k, set()).add(e)
-    for key, ents in by_key.items():
-        ordered = sorted(ents)
+    for key in sorted(by_key):  # a pair sharing several keys is reviewed under the first of them
+        ordered = sorted(by_key[key])
         for a in ordered:
             for b in ordered:
-                if a < b and not _certainly_distinct(info.get(a, {}), info.get(b, {})):
+                if a < b and (a in own or b in own) and not _certainly_distinct(info.get(a, {}), info.get(b, {})):
                     add(a, b, "name_variant", f"names share the key {key}")
     rows = []
     for (why, a, b), detail in sorted(items.items()):

@@ -85,6 +85,14 @@ def write_state(store: SharedStore, step: str, catalog: Catalog, inputs: Inputs,
             c.execute(t.insert().values(step=step, dataset_id="", version=-1, fingerprint=fp))
 
 
+def clear_state(store: SharedStore, step: str) -> None:
+    """Forget the record of ``step``: a run killed before it records its own is followed by a whole build."""
+    if sa.inspect(store.engine).has_table(STATE_TABLE):
+        t = _state()
+        with store.engine.begin() as c:
+            c.execute(t.delete().where(t.c.step == step))
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a consolidation must do: ``full`` (with the reason), or recompute ``touched`` projects only."""

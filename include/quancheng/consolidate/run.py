@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 from quancheng.catalog import Catalog
 from quancheng.catalog.light import dataset_id
 from quancheng.catalog.models import SourceForm
-from quancheng.consolidate import share
+from quancheng.consolidate import master_days, share
 from quancheng.consolidate.buckets import BUCKET_ROWS, build_in_buckets, keyed_inputs, sorted_rows, spill_folder
 from quancheng.consolidate.cases import (
     CASES_DATASET,
@@ -35,14 +36,15 @@ from quancheng.consolidate.cases import (
 )
 from quancheng.consolidate.enterprise import (
     LINKS_DATASET,
+    LINKS_ORDER,
     MASTER_DATASET,
     NAMES_DATASET,
     REVIEW_DATASET,
     build_enterprise_master,
 )
-from quancheng.consolidate.incremental import Inputs, plan, read_projects, read_state, write_state
+from quancheng.consolidate.incremental import Inputs, clear_state, plan, read_projects, read_state, write_state
 from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stage, summary
-from quancheng.consolidate.mentions import entity_roles, mention_columns, mentions
+from quancheng.consolidate.mentions import mentions
 from quancheng.consolidate.stage_forms import (
     CONFLICTS_DATASET,
     build_stage_forms,
@@ -63,7 +65,7 @@ from quancheng.sharing.publish import (
     share_wide,
     tokenizer_for,
 )
-from quancheng.sharing.rules import Audience, long_audiences, sensitive_key_tables, split_long, split_table
+from quancheng.sharing.rules import OPEN, Audience, long_audiences, sensitive_key_tables, split_long, split_table
 from quancheng.sharing.tokenize import Tokenizer
 
 Outputs = dict[str, dict[str, Any]]
@@ -256,17 +258,45 @@ def _area_split(catalog: Catalog, ds: str, pk: str, feeding: dict[str, set[str]]
 
 
 def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str | None = None,
-                              areas: AreaStore | None = None, tokenizer: Tokenizer | None = None) -> Outputs:
-    """The enterprise master, its name history, links and review list, internal and shared."""
+                              areas: AreaStore | None = None, tokenizer: Tokenizer | None = None,
+                              incremental: bool = True) -> Outputs:
+    """The enterprise master, its name history, links and review list, internal and shared.
+
+    With ``incremental`` (and an earlier build on record) only the entities the syncs' changed rows reach are
+    matched again and replaced (:mod:`quancheng.consolidate.master_days`); else every mention is matched.
+    Under the incremental path a master row's ``_batch_id`` is that of the run that last recomputed it;
+    everything else equals a whole build."""
     areas, tokenizer = _context(store, catalog, key, areas, tokenizer)
     hashes = {d["dataset_id"]: d["content_hash"] for d in store.datasets() if d["kind"] == "system"}
-    roles = entity_roles(catalog)
-    inputs = {dataset_id(f): f for f in catalog.forms if dataset_id(f) in hashes and roles.get(f.form_id)}
+    inputs = master_days.inputs_of(store, catalog)
     batch_id = batch_id_for("enterprise_master", {ds: hashes[ds] for ds in inputs})
-    done = _done(store, areas, [MASTER_DATASET, NAMES_DATASET, REVIEW_DATASET, LINKS_DATASET], batch_id)
-    if done is not None:
+    outputs = [MASTER_DATASET, NAMES_DATASET, REVIEW_DATASET, LINKS_DATASET]
+    done = _done(store, areas, outputs, batch_id)
+    if done is not None and master_days.up_to_date(store, catalog, inputs):
         return done
+    todo = master_days.plan(store, catalog, inputs)
+    clear_state(store, master_days.STEP)  # until recorded again below, the next run builds whole
+    out: Outputs | None = None
+    if not incremental or todo.whole or any(store.version(ds) is None for ds in outputs):
+        out = _master_whole(store, catalog, areas, tokenizer, inputs, batch_id)
+    elif todo.touched:
+        out = _master_day(store, catalog, areas, tokenizer, inputs, todo.touched, batch_id)
+        if out is None:  # the day reaches too many mentions
+            out = _master_whole(store, catalog, areas, tokenizer, inputs, batch_id)
+    else:  # nothing changed that names an entity
+        registry = {d["dataset_id"]: d for d in store.datasets() if d["dataset_id"] in outputs}
+        out = {ds: {"rows": int(r["rows"]), "content_hash": r["content_hash"], "changed": False}
+               for ds, r in registry.items()}
+        out |= as_they_are([r for r in areas.listing() if r["dataset_id"] in outputs])
+    write_state(store, master_days.STEP, catalog, inputs, rules=master_days.rules(catalog))
+    return out
+
+
+def _master_whole(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
+                  inputs: Inputs, batch_id: str) -> Outputs:
     result = build_enterprise_master({}, catalog, batch_id=batch_id, mentioned=_mentions(store, catalog, inputs))
+    master_days.write_state_rows(store, result, batch_id)
+    result = replace(result, matched=result.matched.clear())  # the mentions are no longer held
     systems = set(result.links["system_id"].to_pylist())
     feeding = {c: systems for c in result.master.column_names}
     out: Outputs = {}
@@ -274,16 +304,73 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
                     sort_by=["entity_id"])
     out |= share_wide(areas, MASTER_DATASET, result.master, feeding, kind="master", batch_id=batch_id,
                       tokenizer=tokenizer, sort_by=["entity_id"])
-    for ds, table, order in ((NAMES_DATASET, result.names, ["entity_id", "name"]),
-                             (REVIEW_DATASET, result.review, ["review_id"])):
+    for ds, table, order in ((NAMES_DATASET, result.names, NAMES_ORDER), (REVIEW_DATASET, result.review, REVIEW_ORDER)):
         kind: DatasetKind = "conflicts" if ds == REVIEW_DATASET else "master"
         out |= _publish(store, catalog, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
         out |= share_open(areas, ds, table, kind=kind, batch_id=batch_id, sort_by=order)
-    order = ["dataset_id", "source_key", "role"]
-    links = _slices(result.links, order)  # one row per mention: published and shared part by part
-    out |= _publish(store, catalog, LINKS_DATASET, links, kind="master", batch_id=batch_id, sort_by=order)
+    links = _slices(result.links, LINKS_ORDER)  # one row per mention: published and shared part by part
+    out |= _publish(store, catalog, LINKS_DATASET, links, kind="master", batch_id=batch_id, sort_by=LINKS_ORDER)
     out |= share_long(areas, LINKS_DATASET, links, kind="master", batch_id=batch_id, tokenizer=tokenizer,
-                      sort_by=order, element_col=None)
+                      sort_by=LINKS_ORDER, element_col=None)
+    return out
+
+
+NAMES_ORDER = ["entity_id", "name"]
+REVIEW_ORDER = ["review_id"]
+
+
+def _master_day(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer, inputs: Inputs,
+                touched: dict[str, pa.Array], batch_id: str) -> Outputs | None:
+    """Match the entities the ``touched`` rows reach and replace their rows in every output and area copy
+    (merged by entity; a copy that cannot be merged is shared whole from its output). None, with nothing
+    written, when they are too many (:class:`~quancheng.consolidate.master_days.TooLarge`)."""
+    try:
+        day = master_days.build_day(store, catalog, inputs, touched, batch_id=batch_id)
+    except master_days.TooLarge:
+        return None
+    result = day.result
+    entities = pa.array(sorted(day.before | set(result.master["entity_id"].to_pylist())), pa.string())
+    review, others = master_days.review_after(store, day)
+    flips = master_days.flipped(store, review, others, batch_id)
+    master = result.master
+    if flips.num_rows:
+        master = pa.concat_tables([master, delta.conform(flips, master.schema).select(master.schema.names)])
+        master = master.sort_by("entity_id")
+    master_keys = pa.concat_arrays([entities, flips["entity_id"].combine_chunks().cast(pa.string())]) \
+        if flips.num_rows else entities
+    out: Outputs = {}
+    for ds, rows, keys in ((MASTER_DATASET, master, master_keys), (NAMES_DATASET, result.names, entities),
+                           (LINKS_DATASET, result.links, entities)):
+        pub = store.replace_keys(ds, rows, keys, key="entity_id", kind="master", batch_id=batch_id,
+                                 column_meta=column_meta(catalog, rows.column_names))
+        out[ds] = {"rows": pub.rows, "content_hash": pub.content_hash, "changed": pub.changed}
+    out |= _publish(store, catalog, REVIEW_DATASET, review, kind="conflicts", batch_id=batch_id, sort_by=REVIEW_ORDER)
+    feeding = {c: day.systems for c in master.column_names}
+    with spill_folder(store, "master_share_") as folder:
+        shared = merge_touched(areas, MASTER_DATASET, master, master_keys, key="entity_id",
+                               split=lambda t: split_table(t, catalog, feeding, tokenizer), kind="master",
+                               batch_id=batch_id, tokenizer=tokenizer, sort_by=["entity_id"])
+        out |= shared if shared is not None else share_wide(
+            areas, MASTER_DATASET, sorted_rows(store, MASTER_DATASET, ["entity_id"], folder), feeding, kind="master",
+            batch_id=batch_id, tokenizer=tokenizer, sort_by=["entity_id"])
+        shared = merge_touched(areas, NAMES_DATASET, result.names, entities, key="entity_id",
+                               split=lambda t: {OPEN: t}, kind="master", batch_id=batch_id, tokenizer=None,
+                               sort_by=NAMES_ORDER)
+        if shared is None:
+            names = store.read(NAMES_DATASET)
+            assert names is not None
+            shared = share_open(areas, NAMES_DATASET, names.sort_by([(k, "ascending") for k in NAMES_ORDER]),
+                                kind="master", batch_id=batch_id, sort_by=NAMES_ORDER)
+        out |= shared
+        shared = merge_touched(areas, LINKS_DATASET, result.links, entities, key="entity_id",
+                               split=lambda t: split_long(t, catalog, tokenizer, element_col=None, value_cols=()),
+                               kind="master", batch_id=batch_id, tokenizer=tokenizer, sort_by=LINKS_ORDER)
+        out |= shared if shared is not None else share_long(
+            areas, LINKS_DATASET, sorted_rows(store, LINKS_DATASET, LINKS_ORDER, folder), kind="master",
+            batch_id=batch_id, tokenizer=tokenizer, sort_by=LINKS_ORDER, element_col=None)
+    out |= share_open(areas, REVIEW_DATASET, review, kind="conflicts", batch_id=batch_id, sort_by=REVIEW_ORDER)
+    # the state last: a run killed before this point is done again from the same state
+    master_days.write_state_rows(store, result, batch_id, entities)
     return out
 
 
@@ -298,15 +385,12 @@ def _done(store: SharedStore, areas: AreaStore, outputs: list[str], batch_id: st
             for ds, r in registry.items()} | as_they_are(copies)
 
 
-def _mentions(store: SharedStore, catalog: Catalog, inputs: dict[str, SourceForm]) -> pl.DataFrame:
+def _mentions(store: SharedStore, catalog: Catalog, inputs: Inputs) -> pl.DataFrame:
     """:func:`~quancheng.consolidate.mentions.mentions` of the datasets, gathered part by part (the columns it
-    uses only): the same rows as over the whole tables, which are never held."""
+    uses only, at the versions planned): the same rows as over the whole tables, which are never held."""
     parts: list[pl.DataFrame] = []
-    for ds, form in inputs.items():
-        schema = store.schema(ds)
-        if schema is None:
-            continue
-        for part in store.scan(ds, columns=mention_columns(catalog, form.form_id, schema.names)):
+    for ds, (columns, version) in inputs.items():
+        for part in store.scan(ds, columns=columns, as_of=version):
             found = mentions({ds: part}, catalog)
             if found.height:
                 parts.append(found)

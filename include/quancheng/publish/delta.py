@@ -583,7 +583,9 @@ def scan(path_or_uri: PathOrUri, *, columns: list[str] | None = None, part_rows:
     dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
     if as_of is not None:
         dt.load_as_version(as_of)
-    for b in dt.to_pyarrow_dataset().to_batches(columns=columns, batch_size=part_rows):
+    # one file and two batches read ahead: the defaults (4 files, 16 batches each) held up to 64 parts
+    for b in dt.to_pyarrow_dataset().to_batches(columns=columns, batch_size=part_rows, fragment_readahead=1,
+                                                 batch_readahead=2):
         if b.num_rows:
             yield pa.Table.from_batches([b])
 
@@ -615,6 +617,15 @@ def version_at(path_or_uri: PathOrUri, when: datetime, *, storage_options: dict[
         raise ValueError(f"no version of {path_or_uri} at {when.isoformat()}: the oldest in its log is "
                          f"{first.version}, committed {first.timestamp.isoformat()}")
     return max(found)
+
+
+def forget_versions(path_or_uri: PathOrUri, *, storage_options: dict[str, str] | None = None) -> int:
+    """Delete every file the current version does not need (for a table only its current version is read
+    from, such as a consolidation's state); how many were deleted."""
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
+    return len(dt.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False))
 
 
 def maintain(path_or_uri: PathOrUri, retention_hours: int, *,

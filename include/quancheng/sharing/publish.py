@@ -172,7 +172,7 @@ def as_they_are(copies: list[dict[str, Any]]) -> Outputs:
 
 def merge_touched(areas: AreaStore, dataset_id: str, rows: pa.Table, touched: pa.Array, *, key: str,
                   split: Callable[[pa.Table], Mapping[Audience, pa.Table]], kind: DatasetKind, batch_id: str,
-                  tokenizer: Tokenizer, sort_by: list[str], drop_equal: bool = False) -> Outputs | None:
+                  tokenizer: Tokenizer | None, sort_by: list[str], drop_equal: bool = False) -> Outputs | None:
     """Replace the ``touched`` keys' rows of every area copy of ``dataset_id`` by ``rows`` (those keys' rows of
     the output now) split per area by ``split`` (:meth:`AreaStore.merge`). None when some copy cannot be merged
     (split ``rows`` would make a copy that does not exist or change a copy's columns, or a copy is empty):
