@@ -583,7 +583,9 @@ def scan(path_or_uri: PathOrUri, *, columns: list[str] | None = None, part_rows:
     dt = DeltaTable(_uri(path_or_uri), storage_options=storage_options)
     if as_of is not None:
         dt.load_as_version(as_of)
-    # one file and two batches read ahead: the defaults (4 files, 16 batches each) held up to 64 parts
+    # one file and two batches read ahead: the defaults (4 files, 16 batches each) held up to 64 parts (a
+    # column of 2 M keys is read in 0.08 s instead of 0.05 s; the enterprise master's first build at 2 M rows
+    # peaks 140 MB lower)
     for b in dt.to_pyarrow_dataset().to_batches(columns=columns, batch_size=part_rows, fragment_readahead=1,
                                                  batch_readahead=2):
         if b.num_rows:
