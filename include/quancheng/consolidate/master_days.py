@@ -12,8 +12,9 @@ is kept), and the Delta version of each input dataset it read (``_exchange_conso
 
 A day, in order (:func:`plan` decides it may be taken, else the master is built whole):
 
-1. the changed rows: the source keys in each input's change data feed since the version last read;
-2. their mentions now (read from the inputs at the versions planned) and as they were (from the state);
+1. the changed rows: the source keys in each input's change data feed since the version last read, and
+   their rows now (the feed's last image of each, no pass over the inputs);
+2. their mentions now and as they were (from the state);
 3. the component: the state's mentions sharing a value with those, again and again until none is added;
 4. the component matched alone; name variants across components (a fuzzy key shared with another
    entity's name) are found from the state's name keys and the other entity's master row. A component
@@ -45,7 +46,7 @@ from quancheng.consolidate.enterprise import (
     name_keyer,
     with_name_keys,
 )
-from quancheng.consolidate.incremental import Inputs, changed_rows, read_state
+from quancheng.consolidate.incremental import Inputs, read_state
 from quancheng.consolidate.mentions import MENTION_SCHEMA, entity_roles, mention_columns, mentions
 from quancheng.publish import delta
 from quancheng.publish.delta import Batch
@@ -90,42 +91,58 @@ def up_to_date(store: SharedStore, catalog: Catalog, inputs: Inputs) -> bool:
 
 @dataclass(frozen=True)
 class Plan:
-    """Build whole (``reason`` says why) or redo the rows ``touched`` (dataset -> source keys)."""
+    """Build whole (``reason`` says why) or redo the rows ``touched`` (dataset -> source keys), whose rows now
+    (those not deleted, the columns mentions read) are ``rows``."""
 
     whole: bool
     reason: str
     touched: dict[str, pa.Array]
+    rows: dict[str, pa.Table]
 
 
 def plan(store: SharedStore, catalog: Catalog, inputs: Inputs) -> Plan:
     """Whole, or the rows each input's change data feed shows since the versions the last build read."""
     state = read_state(store, STEP)
     if state is None or delta.current_version(state_uri(store), storage_options=store.storage_options or None) is None:
-        return Plan(True, "no earlier build", {})
+        return Plan(True, "no earlier build", {}, {})
     fp, versions = state
     versions.pop("", None)
     if fp != rules(catalog):
-        return Plan(True, "the matching rules changed", {})
+        return Plan(True, "the matching rules changed", {}, {})
     if set(versions) != set(inputs):
-        return Plan(True, "the input datasets changed", {})
+        return Plan(True, "the input datasets changed", {}, {})
     touched: dict[str, pa.Array] = {}
-    for ds, (_, now) in sorted(inputs.items()):
+    now_rows: dict[str, pa.Table] = {}
+    for ds, (columns, now) in sorted(inputs.items()):
         before = versions[ds]
         if now < before:
-            return Plan(True, f"{ds} is at version {now}, before the {before} last read", {})
+            return Plan(True, f"{ds} is at version {now}, before the {before} last read", {}, {})
         if now == before:
             continue
         try:
-            keys = pc.unique(changed_rows(store, ds, before, now, KEY).drop_null())
+            keys, rows = changed_now(store, ds, before, now, columns)
         except Exception as exc:  # noqa: BLE001 - the versions since were vacuumed, or the feed is off
-            return Plan(True, f"the changes of {ds} since version {before} are not readable ({exc})", {})
+            return Plan(True, f"the changes of {ds} since version {before} are not readable ({exc})", {}, {})
         if len(keys):
-            touched[ds] = keys.cast(pa.string())
-    rows = sum(len(k) for k in touched.values())
+            touched[ds], now_rows[ds] = keys, rows
+    count = sum(len(k) for k in touched.values())
     held = held_mentions(store)
-    if rows > MAX_TOUCHED_SHARE * max(held, 1) and rows > MIN_ROWS:
-        return Plan(True, f"{rows} rows changed against {held} mentions", {})
-    return Plan(False, f"{rows} rows changed", touched)
+    if count > MAX_TOUCHED_SHARE * max(held, 1) and count > MIN_ROWS:
+        return Plan(True, f"{count} rows changed against {held} mentions", {}, {})
+    return Plan(False, f"{count} rows changed", touched, now_rows)
+
+
+def changed_now(store: SharedStore, dataset_id: str, before: int, now: int,
+                columns: list[str]) -> tuple[pa.Array, pa.Table]:
+    """The source keys the commits after version ``before`` up to ``now`` changed, and those keys' rows as of
+    ``now`` (``columns``; a deleted key has none), from the change data feed alone: a key's row is the
+    inserted or updated image of its last commit. No pass over the dataset."""
+    feed = delta.changes(store.dataset_uri(dataset_id), before, columns=[*columns, "_change_type", "_commit_version"],
+                         storage_options=store.storage_options or None)
+    df = pl.DataFrame(feed).filter(pl.col("_commit_version") <= now)
+    last = pl.col("_commit_version") == pl.col("_commit_version").max().over(KEY)
+    rows = df.filter(last & pl.col("_change_type").is_in(["insert", "update_postimage"])).select(columns)
+    return df[KEY].unique().drop_nulls().to_arrow().cast(pa.string()), rows.to_arrow()
 
 
 STATE_SCHEMA = pa.schema(
@@ -174,8 +191,11 @@ def _tokens(df: pl.DataFrame) -> set[str]:
 
 
 def _hits(tokens: set[str]) -> pl.Expr:
-    values = pl.Series(sorted(tokens), dtype=pl.String)
-    return pl.any_horizontal((pl.lit(prefix) + pl.col(col)).is_in(values).fill_null(False) for col, prefix in TOKENS)
+    """Rows holding one of ``tokens`` (each column compared with the values of its kind, unprefixed)."""
+    def values(prefix: str) -> pl.Series:
+        return pl.Series(sorted(t[len(prefix):] for t in tokens if t.startswith(prefix)), dtype=pl.String)
+
+    return pl.any_horizontal(pl.col(col).is_in(values(prefix)).fill_null(False) for col, prefix in TOKENS)
 
 
 def _of_rows(touched: dict[str, pa.Array]) -> pl.Expr:
@@ -210,16 +230,10 @@ def _rows(parts: Iterator[pl.DataFrame], schema: pa.Schema, limit: float | None 
     return pl.concat([empty, *found], how="vertical_relaxed")
 
 
-def _new_mentions(store: SharedStore, catalog: Catalog, inputs: Inputs, touched: dict[str, pa.Array]) -> pl.DataFrame:
-    """The mentions of the changed rows as they are now (read part by part, at the planned versions)."""
-    found = [mentions({}, catalog)]
-    for ds, keys in touched.items():
-        cols, version = inputs[ds]
-        for part in store.scan(ds, columns=cols, as_of=version):
-            hit = pc.is_in(part[KEY], value_set=keys)
-            if pc.any(hit).as_py():
-                found.append(mentions({ds: part.filter(hit)}, catalog))
-    return pl.concat(found, how="vertical_relaxed")
+def _new_mentions(catalog: Catalog, rows: dict[str, pa.Table]) -> pl.DataFrame:
+    """The mentions of the changed rows as they are now."""
+    return pl.concat([mentions({}, catalog), *(mentions({ds: t}, catalog) for ds, t in rows.items())],
+                     how="vertical_relaxed")
 
 
 @dataclass(frozen=True)
@@ -235,35 +249,40 @@ class TooLarge(Exception):
     """The component holds more than :data:`MAX_TOUCHED_SHARE` of the mentions: build whole."""
 
 
-def build_day(store: SharedStore, catalog: Catalog, inputs: Inputs, touched: dict[str, pa.Array], *,
-              batch_id: str) -> Day:
+def build_day(store: SharedStore, catalog: Catalog, todo: Plan, *, batch_id: str) -> Day:
     """Match the component of the ``touched`` rows (see the module's steps 2-4); :class:`TooLarge` when it
     holds more than :data:`MAX_TOUCHED_SHARE` of the mentions (found part by part, never held)."""
     keyer = name_keyer(catalog)
-    new = with_name_keys(_new_mentions(store, catalog, inputs, touched), keyer)
-    old = _rows(_matching(store, _of_rows(touched)), STATE_SCHEMA)
+    touched = todo.touched
+    new = with_name_keys(_new_mentions(catalog, todo.rows), keyer)
+    slim = pa.schema([STATE_SCHEMA.field(c) for c in ("dataset_id", "source_key", "entity_id",
+                                                      *(c for c, _ in TOKENS))])
+    old = _rows(_matching(store, _of_rows(touched), slim.names), slim)  # their keys, values and entities only
     tokens = _tokens(old) | _tokens(new)
     limit = MAX_TOUCHED_SHARE * held_mentions(store)
-    slim = pa.schema([STATE_SCHEMA.field(c) for c in ("dataset_id", "source_key", *(c for c, _ in TOKENS))])
-    while tokens:  # the state's other mentions joined to these (their keys and values only), until none is added
-        rest = _rows(_matching(store, ~_of_rows(touched) & _hits(tokens), slim.names), slim, limit)
+    rest = _rows(iter(()), STATE_SCHEMA)
+    while tokens:  # the state's other mentions joined to these, until none is added (mostly one pass)
+        rest = _rows(_matching(store, ~_of_rows(touched) & _hits(tokens)), STATE_SCHEMA, limit)
         more = tokens | _tokens(rest)
         if more == tokens:
             break
         tokens = more
-    rest = _rows(_matching(store, ~_of_rows(touched) & _hits(tokens)), STATE_SCHEMA) if tokens else old.clear()
     before = set(old["entity_id"].to_list()) | set(rest["entity_id"].to_list())
     component = pl.concat([rest.select(new.columns), new], how="vertical_relaxed")
     fuzzy = pl.Series(sorted(set(component["name_fuzzy"].drop_nulls().to_list())
                              | set(component["former_fuzzy"].drop_nulls().to_list())), dtype=pl.String)
     outside = ~pl.col("entity_id").is_in(pl.Series(sorted(before), dtype=pl.String))
-    systems = set(component["system_id"].to_list())
-    for part in _matching(store, outside, ["entity_id", "system_id"]):
-        systems.update(part["system_id"].unique().to_list())
-    named = pa.schema([STATE_SCHEMA.field(c) for c in ("entity_id", "name", "former_name", "name_fuzzy",
-                                                       "former_fuzzy")])
     shared = pl.col("name_fuzzy").is_in(fuzzy) | pl.col("former_fuzzy").is_in(fuzzy)
-    variants = _rows(_matching(store, outside & shared, named.names), named)
+    named = pa.schema([STATE_SCHEMA.field(c) for c in ("entity_id", "system_id", "name", "former_name",
+                                                       "name_fuzzy", "former_fuzzy")])
+    systems = set(component["system_id"].to_list())
+    found: list[pl.DataFrame] = []  # one pass over the other mentions: the systems naming one, the variants
+    for part in delta.scan(state_uri(store), columns=named.names, storage_options=store.storage_options or None):
+        df = pl.DataFrame(part)
+        masks = df.select(outside.alias("out"), (outside & shared).fill_null(False).alias("hit"))
+        systems.update(df.filter(masks["out"])["system_id"].unique().to_list())
+        found.append(pl.DataFrame(part.filter(masks["hit"].to_arrow())))
+    variants = _rows(iter(found), named)
     names = pl.concat([variants.filter(pl.col(key).is_in(fuzzy))
                        .select("entity_id", pl.col(col).alias("name"), pl.col(key).alias("fuzzy"))
                        for col, key in (("name", "name_fuzzy"), ("former_name", "former_fuzzy"))]).unique()

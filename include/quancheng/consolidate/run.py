@@ -280,7 +280,7 @@ def publish_enterprise_master(store: SharedStore, catalog: Catalog, *, key: str 
     if not incremental or todo.whole or any(store.version(ds) is None for ds in outputs):
         out = _master_whole(store, catalog, areas, tokenizer, inputs, batch_id)
     elif todo.touched:
-        out = _master_day(store, catalog, areas, tokenizer, inputs, todo.touched, batch_id)
+        out = _master_day(store, catalog, areas, tokenizer, todo, batch_id)
         if out is None:  # the day reaches too many mentions
             out = _master_whole(store, catalog, areas, tokenizer, inputs, batch_id)
     else:  # nothing changed that names an entity
@@ -319,13 +319,13 @@ NAMES_ORDER = ["entity_id", "name"]
 REVIEW_ORDER = ["review_id"]
 
 
-def _master_day(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer, inputs: Inputs,
-                touched: dict[str, pa.Array], batch_id: str) -> Outputs | None:
+def _master_day(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenizer: Tokenizer,
+                todo: master_days.Plan, batch_id: str) -> Outputs | None:
     """Match the entities the ``touched`` rows reach and replace their rows in every output and area copy
     (merged by entity; a copy that cannot be merged is shared whole from its output). None, with nothing
     written, when they are too many (:class:`~quancheng.consolidate.master_days.TooLarge`)."""
     try:
-        day = master_days.build_day(store, catalog, inputs, touched, batch_id=batch_id)
+        day = master_days.build_day(store, catalog, todo, batch_id=batch_id)
     except master_days.TooLarge:
         return None
     result = day.result
