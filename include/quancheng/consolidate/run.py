@@ -369,7 +369,8 @@ def _master_day(store: SharedStore, catalog: Catalog, areas: AreaStore, tokenize
             areas, LINKS_DATASET, sorted_rows(store, LINKS_DATASET, LINKS_ORDER, folder), kind="master",
             batch_id=batch_id, tokenizer=tokenizer, sort_by=LINKS_ORDER, element_col=None)
     out |= share_open(areas, REVIEW_DATASET, review, kind="conflicts", batch_id=batch_id, sort_by=REVIEW_ORDER)
-    # the state last: a run killed before this point is done again from the same state
+    # the kept mentions last; their versions are recorded after (a run killed before that is followed by a
+    # whole build: the record was cleared when it started)
     master_days.write_state_rows(store, result, batch_id, entities)
     return out
 
