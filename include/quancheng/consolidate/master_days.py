@@ -177,8 +177,7 @@ def write_state_rows(store: SharedStore, result: EnterpriseMaster, batch_id: str
                                               for i in range(0, max(m.height, 1), step)), m.height)
         delta.overwrite(uri, slices, commit_info=info, storage_options=options)
     else:
-        literal = ", ".join("'" + str(e).replace("'", "''") + "'" for e in entities.to_pylist())
-        delta.replace_where(uri, state_rows(result), f"entity_id IN ({literal})", commit_info=info,
+        delta.replace_where(uri, state_rows(result), delta.in_keys("entity_id", entities), commit_info=info,
                             storage_options=options)
     delta.forget_versions(uri, storage_options=options)
 
@@ -296,8 +295,8 @@ def _info(store: SharedStore, entities: set[str]) -> dict[str, dict[str, object]
     """Other entities' identifiers, systems and current name, from their master rows."""
     if not entities:
         return {}
-    rows = delta.read_keys(store.dataset_uri(MASTER_DATASET), "entity_id", pa.array(sorted(entities), pa.string()),
-                           storage_options=store.storage_options or None)
+    rows = store.read_keys(MASTER_DATASET, pa.array(sorted(entities), pa.string()), key="entity_id")
+    assert rows is not None
     return {r["entity_id"]: {"systems": r["source_systems"], "uscc": r["enterprise_uscc"],
                              "org_code": r["enterprise_org_code"], "reg_no": r["enterprise_reg_no"],
                              "name": r["enterprise_name"]} for r in rows.to_pylist()}
@@ -322,8 +321,8 @@ def flipped(store: SharedStore, review: pa.Table, others: set[str], batch_id: st
     """The master rows of ``others`` whose ``in_review`` the review list changes, with it changed."""
     if not others:
         return pa.table({})
-    rows = delta.read_keys(store.dataset_uri(MASTER_DATASET), "entity_id", pa.array(sorted(others), pa.string()),
-                           storage_options=store.storage_options or None)
+    rows = store.read_keys(MASTER_DATASET, pa.array(sorted(others), pa.string()), key="entity_id")
+    assert rows is not None
     listed = pa.array(sorted({e for c in ("entity_id_a", "entity_id_b") for e in review[c].to_pylist()}), pa.string())
     now = pc.is_in(rows["entity_id"], value_set=listed)
     rows = rows.filter(pc.not_equal(now, rows["in_review"]))

@@ -405,6 +405,12 @@ def overwrite(path_or_uri: PathOrUri, table: pa.Table | Batch, *, metadata: Colu
     return int(DeltaTable(uri, storage_options=storage_options).version())
 
 
+def in_keys(column: str, keys: pa.Array) -> str:
+    """A predicate for :func:`replace_where`: ``column`` is one of ``keys`` (quoted as SQL text)."""
+    literal = ", ".join("'" + str(k).replace("'", "''") + "'" for k in keys.to_pylist())
+    return f"{_q(column)} IN ({literal})"
+
+
 def replace_where(path_or_uri: PathOrUri, table: pa.Table, predicate: str, *,
                   commit_info: Mapping[str, str] | None = None, storage_options: dict[str, str] | None = None) -> int:
     """Replace the rows matching ``predicate`` (SQL over the table's columns) by ``table``'s rows, which must

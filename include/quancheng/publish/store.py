@@ -620,11 +620,10 @@ class SharedStore:
         current = delta.read_keys(path, key, keys, storage_options=self._options)
         if _same_rows(current, rows):  # nothing to commit: those keys' rows are already these
             return unchanged()
-        literal = ", ".join("'" + str(k).replace("'", "''") + "'" for k in keys.to_pylist())
         versions: list[int] = []
 
         def commit() -> None:
-            versions.append(delta.replace_where(path, rows, f"{_quote(key)} IN ({literal})",
+            versions.append(delta.replace_where(path, rows, delta.in_keys(key, keys),
                                                 commit_info={"quancheng.batch_id": batch_id},
                                                 storage_options=self._options))
 
