@@ -10,7 +10,7 @@ HERE = Path(__file__).resolve().parent
 # extract.py and seed.py print their table and write it only when asked
 SCRIPTS = [["dag_parse.py"], ["normalize_validate.py"], ["extract.py", "--write"], ["seed.py", "--write"],
            ["publish.py"], ["demo_overhead.py"], ["concurrency.py", "--write"], ["end_to_end.py", "--write"],
-           ["staging.py", "--write"],
+           ["staging.py", "--write"], ["delta_log.py", "--write"],
            ["onboard_suggest.py", "--write", str(HERE / "results" / "onboard_suggest.md")]]
 
 if __name__ == "__main__":

@@ -170,6 +170,29 @@ def test_changes_since_a_version(tmp_path: Path) -> None:
     assert nothing.num_rows == 0 and KEY in nothing.column_names and "_change_type" in nothing.column_names
 
 
+def test_the_log_is_checkpointed_every_few_commits_and_history_reads_across(tmp_path: Path) -> None:
+    """A day's opens replay only the commits since the last checkpoint: one is written every
+    CHECKPOINT_INTERVAL commits, without losing the history, reads as of an early version or the feed."""
+    import json
+
+    path = tmp_path / "ds"
+    current = rows(list(range(20)))
+    delta.merge_batch(path, current, NO_KEYS)
+    first = current.sort_by(KEY)
+    days = 2 * delta.CHECKPOINT_INTERVAL + 1
+    for day in range(1, days + 1):
+        ups = rows([day % 20], f"第{day}天")
+        delta.merge_batch(path, ups, NO_KEYS)
+        current = expect(current, ups, NO_KEYS)
+    last = json.loads((path / "_delta_log" / "_last_checkpoint").read_text())["version"]
+    assert days - delta.CHECKPOINT_INTERVAL < last <= days
+    assert sorted(p.name for p in (path / "_delta_log").glob("*.checkpoint.parquet"))[-1].startswith(f"{last:020d}")
+    assert [c.version for c in delta.history(path)][-1] == 0 and delta.current_version(path) == days
+    assert content(delta.read(path)) == content(current)
+    assert content(delta.read(path, as_of=0)) == content(first)
+    assert sorted(set(delta.changes(path, since_version=0)["_commit_version"].to_pylist())) == list(range(1, days + 1))
+
+
 def test_column_metadata_survives_merges_and_can_change(tmp_path: Path) -> None:
     path = tmp_path / "ds"
     delta.merge_batch(path, rows(list(range(5))), NO_KEYS, metadata=META)

@@ -46,8 +46,14 @@ TARGET_FILE_BYTES = 8 * 2**20
 COLLECTED_MERGE_ROWS = 250_000
 
 # the change data feed records each commit's inserted, updated (before/after) and deleted rows, so the SQL
-# copy and consolidation can read what changed since the version they last saw instead of everything
-TABLE_PROPERTIES: Final = {"delta.targetFileSize": str(TARGET_FILE_BYTES), "delta.enableChangeDataFeed": "true"}
+# copy and consolidation can read what changed since the version they last saw instead of everything.
+# Every open of a table replays the commits since its last checkpoint, and a run opens each of its tables
+# a few dozen times: with delta's default of a checkpoint every 100 commits, a day's fixed cost would grow
+# day by day until the 100th (benchmarks/delta_log.py). A checkpoint every 10 commits bounds it; a
+# checkpoint of a table of a few hundred files is written in milliseconds
+CHECKPOINT_INTERVAL = 10
+TABLE_PROPERTIES: Final = {"delta.targetFileSize": str(TARGET_FILE_BYTES), "delta.enableChangeDataFeed": "true",
+                           "delta.checkpointInterval": str(CHECKPOINT_INTERVAL)}
 
 PathOrUri = str | Path
 ColumnMeta = Mapping[str, Mapping[str, str]]
