@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 from issue6_builders import system_table
 from quancheng.consolidate.stage_forms import (
+    CONFLICTS_ORDER,
     build_stage_forms,
     project_element,
     stage_dataset_id,
@@ -156,6 +157,23 @@ def test_result_does_not_depend_on_input_order(datasets, slice_catalog):  # type
     assert all(a.forms[k].equals(b.forms[k]) for k in a.forms)
     assert a.conflicts.equals(b.conflicts)
     assert all(a.provenance[k].equals(b.provenance[k]) for k in a.provenance)
+
+
+def test_losers_of_one_source_key_in_two_tables_of_a_system_keep_one_order(full_catalog):  # type: ignore[no-untyped-def]
+    """Two forms of one system keyed by the project code (the investment system's approval and government
+    approval) both lose under one (project, element, system, source key): their order, and so the conflicts'
+    content hash, must not depend on the order the datasets come in."""
+    newer, older = datetime(2026, 3, 1, 8, 0), datetime(2026, 2, 1, 8, 0)
+    both = {f"ndrc_investment.{form}": system_table(full_catalog, form, [
+        {"project_code": P[1], "project_name": name, "source_updated_at": at, "_source_key": P[1]}])
+        for form, name, at in (("ndrc_filing", "济南项目一", newer), ("ndrc_approval", "济南项目一（核准）", older),
+                               ("ndrc_gov_approval", "济南项目一（审批）", older))}
+    a = build_stage_forms(both, full_catalog, batch_id="t")
+    b = build_stage_forms(dict(reversed(list(both.items()))), full_catalog, batch_id="t")
+    rows = a.conflicts.to_pylist()
+    assert len({(r["project_code"], r["element_id"], r["system_id"], r["source_key"]) for r in rows}) < len(rows)
+    assert len({tuple(r[k] for k in CONFLICTS_ORDER) for r in rows}) == len(rows)  # the order is total
+    assert a.conflicts.equals(b.conflicts)
 
 
 def test_missing_required_lists_required_elements_without_value(datasets, slice_catalog):  # type: ignore[no-untyped-def]

@@ -47,6 +47,8 @@ from quancheng.consolidate.materials import MATERIALS_DATASET, materials_by_stag
 from quancheng.consolidate.mentions import mentions
 from quancheng.consolidate.stage_forms import (
     CONFLICTS_DATASET,
+    CONFLICTS_ORDER,
+    PROVENANCE_ORDER,
     build_stage_forms,
     project_element,
     provenance_dataset_id,
@@ -178,8 +180,6 @@ def _stage_forms_in_full(store: SharedStore, catalog: Catalog, areas: AreaStore,
     return out
 
 
-PROVENANCE_ORDER = ["project_code", "element_id"]
-CONFLICTS_ORDER = ["project_code", "element_id", "system_id", "source_key"]
 
 
 def _share_conflicts(areas: AreaStore, rows: Batch, batch_id: str, tokenizer: Tokenizer) -> Outputs:

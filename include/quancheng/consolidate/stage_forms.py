@@ -45,6 +45,12 @@ CONFLICT_SCHEMA = pa.schema([
     ("source_key", pa.string()), ("value", pa.string()), ("winner_system", pa.string()),
     ("winner_value", pa.string()), ("rule", pa.string()), ("same_system", pa.bool_()),
 ])
+# the order the long datasets are published and shared in, each a unique key of its rows: with ties, the
+# order of tied rows (and so the content hash) would depend on the reader (DuckDB's sort is not stable), and
+# a rebuild of unchanged content would publish a new version. A project element has one provenance row (its
+# winner); a loser is one source row, which two tables of a system keyed alike share the key of
+PROVENANCE_ORDER = ["project_code", "element_id"]
+CONFLICTS_ORDER = ["project_code", "element_id", "system_id", "source_table", "source_key"]
 PROVENANCE_SCHEMA = pa.schema([
     ("project_code", pa.string()), ("element_id", pa.string()), ("element_key", pa.string()),
     ("system_id", pa.string()), ("source_table", pa.string()), ("source_key", pa.string()),
@@ -227,7 +233,7 @@ def build_stage_forms(datasets: Mapping[str, pa.Table], catalog: Catalog, *, bat
         forms[stage_dataset_id(sid)], provenance[provenance_dataset_id(sid)] = _stage_table(
             sorted(stage_projects[sid]), members[sid], win, sid, batch_id)
     if losers.height:
-        losers = losers.sort(["project_code", "element_id", "system_id", "source_key"])
+        losers = losers.sort(CONFLICTS_ORDER)
     return StageForms(forms, provenance, to_arrow(losers, CONFLICT_SCHEMA), unmatched, feeding)
 
 
@@ -263,7 +269,7 @@ def _stage_table(projects: list[str], elements: list[Element], win: pl.DataFrame
         pl.col("_source_system").alias("system_id"), pl.col("_source_table").alias("source_table"),
         pl.col("_source_key").alias("source_key"), pl.col("_batch_id").alias("batch_id"),
         pl.col("_extracted_at").alias("extracted_at"), "rule", pl.col("systems").cast(pl.Int64),
-        pl.col("distinct_values").cast(pl.Int64)).sort(["project_code", "element_id"]) if mine.height \
+        pl.col("distinct_values").cast(pl.Int64)).sort(PROVENANCE_ORDER) if mine.height \
         else pl.DataFrame()
     return pa.table(cols), to_arrow(prov, PROVENANCE_SCHEMA)
 
