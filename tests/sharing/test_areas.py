@@ -106,3 +106,41 @@ def test_a_publish_that_fails_half_way_is_completed_by_the_next(shared, home: Pa
     assert all(v["changed"] and v["rows"] == bigger.num_rows for v in done.values())
     with sqlite3.connect(db) as c:
         assert c.execute("select count(*) from amr_enterprise__amr_enterprise_reg").fetchone()[0] == bigger.num_rows
+
+
+@pytest.mark.parametrize("as_parts", [False, True], ids=["table", "batch of parts"])
+def test_a_department_copy_that_came_to_equal_the_open_one_is_not_left_stale(
+        catalog, tokenizer, home: Path, as_parts: bool) -> None:  # type: ignore[no-untyped-def]
+    """A long table's department copy exists while it differs from the open one. When it comes to equal it,
+    the department must not go on reading the rows it had (here a legal representative since removed)."""
+    import pyarrow as pa
+    from quancheng.publish.delta import Batch
+    from quancheng.sharing.publish import share_long
+
+    store = SharedStore(home)
+    areas = AreaStore(store, catalog)
+    ds, dept = "stage.s1_project_land.provenance", "dept_housing_and_urban_rural_development_bureau"
+
+    def share(elements: dict[str, str], batch_id: str) -> dict[str, dict[str, object]]:
+        table = pa.table({"project_code": ["2019-370102-47-01-000001"] * len(elements),
+                          "element_key": list(elements), "system_id": ["amr_enterprise"] * len(elements),
+                          "source_table": ["enterprise"] * len(elements), "source_key": ["k1"] * len(elements),
+                          "value": list(elements.values())})
+        rows = Batch.of(table) if as_parts else table
+        return share_long(areas, ds, rows, kind="stage_form", batch_id=batch_id, tokenizer=tokenizer,
+                          sort_by=["project_code", "element_key"], value_cols=("value",))
+
+    def copy(schema: str) -> list[dict[str, object]]:
+        rows = pq.read_table(home / "shared" / "areas" / schema / ds / "data.parquet").to_pylist()
+        return sorted(({k: v for k, v in r.items() if not k.startswith("_")} for r in rows),
+                      key=lambda r: str(r["element_key"]))
+
+    first = share({"enterprise_name": "甲公司", "legal_representative": "张三"}, "b1")
+    assert f"{dept}/{ds}" in first and "张三" in {r["value"] for r in copy(dept)}  # the department's own copy
+    assert "张三" not in {r["value"] for r in copy("shared_open")}
+    share({"enterprise_name": "甲公司"}, "b2")  # the representative is gone: the copy now equals the open one
+    assert copy(dept) == copy("shared_open") == [
+        {"project_code": "2019-370102-47-01-000001", "element_key": "enterprise_name", "system_id": "amr_enterprise",
+         "source_table": "enterprise", "source_key": "k1", "value": "甲公司"}]
+    with sqlite3.connect(home / "shared" / "areas" / f"{dept}.db") as db:
+        assert db.execute(f"select count(*) from {ds.replace('.', '__')}").fetchone()[0] == 1

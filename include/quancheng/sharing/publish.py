@@ -67,6 +67,15 @@ def _publish_parts(areas: AreaStore, dataset_id: str, parts: Mapping[Audience, p
     return out
 
 
+def _copies(areas: AreaStore, dataset_id: str) -> set[str]:
+    """The areas (schemas) holding a copy of ``dataset_id``.
+
+    A long table's department copy is made where it differs from the open one, and once made it is kept
+    current, equal to the open one or not: a department reads its own copy where it has one, so a copy left as
+    it was when it came to equal the open one would go on serving rows the open one no longer has."""
+    return {r["schema_name"] for r in areas.listing() if r["dataset_id"] == dataset_id}
+
+
 def _tokenized_columns(part: pa.Table) -> list[str]:
     return [f.name for f in part.schema if f.metadata and f.metadata.get(TOKENIZED) == b"true"]
 
@@ -93,9 +102,10 @@ def _publish_batch(areas: AreaStore, dataset_id: str, batch: Batch,
     """:func:`_publish_parts` for a batch of parts (in order), never held whole: each part is split, guarded
     and spilled to a Parquet file per area; then each area's copy is published from its files. With
     ``drop_equal`` (``split`` gives every area for every part) a copy other than the open one is published
-    only when some part of it differs from the open one (as :func:`~quancheng.sharing.rules.split_long`
-    decides for a whole table). The columns tokenized in any part are described as tokenized."""
+    only when some part of it differs from the open one or the copy exists already (:func:`_copies`). The
+    columns tokenized in any part are described as tokenized."""
     out: Outputs = {}
+    existing = _copies(areas, dataset_id) if drop_equal else set()
     table_meta = dataset_meta(areas.catalog, dataset_id)
     spill = areas.store.root / ".spill"
     spill.mkdir(parents=True, exist_ok=True)
@@ -116,7 +126,7 @@ def _publish_batch(areas: AreaStore, dataset_id: str, batch: Batch,
                 path = folder / f"{n:06d}.parquet"
                 pq.write_table(copy.cast(pa.schema([f.remove_metadata() for f in copy.schema])), path)
                 files.setdefault(aud, []).append(path)
-        for aud in sorted(a for a in files if a in differs):
+        for aud in sorted(a for a in files if a in differs or a.schema in existing):
             rows = Batch.parts(files[aud])
             cols = column_meta(areas.catalog, rows.schema.names, sorted(tokenized[aud]))
             pub = areas.publish(aud, dataset_id, rows, kind=kind, batch_id=batch_id, columns=cols,
@@ -151,8 +161,14 @@ def share_long(areas: AreaStore, dataset_id: str, table: pa.Table | Batch, *, ki
         return _publish_batch(areas, dataset_id, batch, lambda t: split_long(
             t, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols, value_cols=value_cols,
             audiences=audiences), kind=kind, batch_id=batch_id, tokenizer=tokenizer, drop_equal=audiences is not None)
+    systems = {s for c in system_cols for s in pc.unique(table[c]).to_pylist()}
+    audiences = long_audiences(areas.catalog, systems) if element_col is not None else None
     parts = split_long(table, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols,
-                       value_cols=value_cols)
+                       value_cols=value_cols, audiences=audiences)
+    if audiences is not None:
+        existing = _copies(areas, dataset_id)
+        parts = {aud: part for aud, part in parts.items()
+                 if aud == OPEN or aud.schema in existing or not part.equals(parts[OPEN])}
     return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,
                           tokenizer=tokenizer)
 
@@ -180,7 +196,7 @@ def merge_touched(areas: AreaStore, dataset_id: str, rows: pa.Table, touched: pa
     copies. Copies merged before it stay merged: their content is what the whole sharing gives them.
     ``drop_equal``: as for :func:`_publish_batch` (a long table's department copy exists where it differs from
     the open one)."""
-    existing = {r["schema_name"] for r in areas.listing() if r["dataset_id"] == dataset_id}
+    existing = _copies(areas, dataset_id)
     copies = dict(split(rows))
     for aud in [a for a in copies if a.schema not in existing]:
         if not drop_equal or aud == OPEN or not copies[aud].equals(copies[OPEN]):
