@@ -14,6 +14,8 @@ process (``quancheng run``), timed from outside with its peak RSS (``wait4``):
 5. the import floor: a process that imports what ``quancheng run`` imports and loads the catalog, and does
    nothing else: what "beyond imports" is measured against.
 
+``--days 30`` then runs that many more days, the newest 1 % and a spread 0.1 % changed by turns: whether a
+day's cost and memory stay flat as the tables' versions and the log grow (every 10th day and the medians).
 ``--memory 250000,1000000,4000000`` adds full syncs of those sizes (peak RSS: flat or not).
 ``--quarantine 4000000`` adds full syncs of that size with one row in ten refused (peak RSS of a large quarantine).
 ``--snapshot 1000000,4000000`` adds the same table as a snapshot form (no update column, so every sync reads
@@ -109,8 +111,9 @@ def change(db: Path, every: int, day: date, *, newest: bool = False) -> int:
     which = (f"rowid > (SELECT max(rowid) FROM TZ_XMBA) - (SELECT count(*) FROM TZ_XMBA) / {every}" if newest
              else f"rowid % {every} = 0")
     with sqlite3.connect(db) as c:
-        cur = c.execute(f"UPDATE TZ_XMBA SET XMMC = XMMC || '（变更{day:%m%d}）', GXSJ = '{day} 09:00:00' "
-                        f"WHERE {which}")
+        # the day's mark replaces an earlier one, so a filing changed on many days keeps a name of one length
+        cur = c.execute(f"UPDATE TZ_XMBA SET XMMC = substr(XMMC, 1, instr(XMMC || '（', '（') - 1) || "
+                        f"'（变更{day:%m%d}）', GXSJ = '{day} 09:00:00' WHERE {which}")
         return cur.rowcount
 
 
@@ -170,6 +173,8 @@ IMPORTS = ("import quancheng.pipeline, quancheng.pipeline_commands, adbc_driver_
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--days", type=int, default=0, help="then this many more days, the newest 1 %% and a spread "
+                                                         "0.1 %% changed by turns (flat or not)")
     ap.add_argument("--memory", default="", help="comma-separated sizes for full syncs (peak RSS)")
     ap.add_argument("--quarantine", default="", help="comma-separated sizes for full syncs with one row in ten "
                                                      "refused")
@@ -204,6 +209,20 @@ def main() -> int:
                 n = change(db, every, day - timedelta(days=1), newest=newest)
             wall, rss = run(home, db, day, env)
             row(f"a day with {label} changed", n, wall, rss, full)
+        series: dict[str, list[tuple[float, float]]] = {"the newest 1 %": [], "a spread 0.1 %": []}
+        for k in range(1, args.days + 1):
+            day += timedelta(days=1)
+            label = "the newest 1 %" if k % 2 else "a spread 0.1 %"
+            n = change(db, 100 if k % 2 else 1000, day - timedelta(days=1), newest=bool(k % 2))
+            wall, rss = run(home, db, day, env)
+            series[label].append((wall, rss))
+            if k % 10 == 0 or k in (1, 2):
+                row(f"later day {k}, {label} changed", n, wall, rss, full)
+        for label, runs in series.items():
+            if runs:
+                row(f"later days, {label} changed: median of {len(runs)}", "-",
+                    float(np.median([w for w, _ in runs])), float(np.median([r for _, r in runs])), full)
+
         def full_syncs(sizes: str, title: str, label: str, refused_every: int = 0) -> None:
             """A full sync of a fresh source of each size (peak RSS: flat or not)."""
             if sizes:
