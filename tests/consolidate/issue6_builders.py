@@ -35,6 +35,15 @@ def extended_catalog(tmp: Path) -> Catalog:
     return load_catalog(root)
 
 
+def without_grant(tmp: Path, department_en: str) -> Catalog:
+    """:func:`extended_catalog` whose grants no longer name ``department_en`` (a grant withdrawn)."""
+    extended_catalog(tmp)
+    grants = tmp / "catalog" / "grants.csv"
+    grants.write_text("".join(line for line in grants.read_text(encoding="utf-8").splitlines(keepends=True)
+                              if not line.startswith(f"{department_en},")), encoding="utf-8")
+    return load_catalog(tmp / "catalog")
+
+
 def org_code(body8: str) -> str:
     total = sum(int(c, 36) * w for c, w in zip(body8, _ORG_W, strict=True))
     r = 11 - total % 11

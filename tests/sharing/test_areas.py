@@ -144,3 +144,32 @@ def test_a_department_copy_that_came_to_equal_the_open_one_is_not_left_stale(
          "source_table": "enterprise", "source_key": "k1", "value": "甲公司"}]
     with sqlite3.connect(home / "shared" / "areas" / f"{dept}.db") as db:
         assert db.execute(f"select count(*) from {ds.replace('.', '__')}").fetchone()[0] == 1
+
+
+def test_a_department_whose_grant_is_withdrawn_loses_its_copy(shared, tokenizer, home: Path,
+                                                              tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The commission's grant leaves the catalog: its copy is taken out of its area (table, link, record),
+    not left readable as it was; the other copies stay as they are, and sharing again changes nothing."""
+    from issue6_builders import without_grant
+
+    store, _, table, first = shared
+    ds, ndrc = "amr_enterprise.amr_enterprise_reg", "dept_development_and_reform_commission"
+    assert f"{ndrc}/{ds}" in first
+    revoked = without_grant(tmp_path, "Development and Reform Commission")
+
+    def share(batch_id: str) -> dict[str, dict[str, object]]:
+        return share_system_dataset(store, revoked, revoked.form["amr_enterprise_reg"], table, batch_id=batch_id,
+                                    areas=AreaStore(store, revoked), tokenizer=tokenizer)
+
+    second = share("b2")
+    assert second[f"{ndrc}/{ds}"] == {"rows": 0, "content_hash": None, "changed": True, "withdrawn": True}
+    assert {k for k, v in second.items() if v["changed"]} == {f"{ndrc}/{ds}"}
+    assert {r["schema_name"] for r in AreaStore(store, revoked).listing()} == {
+        k.split("/")[0] for k in first} - {ndrc}
+    assert not (home / "shared" / "areas" / ndrc / ds).exists()
+    with sqlite3.connect(home / "shared" / "areas" / f"{ndrc}.db") as db:
+        assert not db.execute("select name from sqlite_master where name = 'amr_enterprise__amr_enterprise_reg'"
+                              ).fetchall()
+        assert not db.execute("select * from _columns where table_name = 'amr_enterprise__amr_enterprise_reg'"
+                              ).fetchall()
+    assert not any(v["changed"] for v in share("b3").values())

@@ -166,3 +166,24 @@ def test_republishing_changes_nothing(world, catalog) -> None:  # type: ignore[n
     store, areas, _, _ = world
     out = share_system_datasets(store, catalog, areas=areas, tokenizer=Tokenizer(KEY.encode()))
     assert out and not any(v["changed"] for v in out.values())
+
+
+def test_a_withdrawn_grant_takes_the_department_table_out_of_postgres(catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """In PostgreSQL the department's role kept SELECT on its table; the table itself must go."""
+    from issue6_builders import ric, system_table, uscc, without_grant
+    from quancheng.sharing.areas import AreaStore
+    from quancheng.sharing.publish import share_system_dataset
+
+    prefix = f"qt{uuid.uuid4().hex[:6]}_"
+    rows = [{"enterprise_uscc": uscc(f"MA3C4X{i}A"), "enterprise_name": f"济南公司{i}", "legal_representative": "张三",
+             "legal_rep_id_no": ric(i), "_source_key": uscc(f"MA3C4X{i}A")} for i in range(3)]
+    table = system_table(catalog, "amr_enterprise_reg", rows)
+    ndrc = department_audience("Development and Reform Commission").schema
+    hcb = department_audience("Housing and Urban-Rural Development Bureau").schema
+    with postgres_database("qc_revoke_", drop_roles=prefix) as url:
+        store = SharedStore(tmp_path / "home", sql_url=url)
+        for cat, batch in ((catalog, "b1"), (without_grant(tmp_path, "Development and Reform Commission"), "b2")):
+            share_system_dataset(store, cat, cat.form["amr_enterprise_reg"], table, batch_id=batch,
+                                 areas=AreaStore(store, cat, role_prefix=prefix), tokenizer=Tokenizer(KEY.encode()))
+            tables = {s for s, t in _tables(url) if t == "amr_enterprise__amr_enterprise_reg"}
+            assert (ndrc in tables) == (batch == "b1") and hcb in tables and "shared_open" in tables

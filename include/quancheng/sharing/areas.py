@@ -229,6 +229,11 @@ def _plain(table: pa.Table | Batch) -> pa.Table | pa.RecordBatchReader:
     return table.replace_schema_metadata(None)
 
 
+# an area's SQLite file: each column's Chinese and English name and definition (PostgreSQL keeps comments)
+COLUMNS_DDL = ("CREATE TABLE IF NOT EXISTS _columns (table_name TEXT, column_name TEXT, name_zh TEXT, name_en TEXT, "
+               "definition TEXT)")
+
+
 class AreaStore:
     """The areas beside a :class:`SharedStore` (same home, same SQL database or its SQLite folder)."""
 
@@ -320,7 +325,7 @@ class AreaStore:
         self._write_parquet(audience, dataset_id, batch, digest)
         name = sql_name(dataset_id)
         change = SqlChange(Batch.of(rows.replace_schema_metadata(None)), touched.cast(pa.string()), key)
-        with self._sql(audience) as conn:
+        with self._sql(audience.schema) as conn:
             apply_change(conn.cursor(), name, change, "postgresql" if self.is_postgres else "sqlite",
                          schema=audience.schema if self.is_postgres else None)
             conn.commit()
@@ -347,11 +352,11 @@ class AreaStore:
             self._access_applied = True
 
     @contextmanager
-    def _sql(self, audience: Audience) -> Iterator[Any]:
-        """An ADBC connection to where ``audience``'s tables live (the shared PostgreSQL database, or the area's
+    def _sql(self, schema: str) -> Iterator[Any]:
+        """An ADBC connection to where an area's tables live (the shared PostgreSQL database, or the area's
         own SQLite file), closed afterwards: what is not committed is rolled back."""
         conn = (postgres.connect(self.store.sql_url) if self.is_postgres
-                else sqlite_adbc(safe_path(self.root, f"{audience.schema}.db", what="area")))
+                else sqlite_adbc(safe_path(self.root, f"{schema}.db", what="area")))
         try:
             yield conn
         finally:
@@ -362,7 +367,7 @@ class AreaStore:
         self.ensure_access()
         name = sql_name(dataset_id)
         side = name + "__next"
-        with self._sql(audience) as conn:
+        with self._sql(audience.schema) as conn:
             cur = conn.cursor()
             cur.adbc_ingest(side, _plain(table), mode="replace", db_schema_name=audience.schema)
             s = postgres.ident(audience.schema)
@@ -386,15 +391,14 @@ class AreaStore:
             "definition": [m.get("definition", "") for m in columns.values()],
         }, schema=pa.schema([(c, pa.string()) for c in
                              ("table_name", "column_name", "name_zh", "name_en", "definition")]))
-        with self._sql(audience) as conn:
+        with self._sql(audience.schema) as conn:
             cur = conn.cursor()
             cur.adbc_ingest(name + "__next", data, mode="replace")
             cur.execute(f"DROP TABLE IF EXISTS {postgres.ident(name)}")
             cur.execute(f"ALTER TABLE {postgres.ident(name + '__next')} RENAME TO {postgres.ident(name)}")
             if key := _merge_key(table.schema.names):
                 cur.execute(key_index_sql(postgres.ident(name), name, key))
-            cur.execute("CREATE TABLE IF NOT EXISTS _columns (table_name TEXT, column_name TEXT, name_zh TEXT, "
-                        "name_en TEXT, definition TEXT)")
+            cur.execute(COLUMNS_DDL)
             cur.execute(f"DELETE FROM _columns WHERE table_name = {postgres.literal(name)}")
             if comments.num_rows:
                 cur.adbc_ingest("_columns", comments, mode="append")
@@ -440,6 +444,27 @@ class AreaStore:
                 c.execute(t.insert().values(schema_name=schema, dataset_id=dataset_id, **values))
             c.execute(history.insert().values(schema_name=schema, dataset_id=dataset_id, content_hash=digest,
                                               rows=rows, last_batch=batch_id, published_at=values["updated_at"]))
+
+    def withdraw(self, schema: str, dataset_id: str) -> None:
+        """Take the copy of ``dataset_id`` out of the area ``schema`` (its department lost the grant, or its
+        rows left the table): its SQL table is dropped, its Parquet link removed, then its record. Its versions
+        stay for as-of reads until :func:`prune_versions`; a withdrawal killed half way is done again by the
+        next share, which still finds the record."""
+        name = sql_name(dataset_id)
+        with self._sql(schema) as conn:
+            cur = conn.cursor()
+            if self.is_postgres:
+                cur.execute(f"DROP TABLE IF EXISTS {postgres.ident(schema)}.{postgres.ident(name)}")
+            else:
+                cur.execute(f"DROP TABLE IF EXISTS {postgres.ident(name)}")
+                cur.execute(COLUMNS_DDL)
+                cur.execute(f"DELETE FROM _columns WHERE table_name = {postgres.literal(name)}")
+            conn.commit()
+        if self.objects is None:
+            safe_path(self.area_dir(schema), dataset_id, what="dataset id").unlink(missing_ok=True)
+        t = self._table()
+        with self.store.engine.begin() as c:
+            c.execute(t.delete().where(t.c.schema_name == schema, t.c.dataset_id == dataset_id))
 
     def relabel(self, schema: str, dataset_id: str, batch_id: str) -> None:
         """Record ``batch_id`` as the last batch of a copy whose content it leaves as it is."""

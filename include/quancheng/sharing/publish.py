@@ -64,6 +64,19 @@ def _publish_parts(areas: AreaStore, dataset_id: str, parts: Mapping[Audience, p
                             sort_by=[c for c in (sort_by or []) if c in part.column_names])
         out[f"{aud.schema}/{dataset_id}"] = {"rows": pub.rows, "content_hash": pub.content_hash,
                                              "changed": pub.changed}
+    return _withdraw_the_rest(areas, dataset_id, out)
+
+
+def _withdraw_the_rest(areas: AreaStore, dataset_id: str, out: Outputs) -> Outputs:
+    """``out`` after withdrawing every other copy of ``dataset_id`` (:meth:`AreaStore.withdraw`): a copy this
+    sharing no longer makes, as its department lost the grant (or a long table's rows of the system that
+    granted it are gone), must not stay readable as it was. Only once the open copy was published here: a
+    sharing of nothing leaves every copy as it is."""
+    if f"{OPEN.schema}/{dataset_id}" not in out:
+        return out
+    for schema in sorted(_copies(areas, dataset_id) - {k.split("/", 1)[0] for k in out}):
+        areas.withdraw(schema, dataset_id)
+        out[f"{schema}/{dataset_id}"] = {"rows": 0, "content_hash": None, "changed": True, "withdrawn": True}
     return out
 
 
@@ -71,8 +84,9 @@ def _copies(areas: AreaStore, dataset_id: str) -> set[str]:
     """The areas (schemas) holding a copy of ``dataset_id``.
 
     A long table's department copy is made where it differs from the open one, and once made it is kept
-    current, equal to the open one or not: a department reads its own copy where it has one, so a copy left as
-    it was when it came to equal the open one would go on serving rows the open one no longer has."""
+    current, equal to the open one or not, while the department may see the table: a department reads its own
+    copy where it has one, so a copy left as it was when it came to equal the open one would go on serving
+    rows the open one no longer has (one it may no longer see is withdrawn, :func:`_withdraw_the_rest`)."""
     return {r["schema_name"] for r in areas.listing() if r["dataset_id"] == dataset_id}
 
 
@@ -133,7 +147,7 @@ def _publish_batch(areas: AreaStore, dataset_id: str, batch: Batch,
                                 table_meta=table_meta)
             out[f"{aud.schema}/{dataset_id}"] = {"rows": pub.rows, "content_hash": pub.content_hash,
                                                  "changed": pub.changed}
-    return out
+    return _withdraw_the_rest(areas, dataset_id, out)
 
 
 def share_wide(areas: AreaStore, dataset_id: str, table: pa.Table | Batch, feeding: Mapping[str, set[str]], *,
