@@ -140,6 +140,17 @@ def lifecycle(args: dict[str, Any]) -> dict[str, Any]:
     after = Service(home, catalog, sql_url=args["sql_url"]).cache.get(OPEN.schema, DS)
     assert after is not None
     out["merged_rows"] = [after.version, plain(after)]
+
+    # a department's copy, two versions, then withdrawn: its objects and records go, the open copy stays
+    from quancheng.sharing.rules import department_audience
+
+    dept = department_audience("Housing and Urban-Rural Development Bureau")
+    for rows, batch in ((table(V1), "d1"), (table(V2), "d2")):
+        areas.publish(dept, DS, rows, kind="stage_form", batch_id=batch, columns={}, table_meta={})
+    out["dept_before"] = len(AreaObjects(store.storage).files(AreaObjects(store.storage).key(dept.schema, DS)))
+    areas.withdraw(dept.schema, DS)
+    out["dept_after"] = len(AreaObjects(store.storage).files(AreaObjects(store.storage).key(dept.schema, DS)))
+    out["schemas_after_withdrawal"] = sorted({r["schema_name"] for r in areas.listing()})
     return out
 
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from issue6_builders import ric, system_table, uscc
 from quancheng.publish.store import SharedStore
-from quancheng.sharing.areas import AreaStore
+from quancheng.sharing.areas import AreaStore, area_versions
 from quancheng.sharing.publish import share_system_dataset
 from quancheng.sharing.scan import clear_id_numbers, is_id_number
 
@@ -167,6 +167,8 @@ def test_a_department_whose_grant_is_withdrawn_loses_its_copy(shared, tokenizer,
     assert {r["schema_name"] for r in AreaStore(store, revoked).listing()} == {
         k.split("/")[0] for k in first} - {ndrc}
     assert not (home / "shared" / "areas" / ndrc / ds).exists()
+    assert not (home / "shared" / "areas" / ndrc / ".versions" / ds).exists()
+    assert area_versions(store.engine, ndrc, ds) == [] and area_versions(store.engine, "shared_open", ds)
     with sqlite3.connect(home / "shared" / "areas" / f"{ndrc}.db") as db:
         assert not db.execute("select name from sqlite_master where name = 'amr_enterprise__amr_enterprise_reg'"
                               ).fetchall()

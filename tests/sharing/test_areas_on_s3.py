@@ -133,6 +133,10 @@ def check(seaweed: SeaweedS3, got: dict[str, Any], sql_url: str) -> None:
                                                                ("2024-370102-01-01-000005", 50)]
 
 
+    # a department's copy withdrawn: its objects (two versions, each parts and a manifest) and record gone
+    assert got["dept_before"] >= 4 and got["dept_after"] == 0 and got["schemas_after_withdrawal"] == [OPEN]
+
+
 def test_local_default_is_unchanged(home: Path, monkeypatch: pytest.MonkeyPatch, slice_catalog) -> None:  # type: ignore[no-untyped-def]
     """Without $QUANCHENG_STORAGE_URL a version is ``.versions/<dataset>/<hash>/data.parquet`` behind the link,
     read by the service from there; nothing goes to a cache folder."""

@@ -12,7 +12,8 @@ batch that made it, so re-publishing the same content is a no-op (nothing writte
 Earlier versions stay beside the current one, each listed in ``_exchange_area_versions`` with the time it
 became current, so the data service answers *as of* a version or a time with exactly the copy the area
 held then (tokenized as it was); :func:`prune_versions` (the maintenance DAG) deletes those older than
-the retention.
+the retention. A copy the sharing no longer makes (its department lost the grant) is withdrawn whole:
+table, versions and records (:meth:`AreaStore.withdraw`).
 
 When the store's storage is an object store (``s3://``), the Parquet versions go to the bucket instead
 (:mod:`quancheng.sharing.remote`: ``_areas/<schema>/<dataset_id>/<content hash>/``), written before the SQL
@@ -447,9 +448,9 @@ class AreaStore:
 
     def withdraw(self, schema: str, dataset_id: str) -> None:
         """Take the copy of ``dataset_id`` out of the area ``schema`` (its department lost the grant, or its
-        rows left the table): its SQL table is dropped, its Parquet link removed, then its record. Its versions
-        stay for as-of reads until :func:`prune_versions`; a withdrawal killed half way is done again by the
-        next share, which still finds the record."""
+        rows left the table): its SQL table is dropped, its Parquet versions deleted (link, files or objects),
+        then its record and version rows. A withdrawal killed half way is done again by the next sharing, which
+        still finds the record."""
         name = sql_name(dataset_id)
         with self._sql(schema) as conn:
             cur = conn.cursor()
@@ -460,10 +461,21 @@ class AreaStore:
                 cur.execute(COLUMNS_DDL)
                 cur.execute(f"DELETE FROM _columns WHERE table_name = {postgres.literal(name)}")
             conn.commit()
+        t, versions = self._table(), versions_table()
         if self.objects is None:
             safe_path(self.area_dir(schema), dataset_id, what="dataset id").unlink(missing_ok=True)
-        t = self._table()
+            shutil.rmtree(safe_path(self.area_dir(schema), ".versions", dataset_id, what="dataset id"),
+                          ignore_errors=True)
+        else:
+            with self.store.engine.connect() as c:
+                digests = {str(h) for (h,) in c.execute(sa.select(versions.c.content_hash).where(
+                    versions.c.schema_name == schema, versions.c.dataset_id == dataset_id))}
+            for digest in sorted(digests | {h for h in [self._current(schema, dataset_id)] if h}):
+                self.objects.delete(schema, dataset_id, digest)
+                shutil.rmtree(safe_path(self.store.home / "cache" / "areas", schema, dataset_id, digest,
+                                        what="dataset id"), ignore_errors=True)
         with self.store.engine.begin() as c:
+            c.execute(versions.delete().where(versions.c.schema_name == schema, versions.c.dataset_id == dataset_id))
             c.execute(t.delete().where(t.c.schema_name == schema, t.c.dataset_id == dataset_id))
 
     def relabel(self, schema: str, dataset_id: str, batch_id: str) -> None:
