@@ -180,8 +180,6 @@ def _stage_forms_in_full(store: SharedStore, catalog: Catalog, areas: AreaStore,
     return out
 
 
-
-
 def _share_conflicts(areas: AreaStore, rows: Batch, batch_id: str, tokenizer: Tokenizer) -> Outputs:
     return share_long(areas, CONFLICTS_DATASET, rows, kind="conflicts", batch_id=batch_id, tokenizer=tokenizer,
                       sort_by=CONFLICTS_ORDER, system_cols=("system_id", "winner_system"),
