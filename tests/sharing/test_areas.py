@@ -175,3 +175,33 @@ def test_a_department_whose_grant_is_withdrawn_loses_its_copy(shared, tokenizer,
         assert not db.execute("select * from _columns where table_name = 'amr_enterprise__amr_enterprise_reg'"
                               ).fetchall()
     assert not any(v["changed"] for v in share("b3").values())
+
+
+def test_a_withdrawal_killed_half_way_is_done_by_the_next_sharing(shared, tokenizer, home: Path, tmp_path: Path,
+                                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Killed after the table and the files went, before the records: the record still names the copy, so the
+    next sharing withdraws it again and ends with nothing of it left."""
+    from issue6_builders import without_grant
+    from quancheng.sharing import areas as areas_module
+
+    store, _, table, _ = shared
+    ds, ndrc = "amr_enterprise.amr_enterprise_reg", "dept_development_and_reform_commission"
+    revoked = without_grant(tmp_path, "Development and Reform Commission")
+    real_rmtree = areas_module.shutil.rmtree
+
+    def killed(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real_rmtree(path, *args, **kwargs)
+        raise KeyboardInterrupt("killed")
+
+    def share(batch_id: str) -> dict[str, dict[str, object]]:
+        return share_system_dataset(store, revoked, revoked.form["amr_enterprise_reg"], table, batch_id=batch_id,
+                                    areas=AreaStore(store, revoked), tokenizer=tokenizer)
+
+    monkeypatch.setattr(areas_module.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        share("b2")
+    monkeypatch.setattr(areas_module.shutil, "rmtree", real_rmtree)
+    assert ndrc in {r["schema_name"] for r in AreaStore(store, revoked).listing()}  # the record outlived the kill
+    assert share("b3")[f"{ndrc}/{ds}"]["withdrawn"]
+    assert ndrc not in {r["schema_name"] for r in AreaStore(store, revoked).listing()}
+    assert area_versions(store.engine, ndrc, ds) == [] and not (home / "shared" / "areas" / ndrc / ds).exists()
