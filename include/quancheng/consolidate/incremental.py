@@ -136,13 +136,22 @@ def plan(store: SharedStore, catalog: Catalog, step: str, inputs: Inputs, *, pro
 
 def changed_rows(store: SharedStore, dataset_id: str, before: int, now: int, column: str) -> pa.Array:
     """``column`` of every row the commits after version ``before`` up to ``now`` inserted, updated (both
-    images) or deleted, from the dataset's change data feed; raises when the feed is not readable (the
-    versions since were vacuumed, or the feed is off): the caller then reads the dataset whole."""
-    rows = delta.changes(store.dataset_uri(dataset_id), before, columns=[column],
+    images) or deleted (:func:`feed_since`)."""
+    return feed_since(store, dataset_id, before, now, [column])[column].combine_chunks()
+
+
+def feed_since(store: SharedStore, dataset_id: str, before: int, now: int, columns: list[str]) -> pa.Table:
+    """The change data feed of the commits after version ``before`` up to ``now``: ``columns`` of each row
+    inserted, updated (both images) or deleted, with ``_change_type`` and ``_commit_version`` (asked for by
+    name: delta-rs leaves them out of a feed read for some columns, and commits after ``now`` would pass).
+    Raises when the feed is not readable (the versions since were vacuumed, or the feed is off): the caller
+    then reads the dataset whole."""
+    rows = delta.changes(store.dataset_uri(dataset_id), before, columns=[*columns, "_change_type", "_commit_version"],
                          storage_options=store.storage_options or None)
-    if "_commit_version" in rows.column_names:
-        rows = rows.filter(pc.less_equal(rows["_commit_version"], now))
-    return rows[column].combine_chunks()
+    # delta-rs hands text back as string_view, which pyarrow cannot filter
+    rows = rows.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f
+                                for f in rows.schema]))
+    return rows.filter(pc.less_equal(rows["_commit_version"], now))
 
 
 def read_projects(store: SharedStore, catalog: Catalog, inputs: Inputs, keys: pa.Array) -> dict[str, pa.Table]:

@@ -46,7 +46,7 @@ from quancheng.consolidate.enterprise import (
     name_keyer,
     with_name_keys,
 )
-from quancheng.consolidate.incremental import Inputs, read_state
+from quancheng.consolidate.incremental import Inputs, feed_since, read_state
 from quancheng.consolidate.mentions import MENTION_SCHEMA, entity_roles, mention_columns, mentions
 from quancheng.publish import delta
 from quancheng.publish.delta import Batch
@@ -137,9 +137,7 @@ def changed_now(store: SharedStore, dataset_id: str, before: int, now: int,
     """The source keys the commits after version ``before`` up to ``now`` changed, and those keys' rows as of
     ``now`` (``columns``; a deleted key has none), from the change data feed alone: a key's row is the
     inserted or updated image of its last commit. No pass over the dataset."""
-    feed = delta.changes(store.dataset_uri(dataset_id), before, columns=[*columns, "_change_type", "_commit_version"],
-                         storage_options=store.storage_options or None)
-    df = pl.DataFrame(feed).filter(pl.col("_commit_version") <= now)
+    df = pl.DataFrame(feed_since(store, dataset_id, before, now, columns))
     last = pl.col("_commit_version") == pl.col("_commit_version").max().over(KEY)
     rows = df.filter(last & pl.col("_change_type").is_in(["insert", "update_postimage"])).select(columns)
     return df[KEY].unique().drop_nulls().to_arrow().cast(pa.string()), rows.to_arrow()

@@ -485,6 +485,12 @@ class AreaStore:
             c.execute(t.update().where(t.c.schema_name == schema, t.c.dataset_id == dataset_id,
                                        t.c.last_batch != batch_id).values(last_batch=batch_id))
 
+    def copies(self, dataset_id: str) -> set[str]:
+        """The areas (schemas) holding a copy of ``dataset_id``."""
+        t = self._table()
+        with self.store.engine.connect() as c:
+            return {str(s) for (s,) in c.execute(sa.select(t.c.schema_name).where(t.c.dataset_id == dataset_id))}
+
     def listing(self) -> list[dict[str, Any]]:
         """Every area copy with its schema, locations, rows and content hash."""
         t = self._table()

@@ -71,23 +71,18 @@ def _withdraw_the_rest(areas: AreaStore, dataset_id: str, out: Outputs) -> Outpu
     """``out`` after withdrawing every other copy of ``dataset_id`` (:meth:`AreaStore.withdraw`): a copy this
     sharing no longer makes, as its department lost the grant (or a long table's rows of the system that
     granted it are gone), must not stay readable as it was. Only once the open copy was published here: a
-    sharing of nothing leaves every copy as it is."""
+    sharing of nothing leaves every copy as it is.
+
+    A long table's department copy is made where it differs from the open one and, once made, kept current
+    while the department may see the table, equal to the open one or not: a department reads its own copy
+    where it has one, so a copy left as it was when it came to equal the open one would go on serving rows
+    the open one no longer has."""
     if f"{OPEN.schema}/{dataset_id}" not in out:
         return out
-    for schema in sorted(_copies(areas, dataset_id) - {k.split("/", 1)[0] for k in out}):
+    for schema in sorted(areas.copies(dataset_id) - {k.split("/", 1)[0] for k in out}):
         areas.withdraw(schema, dataset_id)
         out[f"{schema}/{dataset_id}"] = {"rows": 0, "content_hash": None, "changed": True, "withdrawn": True}
     return out
-
-
-def _copies(areas: AreaStore, dataset_id: str) -> set[str]:
-    """The areas (schemas) holding a copy of ``dataset_id``.
-
-    A long table's department copy is made where it differs from the open one, and once made it is kept
-    current, equal to the open one or not, while the department may see the table: a department reads its own
-    copy where it has one, so a copy left as it was when it came to equal the open one would go on serving
-    rows the open one no longer has (one it may no longer see is withdrawn, :func:`_withdraw_the_rest`)."""
-    return {r["schema_name"] for r in areas.listing() if r["dataset_id"] == dataset_id}
 
 
 def _tokenized_columns(part: pa.Table) -> list[str]:
@@ -116,10 +111,10 @@ def _publish_batch(areas: AreaStore, dataset_id: str, batch: Batch,
     """:func:`_publish_parts` for a batch of parts (in order), never held whole: each part is split, guarded
     and spilled to a Parquet file per area; then each area's copy is published from its files. With
     ``drop_equal`` (``split`` gives every area for every part) a copy other than the open one is published
-    only when some part of it differs from the open one or the copy exists already (:func:`_copies`). The
-    columns tokenized in any part are described as tokenized."""
+    only when some part of it differs from the open one or the copy exists already (see
+    :func:`_withdraw_the_rest`). The columns tokenized in any part are described as tokenized."""
     out: Outputs = {}
-    existing = _copies(areas, dataset_id) if drop_equal else set()
+    existing = areas.copies(dataset_id) if drop_equal else set()
     table_meta = dataset_meta(areas.catalog, dataset_id)
     spill = areas.store.root / ".spill"
     spill.mkdir(parents=True, exist_ok=True)
@@ -180,7 +175,7 @@ def share_long(areas: AreaStore, dataset_id: str, table: pa.Table | Batch, *, ki
     parts = split_long(table, areas.catalog, tokenizer, element_col=element_col, system_cols=system_cols,
                        value_cols=value_cols, audiences=audiences)
     if audiences is not None:
-        existing = _copies(areas, dataset_id)
+        existing = areas.copies(dataset_id)
         parts = {aud: part for aud, part in parts.items()
                  if aud == OPEN or aud.schema in existing or not part.equals(parts[OPEN])}
     return _publish_parts(areas, dataset_id, parts, kind=kind, batch_id=batch_id, sort_by=sort_by,
@@ -210,7 +205,7 @@ def merge_touched(areas: AreaStore, dataset_id: str, rows: pa.Table, touched: pa
     copies. Copies merged before it stay merged: their content is what the whole sharing gives them.
     ``drop_equal``: as for :func:`_publish_batch` (a long table's department copy exists where it differs from
     the open one)."""
-    existing = _copies(areas, dataset_id)
+    existing = areas.copies(dataset_id)
     copies = dict(split(rows))
     for aud in [a for a in copies if a.schema not in existing]:
         if not drop_equal or aud == OPEN or not copies[aud].equals(copies[OPEN]):
